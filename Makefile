@@ -1,0 +1,31 @@
+# The few commands a newcomer needs. Every target bootstraps .venv itself.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck check clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP) ## run examples/ against a local receiver: a signed POST, a retry, continue-on-error
+	$(BIN)/python examples/demo.py
+
+test: $(STAMP) ## the whole test suite
+	$(BIN)/pytest
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+
+typecheck: $(STAMP) ## mypy --strict
+	$(BIN)/mypy
+
+check: test lint typecheck
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,35 @@
+"""The `callout` command: the only place that wires every layer together."""
+
+from __future__ import annotations
+
+import click
+
+from callout import __version__
+from callout.cli.receiver import receiver_command
+from callout.cli.run import run_command
+from callout.cli.validate import validate_command
+from callout.cli.verify import verify_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="callout")
+def cli() -> None:
+    r"""callout: run workflows whose steps make signed, retried, guarded HTTPS requests.
+
+    \b
+    callout validate wf.yaml                      check a workflow document
+    callout run wf.yaml --trigger payload.json    run it here and now
+    callout verify --secret S --header H --body-file F   check a signature
+    callout receiver --port 8443 --secret S       a local HTTPS endpoint to try workflows on
+    """
+
+
+cli.add_command(validate_command)
+cli.add_command(run_command)
+cli.add_command(verify_command)
+cli.add_command(receiver_command)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    cli()

@@ -1,0 +1,87 @@
+"""Where secrets come from until the service stores them: `--secret` and `CALLOUT_SECRET_<NAME>`.
+
+`--secret name=value`, `--secret name=@file` (the file's text, one trailing
+newline dropped) and `--secret name=env:VAR` keep values out of `ps` where
+needed. A worker-like process reads `CALLOUT_SECRET_<NAME>` (name upper-cased).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import click
+
+SECRET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+ENV_PREFIX = "CALLOUT_SECRET_"
+
+
+def env_name(secret: str) -> str:
+    """Return the environment variable that holds secret `secret`."""
+    return ENV_PREFIX + secret.upper()
+
+
+def _read_value(name: str, spec: str) -> str:
+    if spec.startswith("@"):
+        path = Path(spec[1:])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise click.BadParameter(f"secret {name}: cannot read {path}: {exc.strerror}") from None
+        return text.removesuffix("\n")
+    if spec.startswith("env:"):
+        variable = spec[4:]
+        if variable not in os.environ:
+            raise click.BadParameter(f"secret {name}: environment variable {variable} is not set")
+        return os.environ[variable]
+    return spec
+
+
+def parse_secret_options(
+    options: Iterable[str], *, values_required: bool = True
+) -> dict[str, str | None]:
+    """Parse `--secret` options into name -> value (None when only a name was given)."""
+    secrets: dict[str, str | None] = {}
+    for option in options:
+        name, sep, spec = option.partition("=")
+        if not SECRET_NAME.fullmatch(name):
+            raise click.BadParameter(
+                f"{name!r} is not a secret name (letters, digits, _): use --secret name=value"
+            )
+        if not sep:
+            if values_required:
+                raise click.BadParameter(
+                    f"secret {name}: give a value: {name}=value, {name}=@file or {name}=env:VAR"
+                )
+            secrets[name] = None
+            continue
+        secrets[name] = _read_value(name, spec)
+    return secrets
+
+
+def secrets_for(
+    names: Iterable[str], given: Mapping[str, str | None], environ: Mapping[str, str] = os.environ
+) -> tuple[dict[str, str], list[str]]:
+    """Return the values of `names` (options first, then the environment) and the names missing."""
+    found: dict[str, str] = {}
+    missing: list[str] = []
+    for name in names:
+        value = given.get(name)
+        if value is None:
+            value = environ.get(env_name(name))
+        if value is None:
+            missing.append(name)
+        else:
+            found[name] = value
+    return found, missing
+
+
+def known_secret_names(
+    given: Mapping[str, str | None], environ: Mapping[str, str] = os.environ
+) -> set[str]:
+    """Return the secret names given as options (lower-case env names count as known too)."""
+    names = set(given)
+    names |= {key[len(ENV_PREFIX) :].lower() for key in environ if key.startswith(ENV_PREFIX)}
+    return names

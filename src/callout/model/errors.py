@@ -1,0 +1,146 @@
+"""The error tree of callout.
+
+```
+CalloutError
+├── DocumentError          a workflow document or trigger payload is invalid; a Problem per fault
+├── ResolveError           a {{ }} reference has no value at run time
+├── SignatureError         a signature header does not verify
+├── SecretMissingError     a referenced secret has no value in this process
+├── StoreError             the store refused or failed
+└── AttemptError           one attempt of a step did not succeed
+    ├── RequestRejected    the resolved request broke a rule (CR/LF in a header, not HTTPS...)
+    ├── GuardError         the address guard refused the target (nothing was sent)
+    ├── TransportError     the exchange itself failed
+    │   ├── ConnectError       DNS failure, refused or reset connection (retryable)
+    │   ├── AttemptTimeout     the attempt's timeout passed (retryable)
+    │   ├── TLSError           certificate verification failed (final)
+    │   └── ResponseTooLarge   the response passed the byte cap (final)
+    ├── StatusError        the server answered with a non-2xx status
+    └── SchemaMismatch     the response body failed the response schema (final)
+```
+
+Every message is written so that it can be shown to a user as is: no secret
+value ever goes into one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class CalloutError(Exception):
+    """The root of every error callout raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One fault in a document, at a path such as `steps[1].headers[0].value`."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class DocumentError(CalloutError):
+    """A document is invalid; `problems` lists every fault at once."""
+
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ResolveError(CalloutError):
+    """A reference could not be resolved; the message names it and what was there."""
+
+    def __init__(self, reference: str, message: str) -> None:
+        self.reference = reference
+        super().__init__(f"{{{{ {reference} }}}}: {message}")
+
+
+class SignatureError(CalloutError):
+    """A signature header did not verify (wrong secret, changed body, stale time)."""
+
+
+class SecretMissingError(CalloutError):
+    """A secret the workflow references has no value where the run executes."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = tuple(sorted(names))
+        listed = ", ".join(self.names)
+        super().__init__(
+            f"missing secret(s): {listed} (give --secret NAME=VALUE or set CALLOUT_SECRET_<NAME>)"
+        )
+
+
+class StoreError(CalloutError):
+    """The store failed or refused a write."""
+
+
+class AttemptError(CalloutError):
+    """One attempt did not succeed. `retryable` says whether another attempt may help."""
+
+    retryable: bool = False
+    kind: str = "attempt_error"
+
+
+class RequestRejected(AttemptError):
+    """The request, once its references were resolved, broke a rule; nothing was sent."""
+
+    kind = "request_rejected"
+
+
+class GuardError(AttemptError):
+    """The address guard refused the target before any packet left."""
+
+    kind = "address_refused"
+
+
+class TransportError(AttemptError):
+    """The exchange with the server failed below HTTP."""
+
+    kind = "transport_error"
+
+
+class ConnectError(TransportError):
+    """The host did not resolve, or the connection was refused or broken."""
+
+    retryable = True
+    kind = "connection_error"
+
+
+class AttemptTimeout(TransportError):
+    """The attempt's timeout passed (look-up, connect, TLS, send and read together)."""
+
+    retryable = True
+    kind = "timeout"
+
+
+class TLSError(TransportError):
+    """The server's certificate did not verify."""
+
+    kind = "tls_error"
+
+
+class ResponseTooLarge(TransportError):
+    """The response body passed the byte cap; reading stopped there."""
+
+    kind = "response_too_large"
+
+
+class StatusError(AttemptError):
+    """The server answered with a status that is not 2xx."""
+
+    kind = "http_status"
+
+    def __init__(self, message: str, *, status: int, retryable: bool) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+
+
+class SchemaMismatch(AttemptError):
+    """The response body does not match the step's response schema."""
+
+    kind = "schema_mismatch"

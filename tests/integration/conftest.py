@@ -1,0 +1,87 @@
+"""Real HTTPS servers on loopback with trustme certificates, shared by integration tests."""
+
+from __future__ import annotations
+
+import ssl
+import time
+from collections.abc import AsyncIterator
+from ipaddress import ip_network
+from pathlib import Path
+
+import pytest
+import trustme
+from aiohttp import web
+
+from callout.http import AiohttpTransport, TransportConfig
+from support.https_servers import Hit, HttpsServer, reply
+
+
+@pytest.fixture(scope="session")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def ca_bundle(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def server_ssl(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost", "127.0.0.1", "api.test").configure_cert(context)
+    return context
+
+
+@pytest.fixture
+async def https_server(server_ssl: ssl.SSLContext) -> AsyncIterator[HttpsServer]:
+    server = HttpsServer(port=0)
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        server.hits.append(
+            Hit(
+                request.method,
+                request.path,
+                request.query_string,
+                dict(request.headers),
+                body,
+                time.monotonic(),
+            )
+        )
+        responders = server.routes.get(request.path) or [reply()]
+        count = len(server.hits_on(request.path))
+        return await responders[min(count, len(responders)) - 1](request)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_ssl)
+    await site.start()
+    server.port = runner.addresses[0][1]
+    yield server
+    await runner.cleanup()
+
+
+@pytest.fixture
+def transport_config(ca_bundle: Path) -> TransportConfig:
+    return TransportConfig(allowed_networks=(ip_network("127.0.0.1/32"),), ca_bundle=ca_bundle)
+
+
+@pytest.fixture
+async def transport(transport_config: TransportConfig) -> AsyncIterator[AiohttpTransport]:
+    real = AiohttpTransport(transport_config)
+    yield real
+    await real.aclose()
+
+
+@pytest.fixture
+def loopback_env(ca_bundle: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment for a `callout` process that may reach the loopback test servers."""
+    env = {"CALLOUT_CA_BUNDLE": str(ca_bundle), "CALLOUT_ALLOWED_NETWORKS": "127.0.0.1/32"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
