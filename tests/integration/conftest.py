@@ -13,6 +13,8 @@ import trustme
 from aiohttp import web
 
 from callout.http import AiohttpTransport, TransportConfig
+from callout.store import SqlStore, database_url, open_engine
+from callout.store.schema import upgrade
 from support.https_servers import Hit, HttpsServer, reply
 
 
@@ -45,7 +47,7 @@ async def https_server(server_ssl: ssl.SSLContext) -> AsyncIterator[HttpsServer]
             Hit(
                 request.method,
                 request.path,
-                request.query_string,
+                request.raw_path,
                 dict(request.headers),
                 body,
                 time.monotonic(),
@@ -85,3 +87,13 @@ def loopback_env(ca_bundle: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[SqlStore]:
+    """A store on a fresh SQLite file, schema upgraded: where `callout run` records runs."""
+    engine = open_engine(database_url(str(tmp_path / "callout.db")))
+    await upgrade(engine)
+    store = SqlStore(engine)
+    yield store
+    await store.close()

@@ -17,7 +17,7 @@ class Hit:
 
     method: str
     path: str
-    query: str
+    raw_path: str
     headers: dict[str, str]
     body: bytes
     at: float

@@ -11,29 +11,35 @@ from rich.table import Table
 from rich.text import Text
 
 from callout.cli.plain_log import describe_attempt
-from callout.model.records import AttemptRecord, RunRecord, StepRunRecord, StepStatus
+from callout.store.protocol import StoredRun, StoredStepRun
 
 _STYLES = {
-    StepStatus.PENDING: ("·", "dim"),
-    StepStatus.RUNNING: ("▶", "bold cyan"),
-    StepStatus.WAITING: ("⏳", "yellow"),
-    StepStatus.SUCCEEDED: ("✔", "green"),
-    StepStatus.ERRORED: ("✘", "bold red"),
-    StepStatus.SKIPPED: ("-", "dim"),
-    StepStatus.CANCELLED: ("-", "dim"),
+    "pending": ("·", "dim"),
+    "running": ("▶", "bold cyan"),
+    "waiting": ("⏳", "yellow"),
+    "succeeded": ("✔", "green"),
+    "errored": ("✘", "bold red"),
+    "skipped": ("-", "dim"),
+    "cancelled": ("-", "dim"),
 }
+
+
+def _next(step: StoredStepRun, now: float) -> str:
+    if step.status == "waiting" and step.due_at is not None:
+        return f"retry in {max(0.0, step.due_at - now):.1f} s"
+    if step.status == "running":
+        sending = bool(step.attempts) and step.attempts[-1].ended_at is None
+        return f"sending attempt {len(step.attempts) + (0 if sending else 1)}…"
+    return ""
 
 
 class LiveView:
     """Redraws the run a few times a second while it works."""
 
     def __init__(self, console: Console) -> None:
-        self._console = console
-        self._run: RunRecord | None = None
-        self._due: dict[str, float] = {}
-        self._sending: dict[str, int] = {}
+        self._run: StoredRun | None = None
         self._live = Live(
-            console=console, get_renderable=self._render, refresh_per_second=8, transient=False
+            console=console, get_renderable=self.render, refresh_per_second=8, transient=False
         )
 
     def __enter__(self) -> Self:
@@ -43,31 +49,29 @@ class LiveView:
     def __exit__(self, *_: object) -> None:
         self._live.stop()
 
-    def _render(self) -> RenderableType:
+    def update(self, run: StoredRun) -> None:
+        """Show this snapshot of the run."""
+        self._run = run
+
+    def render(self) -> RenderableType:
+        """Draw the run: a title line and a row per step."""
         run = self._run
         if run is None:
             return Text("starting…", style="dim")
         table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-        table.add_column("")
-        table.add_column("step")
-        table.add_column("attempts", justify="right")
-        table.add_column("last outcome")
-        table.add_column("next")
+        for column in ("", "step", "attempts", "last outcome", "next"):
+            table.add_column(column)
         now = time.time()
         for step in run.steps:
-            mark, style = _STYLES[step.status]
-            last = describe_attempt(step.attempts[-1]) if step.attempts else ""
-            nxt = ""
-            if step.status is StepStatus.WAITING and step.id in self._due:
-                nxt = f"retry in {max(0.0, self._due[step.id] - now):.1f} s"
-            elif step.status is StepStatus.RUNNING and step.id in self._sending:
-                nxt = f"sending attempt {self._sending[step.id]}…"
+            mark, style = _STYLES.get(step.status, ("?", ""))
+            ended = [a for a in step.attempts if a.ended_at is not None]
+            last = describe_attempt(ended[-1]) if ended else ""
             table.add_row(
                 Text(mark, style=style),
                 Text(step.step_id, style=style),
-                str(len(step.attempts)),
+                str(len(ended)),
                 last,
-                nxt,
+                _next(step, now),
             )
         title = Text.assemble(
             ("run ", "dim"),
@@ -75,33 +79,6 @@ class LiveView:
             ("  ", ""),
             (run.workflow_name, "italic"),
             ("  ", ""),
-            (run.status.value, "bold"),
+            (run.status, "bold"),
         )
         return Group(title, table)
-
-    def step_started(self, run: RunRecord, step: StepRunRecord) -> None:
-        """Show the step as running."""
-        self._run = run
-
-    def attempt_started(self, run: RunRecord, step: StepRunRecord, number: int) -> None:
-        """Show that an attempt is being sent."""
-        self._run = run
-        self._sending[step.id] = number
-
-    def attempt_finished(self, run: RunRecord, step: StepRunRecord, attempt: AttemptRecord) -> None:
-        """Show the attempt's outcome."""
-        self._sending.pop(step.id, None)
-
-    def waiting(self, run: RunRecord, step: StepRunRecord, until: float) -> None:
-        """Start the countdown."""
-        self._due[step.id] = until
-
-    def step_finished(self, run: RunRecord, step: StepRunRecord) -> None:
-        """Show the step's end."""
-        self._run = run
-        self._due.pop(step.id, None)
-
-    def run_finished(self, run: RunRecord) -> None:
-        """Show the run's end."""
-        self._run = run
-        self._live.refresh()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import click
 
 from callout import __version__
+from callout.cli.db import db_group
 from callout.cli.receiver import receiver_command
 from callout.cli.run import run_command
+from callout.cli.runs import runs_group
 from callout.cli.validate import validate_command
 from callout.cli.verify import verify_command
+from callout.cli.worker import worker_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,7 +21,11 @@ def cli() -> None:
 
     \b
     callout validate wf.yaml                      check a workflow document
-    callout run wf.yaml --trigger payload.json    run it here and now
+    callout run wf.yaml --trigger payload.json    record a run and execute it here
+    callout run wf.yaml --detach                  record it; a worker executes it
+    callout worker                                execute due work until SIGTERM
+    callout runs list | show ID | resume ID       recorded runs
+    callout db upgrade                            apply migrations
     callout verify --secret S --header H --body-file F   check a signature
     callout receiver --port 8443 --secret S       a local HTTPS endpoint to try workflows on
     """
@@ -28,6 +35,9 @@ cli.add_command(validate_command)
 cli.add_command(run_command)
 cli.add_command(verify_command)
 cli.add_command(receiver_command)
+cli.add_command(worker_command)
+cli.add_command(runs_group)
+cli.add_command(db_group)
 
 
 def main() -> None:

@@ -2,55 +2,60 @@
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import Any, TextIO
 
-from callout.model.records import AttemptRecord, RunRecord, StepRunRecord, StepStatus
+from callout.store.protocol import StoredAttempt, StoredRun
 
 
-def describe_attempt(attempt: AttemptRecord) -> str:
+def describe_attempt(attempt: StoredAttempt) -> str:
     """Say in a few words how an attempt ended."""
+    if attempt.status == "sending":
+        return "sending"
     if attempt.error is None:
         return f"{attempt.http_status} ok"
-    return f"{attempt.error.type}: {attempt.error.message}"
+    error: dict[str, Any] = attempt.error
+    return f"{error.get('type')}: {error.get('message')}"
+
+
+def duration_ms(attempt: StoredAttempt) -> int:
+    """Return how long an attempt took, in milliseconds (0 while it runs)."""
+    if attempt.ended_at is None:
+        return 0
+    return max(0, round((attempt.ended_at - attempt.started_at) * 1000))
 
 
 class PlainLog:
-    """Writes each event of a run as a line."""
+    """Writes each change of a run as a line, given snapshots of the run."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
+        self._said: set[tuple[str, str]] = set()
 
-    def _say(self, text: str) -> None:
-        self._stream.write(text + "\n")
-        self._stream.flush()
+    def _say_once(self, key: tuple[str, str], text: str) -> None:
+        if key not in self._said:
+            self._said.add(key)
+            self._stream.write(text + "\n")
+            self._stream.flush()
 
-    def step_started(self, run: RunRecord, step: StepRunRecord) -> None:
-        """Log the step's start."""
-        self._say(f"[{step.step_id}] started (idempotency key {step.id})")
-
-    def attempt_started(self, run: RunRecord, step: StepRunRecord, number: int) -> None:
-        """Log nothing: attempts are logged when they end."""
-
-    def attempt_finished(self, run: RunRecord, step: StepRunRecord, attempt: AttemptRecord) -> None:
-        """Log the attempt's outcome and duration."""
-        self._say(
-            f"[{step.step_id}] attempt {attempt.number}: {describe_attempt(attempt)}"
-            f" ({attempt.duration_ms} ms)"
-        )
-
-    def waiting(self, run: RunRecord, step: StepRunRecord, until: float) -> None:
-        """Log the wait before the next attempt."""
-        last = step.attempts[-1]
-        wait = until - (last.started_at + last.duration_ms / 1000)
-        self._say(f"[{step.step_id}] next attempt in {max(0.0, wait):.1f} s")
-
-    def step_finished(self, run: RunRecord, step: StepRunRecord) -> None:
-        """Log how the step ended."""
-        if step.status is StepStatus.ERRORED and step.output is not None:
-            self._say(f"[{step.step_id}] errored; continuing (continue_on_error)")
-        else:
-            self._say(f"[{step.step_id}] {step.status.value}")
-
-    def run_finished(self, run: RunRecord) -> None:
-        """Log the run's end."""
-        self._say(f"run {run.id} {run.status.value}")
+    def update(self, run: StoredRun) -> None:
+        """Log what changed since the last snapshot."""
+        for step in run.steps:
+            name = f"[{step.step_id}]"
+            for attempt in step.attempts:
+                if attempt.ended_at is None:
+                    continue
+                self._say_once(
+                    (attempt.id, "ended"),
+                    f"{name} attempt {attempt.number}: {describe_attempt(attempt)}"
+                    f" ({duration_ms(attempt)} ms)",
+                )
+                if attempt.next_attempt_at is not None:
+                    wait = attempt.next_attempt_at - attempt.ended_at
+                    self._say_once((attempt.id, "wait"), f"{name} next attempt in {wait:.1f} s")
+            if step.status in ("succeeded", "errored", "skipped", "cancelled"):
+                continued = (
+                    " (continue_on_error: the run goes on)" if step.output and step.error else ""
+                )
+                self._say_once((step.id, step.status), f"{name} {step.status}{continued}")
+        if run.status in ("completed", "failed", "cancelled"):
+            self._say_once((run.id, run.status), f"run {run.id} {run.status}")

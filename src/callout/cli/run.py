@@ -1,4 +1,4 @@
-"""`callout run`: execute a workflow here and now, attached, and report what happened."""
+"""`callout run`: record a run in the store and execute it here, or leave it to a worker."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
@@ -15,17 +15,23 @@ from rich.console import Console
 from callout.cli.documents import load_document
 from callout.cli.live_view import LiveView
 from callout.cli.plain_log import PlainLog
-from callout.cli.secret_options import parse_secret_options, secrets_for
+from callout.cli.secret_options import EnvironmentSecrets, parse_secret_options, secrets_for
+from callout.cli.store_access import database_option, opened_store
 from callout.cli.validate import EXIT_INVALID, allow_http_from_env, report_problems
-from callout.engine.local_run import LocalRunner
-from callout.engine.observer import QuietObserver, RunObserver
+from callout.engine.attached import run_attached
+from callout.engine.executor import StepExecutor
+from callout.engine.report import run_report
+from callout.engine.starting import start_run
 from callout.http import AiohttpTransport, TransportConfig
+from callout.model.clock import SystemClock
 from callout.model.errors import DocumentError, SecretMissingError
-from callout.model.records import RunRecord, RunStatus
 from callout.steps.validation import ValidWorkflow, validate_workflow
+from callout.store.protocol import StoredRun
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
+WORKER_SEEN_WITHIN = 30.0
+"""A detached run warns when no worker said it was alive in this many seconds."""
 
 
 def _load(workflow: str, trigger: str | None, as_json: bool) -> tuple[ValidWorkflow, Any]:
@@ -47,27 +53,73 @@ def _load(workflow: str, trigger: str | None, as_json: bool) -> tuple[ValidWorkf
     return valid, payload
 
 
-def _summary(run: RunRecord) -> str:
-    lines = [f"run {run.id}: {run.status.value}"]
+def summary(run: StoredRun) -> str:
+    """Say how a run ended, a line per step."""
+    lines = [f"run {run.id}: {run.status}"]
     for step in run.steps:
         tries = len(step.attempts)
         detail = f"{tries} attempt{'s' if tries != 1 else ''}" if tries else ""
         if step.error is not None:
-            detail += f"; {step.error.type}: {step.error.message}"
-        lines.append(f"  {step.step_id}: {step.status.value}" + (f" ({detail})" if detail else ""))
+            detail += f"; {step.error.get('type')}: {step.error.get('message')}"
+        lines.append(f"  {step.step_id}: {step.status}" + (f" ({detail})" if detail else ""))
     return "\n".join(lines)
 
 
 @contextlib.contextmanager
-def _observer(as_json: bool, live: bool | None) -> Iterator[RunObserver]:
+def _view(as_json: bool, live: bool | None) -> Iterator[Callable[[StoredRun], None] | None]:
     use_live = sys.stderr.isatty() if live is None else live
     if use_live and not as_json:
         with LiveView(Console(stderr=True)) as view:
-            yield view
+            yield view.update
     elif as_json and not use_live:
-        yield QuietObserver()
+        yield None
     else:
-        yield PlainLog(sys.stderr)
+        yield PlainLog(sys.stderr).update
+
+
+async def _detach(database: str | None, valid: ValidWorkflow, payload: Any) -> None:
+    clock = SystemClock()
+    async with opened_store(database) as store:
+        run_id = await start_run(store, valid, payload, clock=clock)
+        seen = await store.last_worker_seen_at()
+    click.echo(run_id)
+    if seen is None or clock.now() - seen > WORKER_SEEN_WITHIN:
+        click.echo(
+            "note: no `callout worker` (or `callout serve`) has been seen recently; "
+            "the run waits until one runs",
+            err=True,
+        )
+
+
+async def _attached(
+    database: str | None,
+    valid: ValidWorkflow,
+    payload: Any,
+    secrets: dict[str, str],
+    config: TransportConfig,
+    on_change: Callable[[StoredRun], None] | None,
+) -> StoredRun:
+    clock = SystemClock()
+    transport = AiohttpTransport(config)
+    try:
+        async with opened_store(database) as store:
+            run_id = await start_run(store, valid, payload, clock=clock)
+            executor = StepExecutor(
+                store=store,
+                transport=transport,
+                secrets=EnvironmentSecrets(given=secrets),
+                clock=clock,
+            )
+            try:
+                return await run_attached(store, executor, run_id, clock=clock, on_change=on_change)
+            except asyncio.CancelledError:
+                click.echo(
+                    f"\ninterrupted: run {run_id} is recorded; `callout worker` will finish it",
+                    err=True,
+                )
+                raise
+    finally:
+        await transport.aclose()
 
 
 @click.command("run")
@@ -91,24 +143,43 @@ def _observer(as_json: bool, live: bool | None) -> Iterator[RunObserver]:
     default=None,
     help="Force the live view on or off (default: live on a terminal, a plain log otherwise).",
 )
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="Record the run, print its id and return; `callout worker` executes it.",
+)
+@database_option
 def run_command(
     workflow: str,
     trigger: str | None,
     secret_options: tuple[str, ...],
     as_json: bool,
     live: bool | None,
+    detach: bool,
+    database: str | None,
 ) -> None:
-    r"""Run a workflow in this process, waiting the real retry intervals.
+    r"""Run a workflow: record it in the store, then execute it here (or detached, by a worker).
 
     \b
     Exit codes: 0 the run completed (also when an errored step continued),
                 1 the run failed,
-                2 invalid document, trigger payload or missing secret.
-    Operator settings: CALLOUT_ALLOWED_NETWORKS, CALLOUT_CA_BUNDLE,
-    CALLOUT_ALLOW_HTTP, CALLOUT_MAX_RESPONSE_BYTES (see the README).
+                2 invalid document, trigger payload or missing secret,
+                130 interrupted (the run stays recorded; a worker finishes it).
+    Operator settings: CALLOUT_DATABASE_URL, CALLOUT_ALLOWED_NETWORKS,
+    CALLOUT_CA_BUNDLE, CALLOUT_ALLOW_HTTP, CALLOUT_MAX_RESPONSE_BYTES.
     """
     valid, payload = _load(workflow, trigger, as_json)
     given = parse_secret_options(secret_options)
+    if detach:
+        if given:
+            click.echo(
+                "--secret values are never stored, so a detached run cannot use them: "
+                "set CALLOUT_SECRET_<NAME> where `callout worker` runs",
+                err=True,
+            )
+            sys.exit(EXIT_INVALID)
+        asyncio.run(_detach(database, valid, payload))
+        return
     secrets, missing = secrets_for(sorted(valid.secret_names()), given)
     if missing:
         click.echo(str(SecretMissingError(missing)), err=True)
@@ -118,23 +189,13 @@ def run_command(
     except ValueError as exc:
         click.echo(f"invalid setting: {exc}", err=True)
         sys.exit(EXIT_INVALID)
-
-    async def execute(observer: RunObserver) -> RunRecord:
-        transport = AiohttpTransport(config)
-        try:
-            runner = LocalRunner(transport=transport, secrets=secrets, observer=observer)
-            return await runner.run(valid, payload)
-        finally:
-            await transport.aclose()
-
     try:
-        with _observer(as_json, live) as observer:
-            run = asyncio.run(execute(observer))
+        with _view(as_json, live) as on_change:
+            run = asyncio.run(_attached(database, valid, payload, secrets, config, on_change))
     except KeyboardInterrupt:
-        click.echo("interrupted: the run was not finished", err=True)
         sys.exit(EXIT_INTERRUPTED)
     if as_json:
-        click.echo(json.dumps(run.to_json(), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(run_report(run), indent=2, ensure_ascii=False))
     else:
-        click.echo(_summary(run))
-    sys.exit(0 if run.status is RunStatus.COMPLETED else EXIT_FAILED)
+        click.echo(summary(run))
+    sys.exit(0 if run.status == "completed" else EXIT_FAILED)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import click
@@ -85,3 +85,31 @@ def known_secret_names(
     names = set(given)
     names |= {key[len(ENV_PREFIX) :].lower() for key in environ if key.startswith(ENV_PREFIX)}
     return names
+
+
+class EnvironmentSecrets(Mapping[str, str]):
+    """Secrets a worker reads from `CALLOUT_SECRET_<NAME>`, looked up when an attempt needs one."""
+
+    def __init__(
+        self, environ: Mapping[str, str] = os.environ, given: Mapping[str, str] | None = None
+    ) -> None:
+        self._environ = environ
+        self._given = dict(given or {})
+
+    def __repr__(self) -> str:
+        return f"EnvironmentSecrets({sorted(self)})"
+
+    def __getitem__(self, name: str) -> str:
+        if name in self._given:
+            return self._given[name]
+        return self._environ[env_name(name)]
+
+    def __iter__(self) -> Iterator[str]:
+        names = set(self._given)
+        names |= {
+            key[len(ENV_PREFIX) :].lower() for key in self._environ if key.startswith(ENV_PREFIX)
+        }
+        return iter(sorted(names))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

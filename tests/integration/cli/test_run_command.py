@@ -16,6 +16,12 @@ from support.https_servers import HttpsServer, reply
 SECRET = "s3cr3t-value-that-must-not-leak"
 
 
+@pytest.fixture
+def loopback_env(loopback_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """The loopback settings, and a database of this test's own."""
+    return {**loopback_env, "CALLOUT_DATABASE_URL": str(tmp_path / "callout.db")}
+
+
 async def callout(
     *args: str, env: dict[str, str], stdin: bytes | None = None
 ) -> tuple[int, str, str]:

@@ -13,7 +13,7 @@ from callout.steps.https_request.config import HttpsRequestConfig, check_config,
 from callout.steps.https_request.outcome import classify
 from callout.steps.https_request.request import prepare_request
 from callout.steps.registry import StepPolicy
-from callout.templates import ReferenceRules, Scope
+from callout.templates import ReferenceRules, Scope, TemplateSyntaxError
 
 
 class HttpsRequestAction:
@@ -52,6 +52,9 @@ class HttpsRequestAction:
             prepared = prepare_request(config, scope, context)
         except ResolveError as exc:
             return AttemptResult(error=StepError("unresolved_reference", str(exc)))
+        except TemplateSyntaxError as exc:
+            # Validation refuses these; a document written straight into the store is not.
+            return AttemptResult(error=StepError("invalid_reference", str(exc)))
         except RequestRejected as exc:
             return AttemptResult(error=StepError(exc.kind, str(exc)))
         try:

@@ -119,12 +119,12 @@ def classify(
         )
     else:
         message = f"the server answered {status}"
-    error = StatusError(message, status=status, retryable=retryable)
+    refused = StatusError(message, status=status, retryable=retryable)
     retry_after = parse_retry_after(
         response.header("retry-after"), date_header=response.header("date"), now=now
     )
     return AttemptResult(
-        error=StepError(error.kind, str(error), status=status, body=body),
+        error=StepError(refused.kind, str(refused), status=status, body=body),
         retryable=retryable,
         retry_after=retry_after if retryable else None,
         request=request,

@@ -1,24 +1,19 @@
-"""The in-process run loop, on a test transport and a manual clock (no waiting)."""
+"""A run executed attached, on the in-memory store, a test transport and a manual clock."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from callout.http.testing import MockTransport
-
-from callout.engine.local_run import LocalRunner
 from callout.http import InboundResponse, OutboundRequest
+from callout.http.testing import MockTransport
 from callout.model.clock import ManualClock
 from callout.model.errors import AttemptTimeout, ConnectError
-from callout.model.records import RunStatus, StepStatus
 from callout.signing import verify
-from callout.steps.validation import validate_workflow
+from callout.store.protocol import StoredRun
+from support.running import run_workflow, workflow_of
 
 JSON = (("Content-Type", "application/json"),)
-
-
-def workflow(*steps: dict[str, Any]) -> Any:
-    return validate_workflow({"name": "t", "steps": list(steps)})
 
 
 def step(step_id: str, **config: Any) -> dict[str, Any]:
@@ -32,49 +27,58 @@ def answer(
 
 
 async def run(
-    wf: Any, handler: Any, *, trigger: Any = None, secrets: dict[str, str] | None = None
-) -> tuple[Any, MockTransport, ManualClock]:
+    document: dict[str, Any],
+    handler: Any,
+    *,
+    trigger: Any = None,
+    secrets: dict[str, str] | None = None,
+) -> tuple[StoredRun, MockTransport, ManualClock]:
     transport = MockTransport(handler)
     clock = ManualClock()
-    runner = LocalRunner(transport=transport, secrets=secrets or {}, clock=clock)
-    record = await runner.run(wf, trigger if trigger is not None else {})
+    record = await run_workflow(
+        document, transport=transport, trigger=trigger, secrets=secrets, clock=clock
+    )
     return record, transport, clock
+
+
+def header(request: OutboundRequest, name: str) -> str:
+    return dict(request.headers)[name]
 
 
 async def test_retries_follow_the_intervals_with_one_idempotency_key() -> None:
     replies = iter([answer(503), answer(503), answer(200)])
     record, transport, clock = await run(
-        workflow(step("a", retry_intervals=[5, 60])), lambda _: next(replies)
+        workflow_of(step("a", retry_intervals=[5, 60])), lambda _: next(replies)
     )
-    assert record.status is RunStatus.COMPLETED
+    assert record.status == "completed"
     assert clock.sleeps == [5.0, 60.0]
-    keys = {dict(r.headers)["Idempotency-Key"] for r in transport.requests}
-    assert len(keys) == 1
-    assert [dict(r.headers)["Callout-Attempt"] for r in transport.requests] == ["1", "2", "3"]
+    assert len({header(r, "Idempotency-Key") for r in transport.requests}) == 1
+    assert [header(r, "Callout-Attempt") for r in transport.requests] == ["1", "2", "3"]
 
 
 async def test_retry_after_longer_than_the_interval_stretches_the_wait() -> None:
     replies = iter([answer(429, headers=(("Retry-After", "30"),)), answer(200)])
-    _, _, clock = await run(workflow(step("a", retry_intervals=[1])), lambda _: next(replies))
+    _, _, clock = await run(workflow_of(step("a", retry_intervals=[1])), lambda _: next(replies))
     assert clock.sleeps == [30.0]
 
 
 async def test_a_ten_minute_schedule_runs_without_waiting() -> None:
     record, transport, clock = await run(
-        workflow(step("a", retry_intervals=[600, 600])), lambda _: answer(500)
+        workflow_of(step("a", retry_intervals=[600, 600])), lambda _: answer(500)
     )
-    assert record.status is RunStatus.FAILED
+    assert record.status == "failed"
     assert len(transport.requests) == 3
     assert sum(clock.sleeps) == 1200
 
 
 async def test_404_is_not_retried() -> None:
     record, transport, _ = await run(
-        workflow(step("a", retry_intervals=[1, 1])), lambda _: answer(404)
+        workflow_of(step("a", retry_intervals=[1, 1])), lambda _: answer(404)
     )
     assert len(transport.requests) == 1
-    assert record.steps[0].error is not None
-    assert record.steps[0].error.status == 404
+    error = record.steps[0].error
+    assert error is not None
+    assert error["status"] == 404
 
 
 async def test_connection_errors_and_timeouts_are_retried() -> None:
@@ -85,25 +89,21 @@ async def test_connection_errors_and_timeouts_are_retried() -> None:
             raise failures.pop(0)
         return answer(200)
 
-    record, _, _ = await run(workflow(step("a", retry_intervals=[1, 1])), handler)
-    assert record.status is RunStatus.COMPLETED
-    assert [a.error.type if a.error else None for a in record.steps[0].attempts] == [
-        "connection_error",
-        "timeout",
-        None,
-    ]
+    record, _, _ = await run(workflow_of(step("a", retry_intervals=[1, 1])), handler)
+    assert record.status == "completed"
+    kinds = [a.error["type"] if a.error else None for a in record.steps[0].attempts]
+    assert kinds == ["connection_error", "timeout", None]
 
 
 async def test_failed_step_without_continue_fails_the_run_and_skips_the_rest() -> None:
-    wf = workflow(step("a"), step("b"))
-    record, transport, _ = await run(wf, lambda _: answer(500))
-    assert record.status is RunStatus.FAILED
-    assert [s.status for s in record.steps] == [StepStatus.ERRORED, StepStatus.SKIPPED]
+    record, transport, _ = await run(workflow_of(step("a"), step("b")), lambda _: answer(500))
+    assert record.status == "failed"
+    assert [s.status for s in record.steps] == ["errored", "skipped"]
     assert len(transport.requests) == 1
 
 
 async def test_continue_on_error_exposes_the_error_to_later_steps() -> None:
-    wf = workflow(
+    document = workflow_of(
         step("a", continue_on_error=True),
         step(
             "b",
@@ -114,14 +114,14 @@ async def test_continue_on_error_exposes_the_error_to_later_steps() -> None:
         ),
     )
     replies = iter([answer(422, b'{"reason": "bad email"}'), answer(200)])
-    record, transport, _ = await run(wf, lambda _: next(replies))
-    assert record.status is RunStatus.COMPLETED
-    assert record.steps[0].status is StepStatus.ERRORED
+    record, transport, _ = await run(document, lambda _: next(replies))
+    assert record.status == "completed"
+    assert record.steps[0].status == "errored"
     assert transport.requests[1].body == b'{"failed_with":422,"why":"bad email"}'
 
 
 async def test_typed_references_keep_their_json_type_in_the_body() -> None:
-    wf = workflow(
+    document = workflow_of(
         step(
             "a",
             body={
@@ -132,34 +132,36 @@ async def test_typed_references_keep_their_json_type_in_the_body() -> None:
         )
     )
     _, transport, _ = await run(
-        wf, lambda _: answer(200), trigger={"score": 0.97, "ok": True, "n": None}
+        document, lambda _: answer(200), trigger={"score": 0.97, "ok": True, "n": None}
     )
     assert transport.requests[0].body == b'{"score":0.97,"ok":true,"none":null}'
 
 
 async def test_each_attempt_is_signed_with_a_fresh_timestamp() -> None:
-    wf = workflow(step("a", retry_intervals=[7], secret="{{ secrets.sig }}", body={"x": 1}))
+    document = workflow_of(
+        step("a", retry_intervals=[7], secret="{{ secrets.sig }}", body={"x": 1})
+    )
     replies = iter([answer(503), answer(200)])
-    _, transport, _ = await run(wf, lambda _: next(replies), secrets={"sig": "s3cr3t"})
-    stamps = []
-    for request in transport.requests:
-        header = dict(request.headers)["Persona-Signature"]
-        stamps.append(verify(header, request.body, "s3cr3t", tolerance=10**9))
+    _, transport, _ = await run(document, lambda _: next(replies), secrets={"sig": "s3cr3t"})
+    stamps = [
+        verify(header(r, "Persona-Signature"), r.body, "s3cr3t", tolerance=10**9)
+        for r in transport.requests
+    ]
     assert stamps[1] - stamps[0] == 7
 
 
 async def test_unresolvable_reference_is_a_final_error_naming_it() -> None:
-    wf = workflow(step("a", retry_intervals=[1], body={"e": "{{ trigger.email }}"}))
-    record, transport, _ = await run(wf, lambda _: answer(200), trigger={"name": "x"})
+    document = workflow_of(step("a", retry_intervals=[1], body={"e": "{{ trigger.email }}"}))
+    record, transport, _ = await run(document, lambda _: answer(200), trigger={"name": "x"})
     assert transport.requests == []
     error = record.steps[0].error
     assert error is not None
-    assert error.type == "unresolved_reference"
-    assert "trigger.email" in error.message
+    assert error["type"] == "unresolved_reference"
+    assert "trigger.email" in error["message"]
 
 
 async def test_secrets_never_reach_the_record() -> None:
-    wf = workflow(
+    document = workflow_of(
         step(
             "a",
             headers=[{"key": "X-Token", "value": "t {{ secrets.tok }}"}],
@@ -168,7 +170,8 @@ async def test_secrets_never_reach_the_record() -> None:
         )
     )
     record, transport, _ = await run(
-        wf, lambda r: answer(500, r.body), secrets={"tok": "s3cr3t-value"}
+        document, lambda r: answer(500, r.body), secrets={"tok": "s3cr3t-value"}
     )
     assert b"s3cr3t-value" in transport.requests[0].body
-    assert "s3cr3t-value" not in str(record.to_json())
+    assert "s3cr3t-value" not in json.dumps(record.steps[0].attempts[0].request)
+    assert "s3cr3t-value" not in repr(record)

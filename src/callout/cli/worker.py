@@ -1,0 +1,117 @@
+"""`callout worker`: execute due work from the store until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+
+import click
+
+from callout.cli.secret_options import EnvironmentSecrets
+from callout.cli.store_access import database_option, opened_store
+from callout.engine.executor import StepExecutor
+from callout.engine.worker import Worker
+from callout.http import AiohttpTransport, TransportConfig
+from callout.model.clock import SystemClock
+from callout.model.ids import new_id
+from callout.store.protocol import Store
+
+HEARTBEAT = 5.0
+"""Seconds between a worker's 'still alive' records."""
+
+
+async def _heartbeat(store: Store, worker_id: str, stop: asyncio.Event) -> None:
+    clock = SystemClock()
+    while not stop.is_set():
+        await store.worker_seen(
+            worker_id, host=socket.gethostname(), pid=os.getpid(), now=clock.now()
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), HEARTBEAT)
+
+
+async def work(
+    database: str | None,
+    concurrency: int,
+    grace: float,
+    lease_margin: float,
+    config: TransportConfig,
+) -> None:
+    """Run a worker until a stop signal; finish or release work in flight within `grace`."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    worker_id = new_id("wrk")
+    transport = AiohttpTransport(config)
+    try:
+        async with opened_store(database) as store:
+            executor = StepExecutor(
+                store=store,
+                transport=transport,
+                secrets=EnvironmentSecrets(),
+                lease_margin=lease_margin,
+            )
+            worker = Worker(
+                store=store,
+                executor=executor,
+                concurrency=concurrency,
+                grace=grace,
+                claim_lease=lease_margin,
+            )
+            logging.getLogger("callout.engine").info("worker %s started", worker_id)
+            click.echo(
+                f"worker {worker_id} started (concurrency {concurrency}); stop: Ctrl-C or SIGTERM",
+                err=True,
+            )
+            beating = asyncio.create_task(_heartbeat(store, worker_id, stop))
+            try:
+                await worker.run(stop)
+            finally:
+                stop.set()
+                await beating
+            click.echo(f"worker {worker_id} stopped", err=True)
+    finally:
+        await transport.aclose()
+
+
+@click.command("worker")
+@database_option
+@click.option("--concurrency", default=64, show_default=True, help="Attempts in flight at once.")
+@click.option(
+    "--grace",
+    default=10.0,
+    show_default=True,
+    help="Seconds to let attempts in flight finish after SIGTERM; the rest are sent again "
+    "by another worker when their lease runs out.",
+)
+@click.option(
+    "--lease-margin",
+    default=30.0,
+    show_default=True,
+    help="Seconds a lease outlives an attempt's timeout. If this worker dies, its work is "
+    "taken over that long after the attempt's timeout would have passed.",
+)
+def worker_command(
+    database: str | None, concurrency: int, grace: float, lease_margin: float
+) -> None:
+    """Execute due work from the store until SIGTERM or SIGINT (then exit 0).
+
+    Run any number of workers, on any number of machines, against one
+    PostgreSQL database (CALLOUT_DATABASE_URL=postgresql://...). Secrets come
+    from CALLOUT_SECRET_<NAME> in the worker's environment.
+    """
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        config = TransportConfig.from_env()
+    except ValueError as exc:
+        click.echo(f"invalid setting: {exc}", err=True)
+        sys.exit(2)
+    asyncio.run(work(database, concurrency, grace, lease_margin, config))

@@ -1,0 +1,52 @@
+"""What an attempt's result decides for its step run: done, retry later, or error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from callout.engine.retry import RetrySchedule
+from callout.model.records import Decision
+from callout.steps.attempt import AttemptResult
+from callout.steps.registry import StepPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class StepDecision:
+    """The decision, the next attempt's due time (for a retry), and the step's output."""
+
+    decision: Decision
+    next_attempt_at: float | None = None
+    output: dict[str, Any] | None = None
+
+
+def decide(
+    result: AttemptResult,
+    policy: StepPolicy,
+    *,
+    failed_attempts_before: int,
+    ended_at: float,
+    retry_after_cap: float,
+) -> StepDecision:
+    """Decide from an attempt's result (DESIGN.md, attempt semantics).
+
+    `failed_attempts_before` counts this step run's earlier failed attempts
+    (interrupted ones excluded: they used no interval).
+    """
+    if result.succeeded:
+        return StepDecision(Decision.SUCCEEDED, output=result.output)
+    if result.retryable:
+        schedule = RetrySchedule(policy.retry_intervals, retry_after_cap)
+        wait = schedule.wait_before_retry(failed_attempts_before + 1, result.retry_after)
+        if wait is not None:
+            return StepDecision(Decision.RETRY, next_attempt_at=ended_at + wait)
+    if not policy.continue_on_error:
+        return StepDecision(Decision.ERRORED_FAIL)
+    error = result.error
+    output: dict[str, Any] = {
+        "status": error.status if error else None,
+        "headers": {},
+        "body": error.body if error else None,
+        "error": error.to_json() if error else {},
+    }
+    return StepDecision(Decision.ERRORED_CONTINUE, output=output)

@@ -1,0 +1,135 @@
+"""Execute one claimed step run: one attempt, recorded before and after, under the lease."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from callout.engine.decision import decide
+from callout.engine.retry import DEFAULT_RETRY_AFTER_CAP
+from callout.http import Transport
+from callout.model.clock import Clock, SystemClock
+from callout.model.ids import new_id
+from callout.model.records import Decision, StepError
+from callout.steps.attempt import AttemptContext, AttemptResult
+from callout.steps.validation import ValidWorkflow, validate_workflow
+from callout.store.protocol import Claim, FinishedAttempt, LeaseLostError, Store
+from callout.templates import Scope
+
+log = logging.getLogger("callout.engine")
+
+MAX_INTERRUPTIONS = 3
+"""A step run whose attempts were interrupted this many times (its worker died each
+time) errors instead of being sent again, so a request that kills workers cannot loop."""
+
+LEASE_MARGIN = 30.0
+"""Seconds a lease outlives the attempt's timeout, for recording its result."""
+
+
+class WorkflowCache:
+    """Validated workflows by document, so schemas are compiled once per document."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._entries: OrderedDict[str, ValidWorkflow] = OrderedDict()
+
+    def get(self, document: Any) -> ValidWorkflow:
+        """Return the validated workflow of `document` (validated on first sight)."""
+        key = json.dumps(document, sort_keys=True, separators=(",", ":"))
+        found = self._entries.get(key)
+        if found is None:
+            found = validate_workflow(document)
+            self._entries[key] = found
+            if len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        else:
+            self._entries.move_to_end(key)
+        return found
+
+
+@dataclass(slots=True)
+class StepExecutor:
+    """Runs the attempt a claim is for, and records it through the store."""
+
+    store: Store
+    transport: Transport
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    clock: Clock = field(default_factory=SystemClock)
+    retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP
+    lease_margin: float = LEASE_MARGIN
+    workflows: WorkflowCache = field(default_factory=WorkflowCache)
+
+    async def execute(self, claim: Claim) -> None:
+        """Make one attempt of the claimed step run; a lost lease drops the result."""
+        try:
+            await self._execute(claim)
+        except LeaseLostError as exc:
+            log.warning("%s", exc)
+
+    async def _execute(self, claim: Claim) -> None:
+        document, trigger = await self.store.run_input(claim.run_id)
+        workflow = self.workflows.get(document)
+        checked = workflow.steps[claim.position]
+        attempt_id = new_id("att", now=self.clock.now())
+        started = self.clock.now()
+        timeout = float(getattr(checked.config, "timeout", 0.0))
+        await self.store.start_attempt(
+            claim,
+            attempt_id=attempt_id,
+            number=claim.next_number,
+            now=started,
+            lease_until=started + timeout + self.lease_margin,
+        )
+        if claim.interruptions >= MAX_INTERRUPTIONS:
+            result = AttemptResult(
+                error=StepError(
+                    "interrupted",
+                    f"the worker running this step died {claim.interruptions} times "
+                    "during an attempt; not sending it again",
+                )
+            )
+        else:
+            outputs = await self.store.outputs(claim.run_id)
+            scope = Scope(
+                trigger=trigger, steps=outputs, secrets=self.secrets, run={"id": claim.run_id}
+            )
+            context = AttemptContext(
+                transport=self.transport,
+                clock=self.clock,
+                run_id=claim.run_id,
+                step_run_id=claim.step_run_id,
+                attempt_number=claim.next_number,
+            )
+            result = await checked.action.attempt(checked.config, scope, context)
+        ended = self.clock.now()
+        decided = decide(
+            result,
+            checked.policy,
+            failed_attempts_before=claim.attempts_made,
+            ended_at=ended,
+            retry_after_cap=self.retry_after_cap,
+        )
+        if (
+            decided.decision is Decision.ERRORED_CONTINUE
+            or decided.decision is Decision.ERRORED_FAIL
+        ):
+            log.info("step %s of run %s errored: %s", claim.step_id, claim.run_id, result.error)
+        await self.store.finish_attempt(
+            claim,
+            FinishedAttempt(
+                attempt_id=attempt_id,
+                ended_at=ended,
+                succeeded=result.succeeded,
+                decision=decided.decision,
+                http_status=result.response.status if result.response else None,
+                error=result.error.to_json() if result.error else None,
+                request=result.request.to_json() if result.request else None,
+                response=result.response.to_json() if result.response else None,
+                output=decided.output,
+                next_attempt_at=decided.next_attempt_at,
+            ),
+        )

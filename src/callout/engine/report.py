@@ -1,0 +1,64 @@
+"""A run as a report: the `--json` of `callout run` and `callout runs show`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from callout.model.timestamps import iso_utc
+from callout.store.protocol import StoredAttempt, StoredRun, StoredStepRun
+
+
+def attempt_report(attempt: StoredAttempt) -> dict[str, Any]:
+    """Report one attempt: number, times, outcome, HTTP status, error, request, response."""
+    out: dict[str, Any] = {
+        "number": attempt.number,
+        "started_at": iso_utc(attempt.started_at),
+        "duration_ms": (
+            max(0, round((attempt.ended_at - attempt.started_at) * 1000))
+            if attempt.ended_at is not None
+            else None
+        ),
+        "outcome": attempt.status,
+    }
+    if attempt.http_status is not None:
+        out["status"] = attempt.http_status
+    if attempt.error is not None:
+        out["error"] = attempt.error
+    if attempt.next_attempt_at is not None:
+        out["next_attempt_at"] = iso_utc(attempt.next_attempt_at)
+    if attempt.request is not None:
+        out["request"] = attempt.request
+    if attempt.response is not None:
+        out["response"] = attempt.response
+    return out
+
+
+def step_report(step: StoredStepRun) -> dict[str, Any]:
+    """Report one step run with its attempts, output and error."""
+    out: dict[str, Any] = {
+        "id": step.step_id,
+        "step_run_id": step.id,
+        "status": step.status,
+        "attempts": [attempt_report(a) for a in step.attempts],
+    }
+    if step.resumed_from is not None:
+        out["resumed_from"] = step.resumed_from
+    if step.status == "waiting" and step.due_at is not None:
+        out["next_attempt_at"] = iso_utc(step.due_at)
+    if step.output is not None:
+        out["output"] = step.output
+    if step.error is not None:
+        out["error"] = step.error
+    return out
+
+
+def run_report(run: StoredRun) -> dict[str, Any]:
+    """Report a run: its id, workflow, status, times and every step run."""
+    return {
+        "run_id": run.id,
+        "workflow": run.workflow_name,
+        "status": run.status,
+        "created_at": iso_utc(run.created_at),
+        "finished_at": iso_utc(run.finished_at) if run.finished_at is not None else None,
+        "steps": [step_report(s) for s in run.steps],
+    }

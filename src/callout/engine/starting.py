@@ -1,0 +1,40 @@
+"""Start a run, or resume a failed one: both are rows in the store, due at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from callout.model.clock import Clock
+from callout.model.ids import new_id
+from callout.steps.validation import ValidWorkflow
+from callout.store.protocol import NewRun, Store
+
+
+async def start_run(store: Store, workflow: ValidWorkflow, trigger: Any, *, clock: Clock) -> str:
+    """Record a run of `workflow`, pinned to its document; return the run id once durable."""
+    now = clock.now()
+    run_id = new_id("wfr", now=now)
+    await store.create_run(
+        NewRun(
+            id=run_id,
+            workflow_name=workflow.name,
+            document=workflow.source,
+            trigger=trigger,
+            step_ids=tuple(step.id for step in workflow.steps),
+            step_run_ids=tuple(new_id("stp", now=now) for _ in workflow.steps),
+        ),
+        now=now,
+    )
+    return run_id
+
+
+async def resume_run(store: Store, run_id: str, *, clock: Clock) -> str:
+    """Resume a failed run from its failed step; return the new step run's id (its new key).
+
+    A receiver that cached its answer to the old idempotency key would replay
+    it, so the resumed step run gets a new one.
+    """
+    now = clock.now()
+    step_run_id = new_id("stp", now=now)
+    await store.resume(run_id, step_run_id=step_run_id, now=now)
+    return step_run_id

@@ -1,0 +1,84 @@
+"""Open the database named by `CALLOUT_DATABASE_URL`: a SQLite file by default, or PostgreSQL.
+
+SQLite runs in WAL mode with one connection that every write goes through,
+each write inside `BEGIN IMMEDIATE` (so two writers never both think they
+won); `synchronous=FULL`, so a run is on disk before `callout` says it was
+recorded. PostgreSQL is reached through psycopg 3.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+DEFAULT_DATABASE = "./callout.db"
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseUrl:
+    """A database location, in callout's words and in SQLAlchemy's."""
+
+    given: str
+    sqlalchemy_url: str
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether this is a SQLite file."""
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    def __str__(self) -> str:
+        # A PostgreSQL URL may carry a password: show it without.
+        return sa.make_url(self.sqlalchemy_url).render_as_string(hide_password=True)
+
+
+def database_url(value: str | None = None, environ: Mapping[str, str] = os.environ) -> DatabaseUrl:
+    """Read a database URL (default `CALLOUT_DATABASE_URL`, else `./callout.db`)."""
+    given = value or environ.get("CALLOUT_DATABASE_URL") or DEFAULT_DATABASE
+    if given.startswith(("postgresql://", "postgres://")):
+        rest = given.split("://", 1)[1]
+        return DatabaseUrl(given, f"postgresql+psycopg://{rest}")
+    if given.startswith("postgresql+psycopg://"):
+        return DatabaseUrl(given, given)
+    if given.startswith("sqlite:///"):
+        path = given.removeprefix("sqlite:///")
+    elif "://" in given:
+        raise ValueError(
+            f"CALLOUT_DATABASE_URL: unsupported database {given.split('://', 1)[0]!r}; "
+            "use a file path, sqlite:///path or postgresql://..."
+        )
+    else:
+        path = given
+    return DatabaseUrl(given, f"sqlite+aiosqlite:///{Path(path).expanduser()}")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's BEGIN (below) start transactions, not the driver.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(connection: sa.Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def open_engine(url: DatabaseUrl) -> AsyncEngine:
+    """Create the engine for `url` with callout's settings."""
+    if url.is_sqlite:
+        engine = create_async_engine(url.sqlalchemy_url, pool_size=1, max_overflow=0)
+        sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+        return engine
+    return create_async_engine(
+        url.sqlalchemy_url, pool_size=10, max_overflow=10, pool_pre_ping=True
+    )

@@ -1,0 +1,304 @@
+"""The store in memory, for unit tests of the engine: same protocol, no database.
+
+It follows the SQL store's rules (leases fence every write, expired leases are
+taken over, interrupted attempts are counted); integration tests prove the SQL
+store against real databases.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from callout.model.records import AttemptStatus, Decision, RunStatus, StepStatus
+from callout.store.protocol import (
+    Claim,
+    FinishedAttempt,
+    LeaseLostError,
+    NewRun,
+    StoredAttempt,
+    StoredRun,
+    StoredStepRun,
+    UnknownRunError,
+)
+
+
+@dataclass
+class _StepRow:
+    id: str
+    run_id: str
+    position: int
+    step_id: str
+    status: str
+    created_at: float
+    due_at: float | None = None
+    lease_token: str | None = None
+    attempts_made: int = 0
+    interruptions: int = 0
+    output: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    resumed_from: str | None = None
+    attempts: list[StoredAttempt] = field(default_factory=list)
+
+
+class MemoryStore:
+    """The `Store` protocol in memory (unit tests only)."""
+
+    def __init__(self) -> None:
+        self._runs: dict[str, StoredRun] = {}
+        self._steps: dict[str, _StepRow] = {}
+        self._workers: dict[str, float] = {}
+
+    async def create_run(self, run: NewRun, *, now: float) -> None:
+        """Record a run; its first step is due at once."""
+        self._runs[run.id] = StoredRun(
+            id=run.id,
+            workflow_name=run.workflow_name,
+            document=copy.deepcopy(run.document),
+            trigger=copy.deepcopy(run.trigger),
+            status=RunStatus.PENDING.value,
+            created_at=now,
+            updated_at=now,
+            finished_at=None,
+        )
+        for position, (step_id, step_run_id) in enumerate(
+            zip(run.step_ids, run.step_run_ids, strict=True)
+        ):
+            self._steps[step_run_id] = _StepRow(
+                id=step_run_id,
+                run_id=run.id,
+                position=position,
+                step_id=step_id,
+                status=StepStatus.PENDING.value,
+                created_at=now,
+                due_at=now if position == 0 else None,
+            )
+
+    def _set_run(self, run_id: str, **changes: Any) -> None:
+        self._runs[run_id] = replace(self._runs[run_id], **changes)
+
+    async def claim_due(
+        self, *, now: float, lease_seconds: float, limit: int, run_id: str | None = None
+    ) -> list[Claim]:
+        """Lease due step runs, taking over expired leases."""
+        due = sorted(
+            (
+                row
+                for row in self._steps.values()
+                if row.due_at is not None
+                and row.due_at <= now
+                and (run_id is None or row.run_id == run_id)
+            ),
+            key=lambda row: row.due_at or 0.0,
+        )[:limit]
+        token = secrets.token_hex(16)
+        claims = []
+        for row in due:
+            row.lease_token, row.due_at, row.status = token, now + lease_seconds, "running"
+            for index, attempt in enumerate(row.attempts):
+                if attempt.status == AttemptStatus.SENDING.value:
+                    row.attempts[index] = replace(
+                        attempt, status=AttemptStatus.INTERRUPTED.value, ended_at=now
+                    )
+                    row.interruptions += 1
+            if self._runs[row.run_id].status == RunStatus.PENDING.value:
+                self._set_run(row.run_id, status=RunStatus.RUNNING.value, updated_at=now)
+            claims.append(
+                Claim(
+                    step_run_id=row.id,
+                    run_id=row.run_id,
+                    position=row.position,
+                    step_id=row.step_id,
+                    lease_token=token,
+                    lease_expires_at=now + lease_seconds,
+                    attempts_made=row.attempts_made,
+                    interruptions=row.interruptions,
+                    next_number=len(row.attempts) + 1,
+                )
+            )
+        return claims
+
+    def _fenced(self, claim: Claim) -> _StepRow:
+        row = self._steps[claim.step_run_id]
+        if row.lease_token != claim.lease_token:
+            raise LeaseLostError(
+                f"the lease on step run {claim.step_run_id} was taken over; result not recorded"
+            )
+        return row
+
+    async def run_input(self, run_id: str) -> tuple[Any, Any]:
+        """Return the pinned document and trigger payload."""
+        run = self._get(run_id)
+        return copy.deepcopy(run.document), copy.deepcopy(run.trigger)
+
+    async def start_attempt(
+        self, claim: Claim, *, attempt_id: str, number: int, now: float, lease_until: float
+    ) -> None:
+        """Record the attempt as `sending` and stretch the lease."""
+        row = self._fenced(claim)
+        row.due_at = lease_until
+        row.attempts.append(
+            StoredAttempt(
+                id=attempt_id,
+                number=number,
+                status=AttemptStatus.SENDING.value,
+                started_at=now,
+                ended_at=None,
+                http_status=None,
+                error=None,
+                request=None,
+                response=None,
+                next_attempt_at=None,
+            )
+        )
+
+    async def finish_attempt(self, claim: Claim, finished: FinishedAttempt) -> None:
+        """Record the attempt's end and move the run on."""
+        row = self._fenced(claim)
+        now = finished.ended_at
+        for index, attempt in enumerate(row.attempts):
+            if attempt.id == finished.attempt_id:
+                row.attempts[index] = replace(
+                    attempt,
+                    status=(
+                        AttemptStatus.SUCCEEDED.value
+                        if finished.succeeded
+                        else AttemptStatus.FAILED.value
+                    ),
+                    ended_at=now,
+                    http_status=finished.http_status,
+                    error=copy.deepcopy(finished.error),
+                    request=copy.deepcopy(finished.request),
+                    response=copy.deepcopy(finished.response),
+                    next_attempt_at=finished.next_attempt_at,
+                )
+        row.lease_token, row.due_at = None, None
+        row.attempts_made += 1
+        decision = finished.decision
+        if decision is Decision.RETRY:
+            row.status, row.due_at = StepStatus.WAITING.value, finished.next_attempt_at
+            return
+        if decision is Decision.SUCCEEDED:
+            row.status, row.output = StepStatus.SUCCEEDED.value, copy.deepcopy(finished.output)
+        else:
+            row.status, row.error = StepStatus.ERRORED.value, copy.deepcopy(finished.error)
+            if decision is Decision.ERRORED_CONTINUE:
+                row.output = copy.deepcopy(finished.output)
+        if decision is Decision.ERRORED_FAIL:
+            for other in self._rows(claim.run_id):
+                if other.status == StepStatus.PENDING.value:
+                    other.status, other.due_at = StepStatus.SKIPPED.value, None
+            self._set_run(
+                claim.run_id, status=RunStatus.FAILED.value, updated_at=now, finished_at=now
+            )
+            return
+        following = [
+            other
+            for other in self._rows(claim.run_id)
+            if other.position > claim.position and other.status == StepStatus.PENDING.value
+        ]
+        if following:
+            following[0].due_at = now
+        else:
+            self._set_run(
+                claim.run_id, status=RunStatus.COMPLETED.value, updated_at=now, finished_at=now
+            )
+
+    async def release(self, claim: Claim, *, now: float) -> None:
+        """Give the step run back, due at once."""
+        row = self._fenced(claim)
+        row.lease_token, row.due_at, row.status = None, now, StepStatus.PENDING.value
+
+    def _rows(self, run_id: str) -> list[_StepRow]:
+        return sorted(
+            (row for row in self._steps.values() if row.run_id == run_id),
+            key=lambda row: (row.position, row.created_at),
+        )
+
+    def _get(self, run_id: str) -> StoredRun:
+        if run_id not in self._runs:
+            raise UnknownRunError(f"no run {run_id}")
+        return self._runs[run_id]
+
+    async def outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
+        """Return the outputs of finished steps."""
+        return {
+            row.step_id: copy.deepcopy(row.output)
+            for row in self._rows(run_id)
+            if row.status in (StepStatus.SUCCEEDED.value, StepStatus.ERRORED.value)
+            and row.output is not None
+        }
+
+    async def get_run(self, run_id: str) -> StoredRun:
+        """Return a run with its step runs and attempts."""
+        run = self._get(run_id)
+        steps = tuple(
+            StoredStepRun(
+                id=row.id,
+                position=row.position,
+                step_id=row.step_id,
+                status=row.status,
+                due_at=row.due_at,
+                output=copy.deepcopy(row.output),
+                error=copy.deepcopy(row.error),
+                resumed_from=row.resumed_from,
+                interruptions=row.interruptions,
+                attempts=tuple(row.attempts),
+            )
+            for row in self._rows(run_id)
+        )
+        return replace(run, steps=steps)
+
+    async def list_runs(self, *, status: str | None = None, limit: int = 50) -> list[StoredRun]:
+        """Return runs, newest first."""
+        found = [run for run in self._runs.values() if status is None or run.status == status]
+        found.sort(key=lambda run: (run.created_at, run.id), reverse=True)
+        return found[:limit]
+
+    async def run_status(self, run_id: str) -> str:
+        """Return a run's status."""
+        return self._get(run_id).status
+
+    async def resume(self, run_id: str, *, step_run_id: str, now: float) -> None:
+        """Resume a failed run from its failed step."""
+        run = self._get(run_id)
+        if run.status != RunStatus.FAILED.value:
+            raise UnknownRunError(f"run {run_id} is {run.status}; only a failed run can be resumed")
+        failed = [
+            row
+            for row in self._rows(run_id)
+            if row.status == StepStatus.ERRORED.value and row.output is None
+        ][-1]
+        for row in self._rows(run_id):
+            if row.status == StepStatus.SKIPPED.value:
+                row.status = StepStatus.PENDING.value
+        self._steps[step_run_id] = _StepRow(
+            id=step_run_id,
+            run_id=run_id,
+            position=failed.position,
+            step_id=failed.step_id,
+            status=StepStatus.PENDING.value,
+            created_at=now,
+            due_at=now,
+            resumed_from=failed.id,
+        )
+        self._set_run(run_id, status=RunStatus.RUNNING.value, updated_at=now, finished_at=None)
+
+    async def next_due_at(self, run_id: str | None = None) -> float | None:
+        """Return the earliest due time."""
+        times = [
+            row.due_at
+            for row in self._steps.values()
+            if row.due_at is not None and (run_id is None or row.run_id == run_id)
+        ]
+        return min(times) if times else None
+
+    async def worker_seen(self, worker_id: str, *, host: str, pid: int, now: float) -> None:
+        """Record that a worker is alive."""
+        self._workers[worker_id] = now
+
+    async def last_worker_seen_at(self) -> float | None:
+        """Return when a worker was last seen."""
+        return max(self._workers.values()) if self._workers else None

@@ -1,0 +1,1 @@
+"""Schema migrations (Alembic), applied by `callout db upgrade` and on start."""

@@ -1,0 +1,179 @@
+"""What the engine asks of a store, by intent. SQL lives behind it.
+
+Every write a worker makes for claimed work names its lease token; the store
+refuses it (`LeaseLostError`) when the token no longer matches, so a worker
+that stalled past its lease cannot overwrite the new owner's work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from callout.model.errors import StoreError
+from callout.model.records import Decision
+
+
+class LeaseLostError(StoreError):
+    """The lease on a step run is no longer ours: another worker took it over."""
+
+
+class UnknownRunError(StoreError):
+    """No run has that id."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewRun:
+    """A run to record: pinned to the exact document it starts with."""
+
+    id: str
+    workflow_name: str
+    document: Any
+    trigger: Any
+    step_ids: tuple[str, ...]
+    step_run_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A step run this worker holds under a lease until `lease_expires_at`."""
+
+    step_run_id: str
+    run_id: str
+    position: int
+    step_id: str
+    lease_token: str
+    lease_expires_at: float
+    attempts_made: int
+    interruptions: int
+    next_number: int
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedAttempt:
+    """An attempt's end, with what it decides for the step run."""
+
+    attempt_id: str
+    ended_at: float
+    succeeded: bool
+    decision: Decision
+    http_status: int | None = None
+    error: dict[str, Any] | None = None
+    request: dict[str, Any] | None = None
+    response: dict[str, Any] | None = None
+    output: dict[str, Any] | None = None
+    next_attempt_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAttempt:
+    """An attempt as recorded."""
+
+    id: str
+    number: int
+    status: str
+    started_at: float
+    ended_at: float | None
+    http_status: int | None
+    error: dict[str, Any] | None
+    request: dict[str, Any] | None
+    response: dict[str, Any] | None
+    next_attempt_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredStepRun:
+    """A step run as recorded, with its attempts."""
+
+    id: str
+    position: int
+    step_id: str
+    status: str
+    due_at: float | None
+    output: dict[str, Any] | None
+    error: dict[str, Any] | None
+    resumed_from: str | None
+    interruptions: int
+    attempts: tuple[StoredAttempt, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRun:
+    """A run as recorded, with its step runs in order."""
+
+    id: str
+    workflow_name: str
+    document: Any
+    trigger: Any
+    status: str
+    created_at: float
+    updated_at: float
+    finished_at: float | None
+    steps: tuple[StoredStepRun, ...] = field(default=())
+
+
+class Store(Protocol):
+    """The durable record of runs, and the due-work index workers claim from."""
+
+    async def create_run(self, run: NewRun, *, now: float) -> None:
+        """Record a run; its first step is due at once. Returns once the run is durable."""
+        ...
+
+    async def claim_due(
+        self, *, now: float, lease_seconds: float, limit: int, run_id: str | None = None
+    ) -> list[Claim]:
+        """Lease up to `limit` due step runs (expired leases included), of one run if given."""
+        ...
+
+    async def run_input(self, run_id: str) -> tuple[Any, Any]:
+        """Return the document a run is pinned to, and its trigger payload."""
+        ...
+
+    async def start_attempt(
+        self, claim: Claim, *, attempt_id: str, number: int, now: float, lease_until: float
+    ) -> None:
+        """Record an attempt as `sending` before its request leaves; fenced by the lease.
+
+        The lease is then held until `lease_until`: the attempt's timeout plus a margin.
+        """
+        ...
+
+    async def finish_attempt(self, claim: Claim, finished: FinishedAttempt) -> None:
+        """Record an attempt's end and move the step run and run on. Fenced by the lease."""
+        ...
+
+    async def release(self, claim: Claim, *, now: float) -> None:
+        """Give a claimed step run back, due at once (a worker stopping before it started)."""
+        ...
+
+    async def outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
+        """Return the outputs of a run's finished steps, by step id."""
+        ...
+
+    async def get_run(self, run_id: str) -> StoredRun:
+        """Return a run with its step runs and attempts."""
+        ...
+
+    async def list_runs(self, *, status: str | None = None, limit: int = 50) -> list[StoredRun]:
+        """Return runs, newest first (without their steps)."""
+        ...
+
+    async def run_status(self, run_id: str) -> str:
+        """Return a run's status."""
+        ...
+
+    async def worker_seen(self, worker_id: str, *, host: str, pid: int, now: float) -> None:
+        """Record that a worker is alive."""
+        ...
+
+    async def last_worker_seen_at(self) -> float | None:
+        """Return when any worker last said it was alive, or None."""
+        ...
+
+    async def resume(self, run_id: str, *, step_run_id: str, now: float) -> None:
+        """Resume a failed run from its failed step, as a new step run with a new key."""
+        ...
+
+    async def next_due_at(self, run_id: str | None = None) -> float | None:
+        """Return the earliest due time of any step run (of one run if given), or None."""
+        ...

@@ -1,0 +1,92 @@
+"""The store's tables (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+Times are unix seconds (UTC) in double precision: comparable, sortable and
+the same in both databases.
+
+A step run is *due* when `due_at <= now`. Claiming it sets `due_at` to the
+lease's expiry and a fresh `lease_token`: if its worker dies, the row becomes
+due again when the lease runs out, so one index (`due_at`) serves both new
+work and takeovers, and no timer lives outside the database.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("workflow_name", sa.String(200), nullable=False),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("trigger", sa.JSON, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+    sa.Column("updated_at", sa.Float(precision=53), nullable=False),
+    sa.Column("finished_at", sa.Float(precision=53), nullable=True),
+    sa.Index("ix_runs_status_created", "status", "created_at"),
+    sa.Index("ix_runs_created", "created_at"),
+)
+
+step_runs = sa.Table(
+    "step_runs",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column(
+        "run_id", sa.String(40), sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("step_id", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("due_at", sa.Float(precision=53), nullable=True),
+    sa.Column("lease_token", sa.String(40), nullable=True),
+    sa.Column("attempts_made", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("interruptions", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("output", sa.JSON, nullable=True),
+    sa.Column("error", sa.JSON, nullable=True),
+    sa.Column("resumed_from", sa.String(40), nullable=True),
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+    sa.Column("updated_at", sa.Float(precision=53), nullable=False),
+    sa.Index("ix_step_runs_run", "run_id", "position"),
+    sa.Index(
+        "ix_step_runs_due",
+        "due_at",
+        postgresql_where=sa.text("due_at IS NOT NULL"),
+        sqlite_where=sa.text("due_at IS NOT NULL"),
+    ),
+)
+
+attempts = sa.Table(
+    "attempts",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column(
+        "step_run_id",
+        sa.String(40),
+        sa.ForeignKey("step_runs.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_at", sa.Float(precision=53), nullable=False),
+    sa.Column("ended_at", sa.Float(precision=53), nullable=True),
+    sa.Column("http_status", sa.Integer, nullable=True),
+    sa.Column("error", sa.JSON, nullable=True),
+    sa.Column("request", sa.JSON, nullable=True),
+    sa.Column("response", sa.JSON, nullable=True),
+    sa.Column("next_attempt_at", sa.Float(precision=53), nullable=True),
+    sa.UniqueConstraint("step_run_id", "number", name="uq_attempts_step_run_number"),
+)
+
+workers = sa.Table(
+    "workers",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", sa.Float(precision=53), nullable=False),
+    sa.Column("last_seen_at", sa.Float(precision=53), nullable=False),
+    sa.Index("ix_workers_last_seen", "last_seen_at"),
+)

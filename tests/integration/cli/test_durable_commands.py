@@ -1,0 +1,180 @@
+"""`callout run --detach`, `worker`, `runs ...` and `db upgrade`, each as a real process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from support.https_servers import HttpsServer, reply
+from support.processes import start_callout, stop_gently
+
+SECRET = "s3cr3t-value-that-must-not-leak"
+
+
+@pytest.fixture
+def env(loopback_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    return {**loopback_env, "CALLOUT_DATABASE_URL": str(tmp_path / "callout.db")}
+
+
+async def callout(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "callout",
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **env},
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def workflow(tmp_path: Path, url: str) -> str:
+    path = tmp_path / "wf.json"
+    step = {
+        "id": "create_user",
+        "action": "make_https_request",
+        "url": url,
+        "body": {"email": "{{ trigger.email }}"},
+        "secret": "{{ secrets.crm_signing }}",
+    }
+    path.write_text(json.dumps({"name": "Create user", "steps": [step]}))
+    return str(path)
+
+
+async def wait_status(run_id: str, status: str, env: dict[str, str]) -> dict[str, object]:
+    for _ in range(40):
+        code, out, _ = await callout("runs", "show", run_id, "--json", env=env)
+        assert code == 0
+        report: dict[str, object] = json.loads(out)
+        if report["status"] == status:
+            return report
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"run {run_id} never reached {status}: {report}")
+
+
+async def test_detached_run_is_executed_by_a_worker_and_shown(
+    https_server: HttpsServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    https_server.script("/users", reply(201, '{"id": "usr_1"}'))
+    trigger = tmp_path / "t.json"
+    trigger.write_text('{"email": "ada@example.com"}')
+    code, out, err = await callout(
+        "run",
+        workflow(tmp_path, https_server.url("/users")),
+        "--trigger",
+        str(trigger),
+        "--detach",
+        env=env,
+    )
+    assert code == 0, err
+    run_id = out.strip()
+    assert run_id.startswith("wfr_")
+    assert "no `callout worker`" in err
+    assert https_server.hits == []  # detached: nothing sent by `callout run`
+
+    worker = await start_callout(
+        "worker", env={**env, "CALLOUT_SECRET_CRM_SIGNING": SECRET}, log=tmp_path / "worker.log"
+    )
+    try:
+        report = await wait_status(run_id, "completed", env)
+    finally:
+        assert await stop_gently(worker) == 0
+    (hit,) = https_server.hits
+    assert "Persona-Signature" in hit.headers
+    steps = report["steps"]
+    assert isinstance(steps, list)
+    assert steps[0]["attempts"][0]["request"]["method"] == "POST"
+    assert SECRET not in json.dumps(report)
+
+    code, out, _ = await callout("runs", "list", "--status", "completed", env=env)
+    assert code == 0
+    assert run_id in out
+
+
+async def test_detach_refuses_secret_options(
+    https_server: HttpsServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    code, _, err = await callout(
+        "run",
+        workflow(tmp_path, https_server.url("/")),
+        "--detach",
+        "--secret",
+        f"crm_signing={SECRET}",
+        env=env,
+    )
+    assert code == 2
+    assert "CALLOUT_SECRET_" in err
+    assert SECRET not in err
+
+
+async def test_a_failed_run_is_resumed_from_the_failed_step(
+    https_server: HttpsServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    https_server.script("/users", reply(500), reply(201, '{"id": "usr_1"}'))
+    trigger = tmp_path / "t.json"
+    trigger.write_text('{"email": "ada@example.com"}')
+    code, out, _ = await callout(
+        "run",
+        workflow(tmp_path, https_server.url("/users")),
+        "--trigger",
+        str(trigger),
+        "--secret",
+        f"crm_signing={SECRET}",
+        "--json",
+        env=env,
+    )
+    assert code == 1
+    run_id = json.loads(out)["run_id"]
+    code, out, _ = await callout("runs", "list", "--status", "failed", "--json", env=env)
+    assert [r["run_id"] for r in json.loads(out)] == [run_id]
+
+    code, out, err = await callout("runs", "resume", run_id, env=env)
+    assert code == 0, err
+    worker = await start_callout(
+        "worker", env={**env, "CALLOUT_SECRET_CRM_SIGNING": SECRET}, log=tmp_path / "worker.log"
+    )
+    try:
+        report = await wait_status(run_id, "completed", env)
+    finally:
+        assert await stop_gently(worker) == 0
+    steps = report["steps"]
+    assert isinstance(steps, list)
+    assert [s["status"] for s in steps] == ["errored", "succeeded"]
+    first, second = https_server.hits
+    assert first.headers["Idempotency-Key"] != second.headers["Idempotency-Key"]
+
+
+async def test_unknown_run_says_so(env: dict[str, str]) -> None:
+    code, _, err = await callout("runs", "show", "wfr_nope", env=env)
+    assert code == 1
+    assert "no run wfr_nope" in err
+
+
+async def test_db_upgrade_reports_the_revision(env: dict[str, str]) -> None:
+    code, out, err = await callout("db", "upgrade", env=env)
+    assert code == 0, err
+    assert "schema at revision 0002" in out
+
+
+async def test_unsupported_database_url_is_refused(env: dict[str, str]) -> None:
+    code, _, err = await callout("runs", "list", env={**env, "CALLOUT_DATABASE_URL": "mysql://x"})
+    assert code == 2
+    assert "unsupported database" in err
+
+
+async def test_sigterm_stops_an_idle_worker_with_exit_0(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    worker = await start_callout("worker", env=env, log=tmp_path / "worker.log")
+    await asyncio.sleep(1.5)
+    assert await stop_gently(worker) == 0
+    assert "stopped" in (tmp_path / "worker.log").read_text()

@@ -1,0 +1,31 @@
+"""Every durable test runs on a fresh SQLite file and on a fresh PostgreSQL database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from callout.store import SqlStore, database_url, open_engine
+from callout.store.schema import upgrade
+from support.databases import POSTGRES_ENV, fresh_database, postgres_admin_url
+from support.services import skip_or_fail
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    kind = request.param
+    if kind == "postgresql" and postgres_admin_url() is None:
+        skip_or_fail(f"{POSTGRES_ENV} is not set")
+    async with fresh_database(kind, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+async def store(db_url: str) -> AsyncIterator[SqlStore]:
+    engine = open_engine(database_url(db_url))
+    await upgrade(engine)
+    real = SqlStore(engine)
+    yield real
+    await real.close()

@@ -1,0 +1,144 @@
+"""The durable engine on SQLite and PostgreSQL: a worker executes recorded runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from callout.engine.executor import StepExecutor
+from callout.engine.starting import resume_run, start_run
+from callout.engine.worker import Worker
+from callout.http import AiohttpTransport
+from callout.model.clock import SystemClock
+from callout.steps.validation import validate_workflow
+from callout.store import SqlStore
+from callout.store.protocol import StoredRun
+from support.https_servers import HttpsServer, reply
+from support.running import workflow_of
+
+FINISHED = {"completed", "failed"}
+
+
+def step(step_id: str, url: str, **config: Any) -> dict[str, Any]:
+    return {"id": step_id, "action": "make_https_request", "url": url, **config}
+
+
+async def start(store: SqlStore, *steps: dict[str, Any], trigger: Any = None) -> str:
+    workflow = validate_workflow(workflow_of(*steps))
+    return await start_run(store, workflow, trigger or {}, clock=SystemClock())
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    store: SqlStore, transport: AiohttpTransport, **options: Any
+) -> AsyncIterator[Worker]:
+    executor = StepExecutor(store=store, transport=transport, lease_margin=5)
+    worker = Worker(store=store, executor=executor, poll_interval=0.2, **options)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        yield worker
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+
+
+async def finished(store: SqlStore, run_id: str, timeout: float = 20) -> StoredRun:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await store.run_status(run_id) in FINISHED:
+            return await store.get_run(run_id)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"run {run_id} did not finish: {await store.get_run(run_id)}")
+
+
+async def test_a_recorded_run_completes_through_a_worker(
+    store: SqlStore, https_server: HttpsServer, transport: AiohttpTransport
+) -> None:
+    https_server.script("/users", reply(201, '{"id": "usr_9"}'))
+    run_id = await start(
+        store,
+        step("create", https_server.url("/users"), body={"email": "{{ trigger.email }}"}),
+        step(
+            "tag", https_server.url("/users/{{ steps.create.body.id }}/tags"), method="PUT", body={}
+        ),
+        trigger={"email": "ada@example.com"},
+    )
+    async with running_worker(store, transport):
+        run = await finished(store, run_id)
+    assert run.status == "completed"
+    assert [hit.path for hit in https_server.hits] == ["/users", "/users/usr_9/tags"]
+    assert run.steps[0].output == {
+        "status": 201,
+        "headers": run.steps[0].output["headers"] if run.steps[0].output else {},
+        "body": {"id": "usr_9"},
+    }
+
+
+@pytest.mark.realclock
+async def test_a_retry_fires_at_its_due_time_on_the_real_clock(
+    store: SqlStore, https_server: HttpsServer, transport: AiohttpTransport
+) -> None:
+    https_server.script("/flaky", reply(503), reply(200))
+    run_id = await start(store, step("a", https_server.url("/flaky"), body={}, retry_intervals=[2]))
+    async with running_worker(store, transport):
+        run = await finished(store, run_id)
+    assert run.status == "completed"
+    first, second = https_server.hits_on("/flaky")
+    assert second.at - first.at == pytest.approx(2.0, abs=0.3)
+    assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"]
+    assert [a.number for a in run.steps[0].attempts] == [1, 2]
+
+
+async def test_resume_sends_the_failed_step_again_with_a_new_key(
+    store: SqlStore, https_server: HttpsServer, transport: AiohttpTransport
+) -> None:
+    https_server.script("/users", reply(400), reply(201, '{"id": "usr_1"}'))
+    run_id = await start(
+        store,
+        step("create", https_server.url("/users"), body={}),
+        step("notify", https_server.url("/notify"), body={"user": "{{ steps.create.body.id }}"}),
+    )
+    async with running_worker(store, transport):
+        failed = await finished(store, run_id)
+        assert failed.status == "failed"
+        assert [s.status for s in failed.steps] == ["errored", "skipped"]
+        await resume_run(store, run_id, clock=SystemClock())
+        run = await finished(store, run_id)
+    assert run.status == "completed"
+    first, second = https_server.hits_on("/users")
+    assert first.headers["Idempotency-Key"] != second.headers["Idempotency-Key"]
+    assert [(s.step_id, s.status) for s in run.steps] == [
+        ("create", "errored"),
+        ("create", "succeeded"),
+        ("notify", "succeeded"),
+    ]
+    assert run.steps[1].resumed_from == run.steps[0].id
+
+
+async def test_stopping_finishes_the_attempt_in_flight(
+    store: SqlStore, https_server: HttpsServer, transport: AiohttpTransport
+) -> None:
+    https_server.script("/slow", reply(200, delay=0.5))
+    run_id = await start(store, step("a", https_server.url("/slow"), method="GET"))
+    async with running_worker(store, transport, grace=5):
+        while not https_server.hits:
+            await asyncio.sleep(0.01)
+    run = await store.get_run(run_id)
+    assert run.status == "completed"
+    assert [a.status for a in run.steps[0].attempts] == ["succeeded"]
+
+
+async def test_a_run_stays_pinned_to_the_document_it_started_with(
+    store: SqlStore, https_server: HttpsServer
+) -> None:
+    first = await start(store, step("a", https_server.url("/v1"), method="GET"))
+    second = await start(store, step("a", https_server.url("/v2"), method="GET"))
+    one, two = await store.get_run(first), await store.get_run(second)
+    assert one.document["steps"][0]["url"].endswith("/v1")
+    assert two.document["steps"][0]["url"].endswith("/v2")

@@ -1,0 +1,45 @@
+"""`callout` commands as real processes: start them, kill them, wait for them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+
+async def start_callout(
+    *args: str, env: Mapping[str, str], log: Path | None = None
+) -> asyncio.subprocess.Process:
+    """Start `callout ARGS` with `env` added to this environment; output goes to `log`."""
+    out = log.open("ab") if log is not None else asyncio.subprocess.DEVNULL
+    try:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "callout",
+            *args,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            env={**os.environ, **env},
+        )
+    finally:
+        if log is not None and not isinstance(out, int):
+            out.close()
+
+
+async def kill_hard(process: asyncio.subprocess.Process) -> None:
+    """`kill -9` the process and reap it."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGKILL)
+    await process.wait()
+
+
+async def stop_gently(process: asyncio.subprocess.Process, timeout: float = 20.0) -> int:
+    """Send SIGTERM and wait for the exit code."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+    return await asyncio.wait_for(process.wait(), timeout)

@@ -1,0 +1,104 @@
+"""What the transport refuses before it touches the network (no server, no look-up)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from callout.http import AiohttpTransport, OutboundRequest, TransportConfig
+from callout.model.errors import GuardError, RequestRejected
+
+
+@dataclass
+class NeverAsked:
+    asked: list[str] = field(default_factory=list)
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        raise AssertionError("the resolver must not be asked")
+
+
+@pytest.fixture
+def resolver() -> NeverAsked:
+    return NeverAsked()
+
+
+@pytest.fixture
+async def transport(resolver: NeverAsked) -> AsyncIterator[AiohttpTransport]:
+    real = AiohttpTransport(TransportConfig(), resolver=resolver)
+    yield real
+    await real.aclose()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://api.example.com/", "plain http is not allowed"),
+        ("ftp://api.example.com/", "scheme must be https, not 'ftp'"),
+        ("file:///etc/passwd", "scheme must be https"),
+        ("api.example.com/path", "scheme must be https"),
+        ("https://user:pass@api.example.com/", "must not carry a user name or password"),
+        ("https://user@api.example.com/", "must not carry a user name or password"),
+        ("https:///path", "no host"),
+        ("https://1.2.3.4.5/", "host is not valid"),
+        ("https://[fe80::1%25eth0]/", "zone id"),
+        ("https://api.example.com:99999/", "not valid"),
+    ],
+)
+async def test_a_url_that_breaks_a_rule_is_rejected_without_a_look_up(
+    url: str, message: str, transport: AiohttpTransport, resolver: NeverAsked
+) -> None:
+    with pytest.raises(RequestRejected, match=message):
+        await transport.send(OutboundRequest("GET", url))
+    assert resolver.asked == []
+
+
+async def test_a_rejected_url_is_not_quoted_in_the_message(transport: AiohttpTransport) -> None:
+    with pytest.raises(RequestRejected) as caught:
+        await transport.send(OutboundRequest("GET", "https://user:hunter2@api.example.com/"))
+    assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ((("X-Evil", "a\r\nX-Injected: 1"),), "header X-Evil contains CR, LF or NUL"),
+        ((("X-Evil", "a\nb"),), "CR, LF or NUL"),
+        ((("X-Evil", "a\x00b"),), "CR, LF or NUL"),
+        ((("Bad Name", "v"),), "header #1 has an invalid name"),
+        ((("", "v"),), "invalid name"),
+    ],
+)
+async def test_a_header_that_could_smuggle_another_is_rejected(
+    headers: tuple[tuple[str, str], ...], message: str, transport: AiohttpTransport
+) -> None:
+    with pytest.raises(RequestRejected, match=message) as caught:
+        await transport.send(OutboundRequest("GET", "https://api.example.com/", headers))
+    assert "Injected" not in str(caught.value)
+
+
+async def test_a_method_that_is_not_a_token_is_rejected(transport: AiohttpTransport) -> None:
+    with pytest.raises(RequestRejected, match="method"):
+        await transport.send(OutboundRequest("GET /x HTTP/1.1\r\n", "https://api.example.com/"))
+
+
+async def test_a_literal_host_is_judged_without_the_resolver(
+    transport: AiohttpTransport, resolver: NeverAsked
+) -> None:
+    with pytest.raises(GuardError, match=r"169\.254\.169\.254"):
+        await transport.send(OutboundRequest("GET", "https://169.254.169.254/latest/meta-data/"))
+    assert resolver.asked == []
+
+
+def test_an_unreadable_ca_bundle_is_a_configuration_error(tmp_path: Path) -> None:
+    bundle = tmp_path / "not-a-ca.pem"
+    bundle.write_text("not a certificate")
+    with pytest.raises(ValueError, match="CALLOUT_CA_BUNDLE"):
+        AiohttpTransport(TransportConfig(ca_bundle=bundle))
+
+
+def test_building_a_transport_needs_no_running_event_loop() -> None:
+    AiohttpTransport(TransportConfig())
