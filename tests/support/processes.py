@@ -43,3 +43,22 @@ async def stop_gently(process: asyncio.subprocess.Process, timeout: float = 20.0
     if process.returncode is None:
         process.send_signal(signal.SIGTERM)
     return await asyncio.wait_for(process.wait(), timeout)
+
+
+async def run_callout(
+    *args: str, env: Mapping[str, str], stdin: bytes | None = None
+) -> tuple[int, str, str]:
+    """Run `callout ARGS` to its end; return its exit code, standard output and error."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "callout",
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **env},
+    )
+    out, err = await process.communicate(stdin)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()

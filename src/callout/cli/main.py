@@ -17,7 +17,7 @@ from callout.cli.worker import worker_command
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="callout")
 def cli() -> None:
-    r"""callout: run workflows whose steps make signed, retried, guarded HTTPS requests.
+    """callout: run workflows whose steps make signed, retried, guarded HTTPS requests.
 
     \b
     callout validate wf.yaml                      check a workflow document
@@ -28,7 +28,7 @@ def cli() -> None:
     callout db upgrade                            apply migrations
     callout verify --secret S --header H --body-file F   check a signature
     callout receiver --port 8443 --secret S       a local HTTPS endpoint to try workflows on
-    """
+    """  # noqa: D301  # click reads \b as "keep these lines as written"
 
 
 cli.add_command(validate_command)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from callout.cli.verify import read_secret_value
+from callout.cli.secret_options import secret_values
 from callout.receiver import (
     DEFAULT_CERT_DIR,
     ReceivedRequest,
@@ -27,12 +27,6 @@ EXIT_CANNOT_START = 1
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
-def _secret_values(
-    _ctx: click.Context, _param: click.Parameter, specs: tuple[str, ...]
-) -> tuple[str, ...]:
-    return tuple(read_secret_value(spec) for spec in specs)
-
-
 @click.command("receiver")
 @click.option("--port", type=click.IntRange(0, 65535), default=8443, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
@@ -41,7 +35,7 @@ def _secret_values(
     "secrets",
     multiple=True,
     metavar="SECRET",
-    callback=_secret_values,
+    callback=secret_values,
     help="Check signatures with this secret: VALUE, env:VAR or @file. Repeat it to accept "
     "any of several. Without it, signatures are shown but not checked.",
 )
@@ -106,7 +100,7 @@ def receiver_command(
     cert: Path | None,
     key: Path | None,
 ) -> None:
-    r"""Run a local HTTPS endpoint that prints each request and checks its signature.
+    """Run a local HTTPS endpoint that prints each request and checks its signature.
 
     Without --cert/--key it creates a local CA and a certificate for localhost,
     127.0.0.1 and ::1 in --cert-dir (reused on later starts), and prints the two
@@ -118,7 +112,7 @@ def receiver_command(
     /delay/<seconds>   waits, then answers
     /flaky/<n>/...     503 (Retry-After: 1) the first n times per Idempotency-Key
     /echo              the received JSON body, plus a generated id
-    """
+    """  # noqa: D301  # click reads \b as "keep these lines as written"
     if not HEADER_NAME.fullmatch(signature_header):
         raise click.BadParameter("not a header name", param_hint="--signature-header")
     if (cert is None) != (key is None):

@@ -158,7 +158,7 @@ def run_command(
     detach: bool,
     database: str | None,
 ) -> None:
-    r"""Run a workflow: record it in the store, then execute it here (or detached, by a worker).
+    """Run a workflow: record it in the store, then execute it here (or detached, by a worker).
 
     \b
     Exit codes: 0 the run completed (also when an errored step continued),
@@ -167,7 +167,7 @@ def run_command(
                 130 interrupted (the run stays recorded; a worker finishes it).
     Operator settings: CALLOUT_DATABASE_URL, CALLOUT_ALLOWED_NETWORKS,
     CALLOUT_CA_BUNDLE, CALLOUT_ALLOW_HTTP, CALLOUT_MAX_RESPONSE_BYTES.
-    """
+    """  # noqa: D301  # click reads \b as "keep these lines as written"
     valid, payload = _load(workflow, trigger, as_json)
     given = parse_secret_options(secret_options)
     if detach:

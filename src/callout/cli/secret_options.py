@@ -23,20 +23,40 @@ def env_name(secret: str) -> str:
     return ENV_PREFIX + secret.upper()
 
 
-def _read_value(name: str, spec: str) -> str:
+def read_secret_value(spec: str) -> str:
+    """Return a secret given as `VALUE`, `env:VAR` or `@file` (one trailing newline dropped).
+
+    The two indirect forms keep the value out of `ps` and shell history. Errors name
+    the variable or file, never a value.
+    """
+    if spec.startswith("env:"):
+        variable = spec[4:]
+        value = os.environ.get(variable)
+        if value is None:
+            raise click.BadParameter(f"environment variable {variable} is not set")
+        if not value:
+            raise click.BadParameter(f"environment variable {variable} is empty")
+        return value
     if spec.startswith("@"):
         path = Path(spec[1:])
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise click.BadParameter(f"secret {name}: cannot read {path}: {exc.strerror}") from None
-        return text.removesuffix("\n")
-    if spec.startswith("env:"):
-        variable = spec[4:]
-        if variable not in os.environ:
-            raise click.BadParameter(f"secret {name}: environment variable {variable} is not set")
-        return os.environ[variable]
+            value = path.read_text(encoding="utf-8").removesuffix("\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise click.BadParameter(f"cannot read {path}: {why}") from None
+        if not value:
+            raise click.BadParameter(f"{path} is empty")
+        return value
+    if not spec:
+        raise click.BadParameter("a secret must not be empty")
     return spec
+
+
+def secret_values(
+    _ctx: click.Context, _param: click.Parameter, specs: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Read each `--secret VALUE|env:VAR|@file` of a command that takes bare secret values."""
+    return tuple(read_secret_value(spec) for spec in specs)
 
 
 def parse_secret_options(
@@ -57,7 +77,10 @@ def parse_secret_options(
                 )
             secrets[name] = None
             continue
-        secrets[name] = _read_value(name, spec)
+        try:
+            secrets[name] = read_secret_value(spec)
+        except click.BadParameter as exc:
+            raise click.BadParameter(f"secret {name}: {exc.message}") from None
     return secrets
 
 

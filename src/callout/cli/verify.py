@@ -3,56 +3,20 @@
 from __future__ import annotations
 
 import math
-import os
 import re
 import sys
 import time
-from pathlib import Path
 from typing import BinaryIO
 
 import click
 
+from callout.cli.secret_options import secret_values
 from callout.model.errors import SignatureError
 from callout.signing import DEFAULT_SIGNATURE_HEADER, DEFAULT_TOLERANCE, verify
 
 EXIT_INVALID = 1
 
 _HEADER_LINE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+:")
-
-
-def read_secret_value(spec: str) -> str:
-    """Return a secret given as `VALUE`, `env:VAR` or `@file` (one trailing newline dropped).
-
-    The two indirect forms keep the value out of `ps` and shell history. Errors name
-    the variable or file, never a value.
-    """
-    if spec.startswith("env:"):
-        variable = spec[4:]
-        value = os.environ.get(variable)
-        if value is None:
-            raise click.BadParameter(f"environment variable {variable} is not set")
-        if not value:
-            raise click.BadParameter(f"environment variable {variable} is empty")
-        return value
-    if spec.startswith("@"):
-        path = Path(spec[1:])
-        try:
-            value = path.read_text(encoding="utf-8").removesuffix("\n")
-        except (OSError, UnicodeDecodeError) as exc:
-            why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            raise click.BadParameter(f"cannot read {path}: {why}") from None
-        if not value:
-            raise click.BadParameter(f"{path} is empty")
-        return value
-    if not spec:
-        raise click.BadParameter("a secret must not be empty")
-    return spec
-
-
-def _secret_values(
-    _ctx: click.Context, _param: click.Parameter, specs: tuple[str, ...]
-) -> tuple[str, ...]:
-    return tuple(read_secret_value(spec) for spec in specs)
 
 
 def header_value(given: str) -> str:
@@ -76,7 +40,7 @@ def describe_age(timestamp: int, now: float) -> str:
     multiple=True,
     required=True,
     metavar="SECRET",
-    callback=_secret_values,
+    callback=secret_values,
     help="The signing secret: VALUE, env:VAR or @file (keeps it out of `ps`). Repeat it "
     "to accept any of several secrets, e.g. during a rotation.",
 )

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from support.https_servers import HttpsServer, reply
-from support.processes import start_callout, stop_gently
+from support.processes import run_callout, start_callout, stop_gently
 
 SECRET = "s3cr3t-value-that-must-not-leak"
 
@@ -19,22 +17,6 @@ SECRET = "s3cr3t-value-that-must-not-leak"
 @pytest.fixture
 def env(loopback_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     return {**loopback_env, "CALLOUT_DATABASE_URL": str(tmp_path / "callout.db")}
-
-
-async def callout(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "callout",
-        *args,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **env},
-    )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 def workflow(tmp_path: Path, url: str) -> str:
@@ -52,7 +34,7 @@ def workflow(tmp_path: Path, url: str) -> str:
 
 async def wait_status(run_id: str, status: str, env: dict[str, str]) -> dict[str, object]:
     for _ in range(40):
-        code, out, _ = await callout("runs", "show", run_id, "--json", env=env)
+        code, out, _ = await run_callout("runs", "show", run_id, "--json", env=env)
         assert code == 0
         report: dict[str, object] = json.loads(out)
         if report["status"] == status:
@@ -67,7 +49,7 @@ async def test_detached_run_is_executed_by_a_worker_and_shown(
     https_server.script("/users", reply(201, '{"id": "usr_1"}'))
     trigger = tmp_path / "t.json"
     trigger.write_text('{"email": "ada@example.com"}')
-    code, out, err = await callout(
+    code, out, err = await run_callout(
         "run",
         workflow(tmp_path, https_server.url("/users")),
         "--trigger",
@@ -95,7 +77,7 @@ async def test_detached_run_is_executed_by_a_worker_and_shown(
     assert steps[0]["attempts"][0]["request"]["method"] == "POST"
     assert SECRET not in json.dumps(report)
 
-    code, out, _ = await callout("runs", "list", "--status", "completed", env=env)
+    code, out, _ = await run_callout("runs", "list", "--status", "completed", env=env)
     assert code == 0
     assert run_id in out
 
@@ -103,7 +85,7 @@ async def test_detached_run_is_executed_by_a_worker_and_shown(
 async def test_detach_refuses_secret_options(
     https_server: HttpsServer, env: dict[str, str], tmp_path: Path
 ) -> None:
-    code, _, err = await callout(
+    code, _, err = await run_callout(
         "run",
         workflow(tmp_path, https_server.url("/")),
         "--detach",
@@ -122,7 +104,7 @@ async def test_a_failed_run_is_resumed_from_the_failed_step(
     https_server.script("/users", reply(500), reply(201, '{"id": "usr_1"}'))
     trigger = tmp_path / "t.json"
     trigger.write_text('{"email": "ada@example.com"}')
-    code, out, _ = await callout(
+    code, out, _ = await run_callout(
         "run",
         workflow(tmp_path, https_server.url("/users")),
         "--trigger",
@@ -134,10 +116,10 @@ async def test_a_failed_run_is_resumed_from_the_failed_step(
     )
     assert code == 1
     run_id = json.loads(out)["run_id"]
-    code, out, _ = await callout("runs", "list", "--status", "failed", "--json", env=env)
+    code, out, _ = await run_callout("runs", "list", "--status", "failed", "--json", env=env)
     assert [r["run_id"] for r in json.loads(out)] == [run_id]
 
-    code, out, err = await callout("runs", "resume", run_id, env=env)
+    code, out, err = await run_callout("runs", "resume", run_id, env=env)
     assert code == 0, err
     worker = await start_callout(
         "worker", env={**env, "CALLOUT_SECRET_CRM_SIGNING": SECRET}, log=tmp_path / "worker.log"
@@ -154,19 +136,21 @@ async def test_a_failed_run_is_resumed_from_the_failed_step(
 
 
 async def test_unknown_run_says_so(env: dict[str, str]) -> None:
-    code, _, err = await callout("runs", "show", "wfr_nope", env=env)
+    code, _, err = await run_callout("runs", "show", "wfr_nope", env=env)
     assert code == 1
     assert "no run wfr_nope" in err
 
 
 async def test_db_upgrade_reports_the_revision(env: dict[str, str]) -> None:
-    code, out, err = await callout("db", "upgrade", env=env)
+    code, out, err = await run_callout("db", "upgrade", env=env)
     assert code == 0, err
     assert "schema at revision 0002" in out
 
 
 async def test_unsupported_database_url_is_refused(env: dict[str, str]) -> None:
-    code, _, err = await callout("runs", "list", env={**env, "CALLOUT_DATABASE_URL": "mysql://x"})
+    code, _, err = await run_callout(
+        "runs", "list", env={**env, "CALLOUT_DATABASE_URL": "mysql://x"}
+    )
     assert code == 2
     assert "unsupported database" in err
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from support.https_servers import HttpsServer, reply
+from support.processes import run_callout
 
 SECRET = "s3cr3t-value-that-must-not-leak"
 
@@ -20,24 +18,6 @@ SECRET = "s3cr3t-value-that-must-not-leak"
 def loopback_env(loopback_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     """The loopback settings, and a database of this test's own."""
     return {**loopback_env, "CALLOUT_DATABASE_URL": str(tmp_path / "callout.db")}
-
-
-async def callout(
-    *args: str, env: dict[str, str], stdin: bytes | None = None
-) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "callout",
-        *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **env},
-    )
-    out, err = await process.communicate(stdin)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 def write_workflow(tmp_path: Path, url: str, **config: Any) -> Path:
@@ -64,7 +44,7 @@ async def test_run_json_report_and_exit_0(
         secret="{{ secrets.crm_signing }}",
         retry_intervals=[1],
     )
-    code, out, err = await callout(
+    code, out, err = await run_callout(
         "run",
         str(wf),
         "--trigger",
@@ -97,7 +77,7 @@ async def test_failed_run_exits_1(
     wf = write_workflow(tmp_path, https_server.url("/users"), body={})
     trigger = tmp_path / "t.json"
     trigger.write_text('{"email": "x"}')
-    code, out, err = await callout("run", str(wf), "--trigger", str(trigger), env=loopback_env)
+    code, out, err = await run_callout("run", str(wf), "--trigger", str(trigger), env=loopback_env)
     assert code == 1
     assert "failed" in out
     assert "the server answered 400" in out + err
@@ -109,7 +89,7 @@ async def test_missing_secret_exits_2_before_sending(
     wf = write_workflow(
         tmp_path, https_server.url("/users"), body={}, secret="{{ secrets.crm_signing }}"
     )
-    code, _, err = await callout(
+    code, _, err = await run_callout(
         "run", str(wf), "--trigger", "-", env=loopback_env, stdin=b'{"email": "x"}'
     )
     assert code == 2
@@ -124,7 +104,9 @@ async def test_secret_from_environment_is_used(
         tmp_path, https_server.url("/users"), body={}, secret="{{ secrets.crm_signing }}"
     )
     env = {**loopback_env, "CALLOUT_SECRET_CRM_SIGNING": SECRET}
-    code, _, err = await callout("run", str(wf), "--trigger", "-", env=env, stdin=b'{"email": "x"}')
+    code, _, err = await run_callout(
+        "run", str(wf), "--trigger", "-", env=env, stdin=b'{"email": "x"}'
+    )
     assert code == 0, err
     assert "Persona-Signature" in https_server.hits[0].headers
 
@@ -133,7 +115,7 @@ async def test_trigger_payload_failing_its_schema_exits_2(
     https_server: HttpsServer, loopback_env: dict[str, str], tmp_path: Path
 ) -> None:
     wf = write_workflow(tmp_path, https_server.url("/users"), body={})
-    code, _, err = await callout(
+    code, _, err = await run_callout(
         "run", str(wf), "--trigger", "-", env=loopback_env, stdin=b'{"name": "x"}'
     )
     assert code == 2
@@ -149,18 +131,18 @@ async def test_invalid_document_exits_2_listing_every_problem(tmp_path: Path) ->
         "    method: GET\n    body: {}\n"
         "    headers:\n      - {key: Host, value: x}\n"
     )
-    code, _, err = await callout("validate", str(path), env={})
+    code, _, err = await run_callout("validate", str(path), env={})
     assert code == 2
     assert "steps[0].url: must start with https://" in err
     assert "steps[0].body: a GET request has no body" in err
     assert "steps[0].headers[0].key: Host is set by the engine" in err
-    code, _, err = await callout("run", str(path), env={})
+    code, _, err = await run_callout("run", str(path), env={})
     assert code == 2
 
 
 @pytest.mark.parametrize("example", ["create-user.yaml"])
 async def test_examples_validate(example: str) -> None:
     root = Path(__file__).parents[3]
-    code, out, err = await callout("validate", str(root / "examples" / example), env={})
+    code, out, err = await run_callout("validate", str(root / "examples" / example), env={})
     assert code == 0, err
     assert "valid" in out

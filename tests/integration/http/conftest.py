@@ -35,30 +35,17 @@ from integration.http.loopback import (
 
 
 @pytest.fixture(scope="session")
-def http_ca() -> trustme.CA:
-    """The CA the transports under test trust (through `ca_bundle`)."""
-    return trustme.CA()
-
-
-@pytest.fixture(scope="session")
-def http_ca_bundle(http_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("http-ca") / "ca.pem"
-    http_ca.cert_pem.write_to_path(str(path))
-    return path
-
-
-@pytest.fixture(scope="session")
-def server_tls(http_ca: trustme.CA) -> ssl.SSLContext:
-    return server_context(http_ca)
+def server_tls(ca: trustme.CA) -> ssl.SSLContext:
+    return server_context(ca)
 
 
 # --- transports --------------------------------------------------------------
 
 
 @pytest.fixture
-def loopback_config(http_ca_bundle: Path) -> TransportConfig:
+def loopback_config(ca_bundle: Path) -> TransportConfig:
     """Trusts the test CA and opens exactly 127.0.0.1/32, so loopback servers are reachable."""
-    return TransportConfig(allowed_networks=(ip_network("127.0.0.1/32"),), ca_bundle=http_ca_bundle)
+    return TransportConfig(allowed_networks=(ip_network("127.0.0.1/32"),), ca_bundle=ca_bundle)
 
 
 @pytest.fixture
@@ -128,13 +115,14 @@ async def _ok(_request: web.Request) -> web.StreamResponse:
 
 
 @pytest.fixture
-async def start_server(http_ca: trustme.CA) -> AsyncIterator[StartServer]:
+async def start_server(ca: trustme.CA) -> AsyncIterator[StartServer]:
     """Start aiohttp servers on 127.0.0.1:<random>: HTTPS with a `ca` cert, or plain HTTP."""
+    default_ca = ca
     runners: list[web.AppRunner] = []
 
     async def start(*, tls: bool = True, ca: trustme.CA | None = None) -> LoopbackServer:
         server = LoopbackServer(port=0, scheme="https" if tls else "http")
-        context = server_context(ca or http_ca, server.sni_seen) if tls else None
+        context = server_context(ca or default_ca, server.sni_seen) if tls else None
 
         async def handle(request: web.Request) -> web.StreamResponse:
             body = await request.read()

@@ -142,12 +142,12 @@ async def test_a_new_connection_is_checked_again_and_a_rebound_answer_refused(
 async def test_allowed_networks_from_the_environment_open_loopback_and_nothing_else(
     start_server: StartServer,
     connections: ConnectionSpy,
-    http_ca_bundle: object,
+    ca_bundle: object,
     make_transport: Callable[..., AiohttpTransport],
 ) -> None:
     server = await start_server()
     config = TransportConfig.from_env(
-        {"CALLOUT_ALLOWED_NETWORKS": "127.0.0.1/32", "CALLOUT_CA_BUNDLE": str(http_ca_bundle)}
+        {"CALLOUT_ALLOWED_NETWORKS": "127.0.0.1/32", "CALLOUT_CA_BUNDLE": str(ca_bundle)}
     )
     transport = make_transport(config)
     response = await transport.send(OutboundRequest("GET", server.url("/")))

@@ -78,7 +78,7 @@ async def test_plain_http_is_refused_by_default_before_anything_is_sent(
 
 async def test_plain_http_goes_through_when_the_operator_allows_it(
     start_server: StartServer,
-    http_ca_bundle: Path,
+    ca_bundle: Path,
     make_transport: Callable[..., AiohttpTransport],
 ) -> None:
     server = await start_server(tls=False)

@@ -6,7 +6,6 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from callout import __version__
 from callout.http import OutboundRequest
 from callout.model.errors import RequestRejected
 from callout.model.records import RecordedRequest
@@ -24,7 +23,6 @@ from callout.steps.https_request.config import (
 from callout.templates import Scope, resolve_text, resolve_url, resolve_value
 
 MAX_RESOLVED_URL_LENGTH = 8192
-USER_AGENT = f"callout/{__version__}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +88,6 @@ def prepare_request(
             )
         if not any(name.lower() == "content-type" for name, _ in headers):
             headers.append(("Content-Type", "application/json"))
-    if not any(name.lower() == "user-agent" for name, _ in headers):
-        headers.append(("User-Agent", USER_AGENT))
     headers.append((IDEMPOTENCY_HEADER, context.step_run_id))
     headers.append((ATTEMPT_HEADER, str(context.attempt_number)))
 
