@@ -27,8 +27,7 @@ import trustme
 from aiohttp import web
 
 from callout.model.ids import new_id
-from callout.store import SqlStore, database_url, open_engine
-from callout.store.schema import upgrade
+from callout.store import SqlStore, database_url, open_store
 from callout.store.tables import attempts, runs, step_runs
 
 POSTGRES = os.environ.get("CALLOUT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -109,9 +108,7 @@ async def fresh_store(kind: str) -> AsyncIterator[tuple[str, SqlStore]]:
     if kind == "sqlite":
         with tempfile.TemporaryDirectory() as folder:
             url = str(Path(folder) / "bench.db")
-            engine = open_engine(database_url(url))
-            await upgrade(engine)
-            store = SqlStore(engine)
+            store = await open_store(database_url(url))
             try:
                 yield url, store
             finally:
@@ -122,9 +119,7 @@ async def fresh_store(kind: str) -> AsyncIterator[tuple[str, SqlStore]]:
     conn = await psycopg.AsyncConnection.connect(admin, autocommit=True)
     await conn.execute(f"CREATE DATABASE {name}")
     url = sa.make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
-    engine = open_engine(database_url(url))
-    await upgrade(engine)
-    store = SqlStore(engine)
+    store = await open_store(database_url(url))
     try:
         yield url, store
     finally:

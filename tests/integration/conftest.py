@@ -13,8 +13,7 @@ import trustme
 from aiohttp import web
 
 from callout.http import AiohttpTransport, TransportConfig
-from callout.store import SqlStore, database_url, open_engine
-from callout.store.schema import upgrade
+from callout.store import SqlStore, database_url, open_store
 from support.https_servers import Hit, HttpsServer, reply
 
 
@@ -92,8 +91,6 @@ def loopback_env(ca_bundle: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
 @pytest.fixture
 async def sqlite_store(tmp_path: Path) -> AsyncIterator[SqlStore]:
     """A store on a fresh SQLite file, schema upgraded: where `callout run` records runs."""
-    engine = open_engine(database_url(str(tmp_path / "callout.db")))
-    await upgrade(engine)
-    store = SqlStore(engine)
+    store = await open_store(database_url(str(tmp_path / "callout.db")))
     yield store
     await store.close()

@@ -13,8 +13,8 @@ from contextlib import asynccontextmanager
 import click
 import sqlalchemy.exc
 
-from callout.store import SqlStore, database_url, open_engine
-from callout.store.schema import SchemaTooNewError, upgrade
+from callout.store import SqlStore, database_url, open_store
+from callout.store.schema import SchemaTooNewError
 
 EXIT_STORE = 2
 
@@ -35,17 +35,16 @@ async def opened_store(database: str | None) -> AsyncIterator[SqlStore]:
     except ValueError as exc:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_STORE)
-    engine = open_engine(url)
     try:
-        try:
-            await upgrade(engine)
-        except SchemaTooNewError as exc:
-            click.echo(str(exc), err=True)
-            sys.exit(EXIT_STORE)
-        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, OSError) as exc:
-            reason = getattr(exc, "orig", None) or exc
-            click.echo(f"cannot open the database {url}: {reason}", err=True)
-            sys.exit(EXIT_STORE)
-        yield SqlStore(engine)
+        store = await open_store(url)
+    except SchemaTooNewError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_STORE)
+    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, OSError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        click.echo(f"cannot open the database {url}: {reason}", err=True)
+        sys.exit(EXIT_STORE)
+    try:
+        yield store
     finally:
-        await engine.dispose()
+        await store.close()

@@ -26,6 +26,9 @@ MAX_INTERRUPTIONS = 3
 """A step run whose attempts were interrupted this many times (its worker died each
 time) errors instead of being sent again, so a request that kills workers cannot loop."""
 
+INPUT_CACHE_SIZE = 4096
+"""Runs whose document and trigger a worker keeps in memory (they never change)."""
+
 LEASE_MARGIN = 30.0
 """Seconds a lease outlives the attempt's timeout, for recording its result."""
 
@@ -62,6 +65,17 @@ class StepExecutor:
     retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP
     lease_margin: float = LEASE_MARGIN
     workflows: WorkflowCache = field(default_factory=WorkflowCache)
+    inputs: OrderedDict[str, tuple[Any, Any]] = field(default_factory=OrderedDict, repr=False)
+
+    async def _run_input(self, run_id: str) -> tuple[Any, Any]:
+        # A run's document and trigger never change: read them once per run.
+        found = self.inputs.get(run_id)
+        if found is None:
+            found = await self.store.run_input(run_id)
+            self.inputs[run_id] = found
+            if len(self.inputs) > INPUT_CACHE_SIZE:
+                self.inputs.popitem(last=False)
+        return found
 
     async def execute(self, claim: Claim) -> None:
         """Make one attempt of the claimed step run; a lost lease drops the result."""
@@ -71,7 +85,7 @@ class StepExecutor:
             log.warning("%s", exc)
 
     async def _execute(self, claim: Claim) -> None:
-        document, trigger = await self.store.run_input(claim.run_id)
+        document, trigger = await self._run_input(claim.run_id)
         workflow = self.workflows.get(document)
         checked = workflow.steps[claim.position]
         attempt_id = new_id("att", now=self.clock.now())
@@ -93,7 +107,8 @@ class StepExecutor:
                 )
             )
         else:
-            outputs = await self.store.outputs(claim.run_id)
+            # The first step has no earlier outputs to read.
+            outputs = await self.store.outputs(claim.run_id) if claim.position else {}
             scope = Scope(
                 trigger=trigger, steps=outputs, secrets=self.secrets, run={"id": claim.run_id}
             )

@@ -12,7 +12,7 @@ from callout.store.protocol import (
     StoredStepRun,
     UnknownRunError,
 )
-from callout.store.sql_store import SqlStore
+from callout.store.sql_store import SqlStore, open_store
 
 __all__ = [
     "Claim",
@@ -28,4 +28,5 @@ __all__ = [
     "UnknownRunError",
     "database_url",
     "open_engine",
+    "open_store",
 ]

@@ -62,8 +62,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _sqlite_reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # No BEGIN at all: each read is its own statement-level snapshot, and a reader
+    # never takes the write lock.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=1")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
@@ -75,10 +85,29 @@ def _sqlite_begin_immediate(connection: sa.Connection) -> None:
 def open_engine(url: DatabaseUrl) -> AsyncEngine:
     """Create the engine for `url` with callout's settings."""
     if url.is_sqlite:
-        engine = create_async_engine(url.sqlalchemy_url, pool_size=1, max_overflow=0)
+        # One connection, kept: every read and write queues for it. The driver runs in
+        # autocommit mode (transactions are our BEGIN IMMEDIATE), so a connection given
+        # back after a read needs no ROLLBACK.
+        engine = create_async_engine(
+            url.sqlalchemy_url, pool_size=1, max_overflow=0, pool_reset_on_return=None
+        )
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_async_engine(
         url.sqlalchemy_url, pool_size=10, max_overflow=10, pool_pre_ping=True
     )
+
+
+def open_reader_engine(url: DatabaseUrl) -> AsyncEngine | None:
+    """For SQLite, an engine of read-only connections beside the one writer; else None.
+
+    Reads then neither queue behind writes nor take SQLite's write lock.
+    """
+    if not url.is_sqlite:
+        return None
+    engine = create_async_engine(
+        url.sqlalchemy_url, pool_size=4, max_overflow=0, pool_reset_on_return=None
+    )
+    sa.event.listen(engine.sync_engine, "connect", _sqlite_reader_pragmas)
+    return engine

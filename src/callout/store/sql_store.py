@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from callout.model.records import AttemptStatus, Decision, RunStatus, StepStatus
+from callout.store.database import DatabaseUrl, open_engine, open_reader_engine
 from callout.store.protocol import (
     Claim,
     FinishedAttempt,
@@ -25,6 +26,7 @@ from callout.store.protocol import (
     StoredStepRun,
     UnknownRunError,
 )
+from callout.store.schema import upgrade
 from callout.store.tables import attempts, runs, step_runs, workers
 
 _FINISHED_STEP = (StepStatus.SUCCEEDED.value, StepStatus.ERRORED.value)
@@ -33,8 +35,9 @@ _FINISHED_STEP = (StepStatus.SUCCEEDED.value, StepStatus.ERRORED.value)
 class SqlStore:
     """The `Store` protocol on a SQLAlchemy async engine."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, reader: AsyncEngine | None = None) -> None:
         self._engine = engine
+        self._reader = reader or engine
         self._postgres = engine.dialect.name == "postgresql"
 
     @property
@@ -45,6 +48,8 @@ class SqlStore:
     async def close(self) -> None:
         """Close every pooled connection."""
         await self._engine.dispose()
+        if self._reader is not self._engine:
+            await self._reader.dispose()
 
     async def create_run(self, run: NewRun, *, now: float) -> None:
         """Record a run and its step runs; the first is due at once."""
@@ -193,7 +198,7 @@ class SqlStore:
 
     async def run_input(self, run_id: str) -> tuple[Any, Any]:
         """Return the pinned document and the trigger payload of a run."""
-        async with self._engine.connect() as conn:
+        async with self._reader.connect() as conn:
             row = (
                 await conn.execute(
                     sa.select(runs.c.document, runs.c.trigger).where(runs.c.id == run_id)
@@ -319,7 +324,7 @@ class SqlStore:
 
     async def outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
         """Return the outputs of a run's finished steps, by step id."""
-        async with self._engine.connect() as conn:
+        async with self._reader.connect() as conn:
             rows = (
                 await conn.execute(
                     sa.select(step_runs.c.step_id, step_runs.c.output)
@@ -333,7 +338,7 @@ class SqlStore:
 
     async def get_run(self, run_id: str) -> StoredRun:
         """Return a run with its step runs and their attempts."""
-        async with self._engine.connect() as conn:
+        async with self._reader.connect() as conn:
             run = (await conn.execute(sa.select(runs).where(runs.c.id == run_id))).one_or_none()
             if run is None:
                 raise UnknownRunError(f"no run {run_id}")
@@ -391,7 +396,7 @@ class SqlStore:
         query = sa.select(runs).order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit)
         if status is not None:
             query = query.where(runs.c.status == status)
-        async with self._engine.connect() as conn:
+        async with self._reader.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [_run_from_row(row, ()) for row in rows]
 
@@ -445,13 +450,13 @@ class SqlStore:
         query = sa.select(sa.func.min(step_runs.c.due_at))
         if run_id is not None:
             query = query.where(step_runs.c.run_id == run_id)
-        async with self._engine.connect() as conn:
+        async with self._reader.connect() as conn:
             value = (await conn.execute(query)).scalar_one_or_none()
         return float(value) if value is not None else None
 
     async def run_status(self, run_id: str) -> str:
         """Return a run's status."""
-        async with self._engine.connect() as conn:
+        async with self._reader.connect() as conn:
             status = (
                 await conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id))
             ).scalar_one_or_none()
@@ -474,7 +479,7 @@ class SqlStore:
 
     async def last_worker_seen_at(self) -> float | None:
         """Return when any worker last said it was alive."""
-        async with self._engine.connect() as conn:
+        async with self._reader.connect() as conn:
             value = (
                 await conn.execute(sa.select(sa.func.max(workers.c.last_seen_at)))
             ).scalar_one_or_none()
@@ -493,3 +498,16 @@ def _run_from_row(row: Any, steps: tuple[StoredStepRun, ...]) -> StoredRun:
         finished_at=row.finished_at,
         steps=steps,
     )
+
+
+async def open_store(url: DatabaseUrl) -> SqlStore:
+    """Open the store at `url`, its schema brought up to date (see `schema.upgrade`)."""
+    engine = open_engine(url)
+    reader = open_reader_engine(url)
+    store = SqlStore(engine, reader=reader)
+    try:
+        await upgrade(engine)
+    except BaseException:
+        await store.close()
+        raise
+    return store

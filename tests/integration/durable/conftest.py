@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from callout.store import SqlStore, database_url, open_engine
-from callout.store.schema import upgrade
+from callout.store import SqlStore, database_url, open_store
 from support.databases import POSTGRES_ENV, fresh_database, postgres_admin_url
 from support.services import skip_or_fail
 
@@ -24,8 +23,6 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 
 @pytest.fixture
 async def store(db_url: str) -> AsyncIterator[SqlStore]:
-    engine = open_engine(database_url(db_url))
-    await upgrade(engine)
-    real = SqlStore(engine)
+    real = await open_store(database_url(db_url))
     yield real
     await real.close()

@@ -13,8 +13,7 @@ import pytest
 from callout.engine.starting import start_run
 from callout.model.clock import SystemClock
 from callout.steps.validation import validate_workflow
-from callout.store import SqlStore, database_url, open_engine
-from callout.store.schema import upgrade
+from callout.store import SqlStore, database_url, open_store
 from support.databases import POSTGRES_ENV, fresh_database, postgres_admin_url
 from support.https_servers import HttpsServer, reply
 from support.processes import start_callout, stop_gently
@@ -31,9 +30,7 @@ async def pg_store(tmp_path: Path) -> AsyncIterator[tuple[str, SqlStore]]:
     if postgres_admin_url() is None:
         skip_or_fail(f"{POSTGRES_ENV} is not set")
     async with fresh_database("postgresql", tmp_path) as url:
-        engine = open_engine(database_url(url))
-        await upgrade(engine)
-        store = SqlStore(engine)
+        store = await open_store(database_url(url))
         yield url, store
         await store.close()
 
