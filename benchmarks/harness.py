@@ -222,10 +222,10 @@ async def insert_waiting_retries(store: SqlStore, url: str, due_times: list[floa
                     "next_attempt_at": due,
                 }
             )
-        async with store.engine.begin() as conn:
-            await conn.execute(runs.insert(), run_rows)
-            await conn.execute(step_runs.insert(), step_rows)
-            await conn.execute(attempts.insert(), attempt_rows)
+        with store.engine.begin() as conn:
+            conn.execute(runs.insert(), run_rows)
+            conn.execute(step_runs.insert(), step_rows)
+            conn.execute(attempts.insert(), attempt_rows)
     return step_run_ids
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 DEFAULT_DATABASE = "./callout.db"
 
@@ -54,7 +53,7 @@ def database_url(value: str | None = None, environ: Mapping[str, str] = os.envir
         )
     else:
         path = given
-    return DatabaseUrl(given, f"sqlite+aiosqlite:///{Path(path).expanduser()}")
+    return DatabaseUrl(given, f"sqlite:///{Path(path).expanduser()}")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -82,32 +81,30 @@ def _sqlite_begin_immediate(connection: sa.Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def open_engine(url: DatabaseUrl) -> AsyncEngine:
+def open_engine(url: DatabaseUrl) -> sa.Engine:
     """Create the engine for `url` with callout's settings."""
     if url.is_sqlite:
-        # One connection, kept: every read and write queues for it. The driver runs in
-        # autocommit mode (transactions are our BEGIN IMMEDIATE), so a connection given
-        # back after a read needs no ROLLBACK.
-        engine = create_async_engine(
+        # One writer connection, used by one thread. The driver runs in autocommit
+        # mode (transactions are our BEGIN IMMEDIATE), so a connection given back
+        # needs no ROLLBACK.
+        engine = sa.create_engine(
             url.sqlalchemy_url, pool_size=1, max_overflow=0, pool_reset_on_return=None
         )
-        sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        sa.event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_async_engine(
-        url.sqlalchemy_url, pool_size=10, max_overflow=10, pool_pre_ping=True
-    )
+    return sa.create_engine(url.sqlalchemy_url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-def open_reader_engine(url: DatabaseUrl) -> AsyncEngine | None:
+def open_reader_engine(url: DatabaseUrl) -> sa.Engine | None:
     """For SQLite, an engine of read-only connections beside the one writer; else None.
 
     Reads then neither queue behind writes nor take SQLite's write lock.
     """
     if not url.is_sqlite:
         return None
-    engine = create_async_engine(
+    engine = sa.create_engine(
         url.sqlalchemy_url, pool_size=4, max_overflow=0, pool_reset_on_return=None
     )
-    sa.event.listen(engine.sync_engine, "connect", _sqlite_reader_pragmas)
+    sa.event.listen(engine, "connect", _sqlite_reader_pragmas)
     return engine

@@ -8,6 +8,7 @@ clear message instead of being misread.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -15,7 +16,6 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callout.model.errors import StoreError
 
@@ -46,12 +46,14 @@ def known_revisions() -> set[str]:
     return {script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions()}
 
 
-async def current_revision(engine: AsyncEngine) -> str | None:
+def _current(engine: sa.Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+async def current_revision(engine: sa.Engine) -> str | None:
     """Return the database's schema revision, or None for an empty database."""
-    async with engine.connect() as conn:
-        return await conn.run_sync(
-            lambda sync: MigrationContext.configure(sync).get_current_revision()
-        )
+    return await asyncio.to_thread(_current, engine)
 
 
 def _check(revision: str | None) -> None:
@@ -63,16 +65,16 @@ def _check(revision: str | None) -> None:
         )
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> str:
-    """Bring the schema to `revision` (default: the newest); return the revision reached."""
-    _check(await current_revision(engine))
-
-    def run(sync: sa.Connection) -> None:
-        command.upgrade(_config(sync), revision)
-
-    async with engine.begin() as conn:
-        await conn.run_sync(run)
-    reached = await current_revision(engine)
+def _upgrade(engine: sa.Engine, revision: str) -> str:
+    _check(_current(engine))
+    with engine.begin() as conn:
+        command.upgrade(_config(conn), revision)
+    reached = _current(engine)
     if reached is None:
         raise StoreError("the schema upgrade did not record a revision")
     return reached
+
+
+async def upgrade(engine: sa.Engine, revision: str = "head") -> str:
+    """Bring the schema to `revision` (default: the newest); return the revision reached."""
+    return await asyncio.to_thread(_upgrade, engine, revision)

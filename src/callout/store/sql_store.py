@@ -1,510 +1,139 @@
-"""The store on SQLAlchemy: SQLite by default, PostgreSQL at scale.
+"""The store on SQLAlchemy, for asyncio: each operation is one transaction, run in a thread.
 
-No transaction stays open across network I/O: each method is one short
-transaction. Claims are one `UPDATE ... RETURNING` (with `FOR UPDATE SKIP
-LOCKED` on PostgreSQL), and every write for claimed work is fenced by
-`WHERE id = :id AND lease_token = :token`.
+The SQL is synchronous (`sql_sync.py`); this facade hands each operation, whole,
+to a thread: one hop per operation instead of one per statement. On SQLite
+every write goes to the same single thread (one writer connection, `BEGIN
+IMMEDIATE`) and reads to a small pool of read-only connections; on PostgreSQL
+both go to pools of threads and connections.
 """
 
 from __future__ import annotations
 
-import secrets
-from typing import Any
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from callout.model.records import AttemptStatus, Decision, RunStatus, StepStatus
 from callout.store.database import DatabaseUrl, open_engine, open_reader_engine
-from callout.store.protocol import (
-    Claim,
-    FinishedAttempt,
-    LeaseLostError,
-    NewRun,
-    StoredAttempt,
-    StoredRun,
-    StoredStepRun,
-    UnknownRunError,
-)
+from callout.store.protocol import Claim, FinishedAttempt, NewRun, StoredRun
 from callout.store.schema import upgrade
-from callout.store.tables import attempts, runs, step_runs, workers
+from callout.store.sql_sync import SyncSqlStore
 
-_FINISHED_STEP = (StepStatus.SUCCEEDED.value, StepStatus.ERRORED.value)
+T = TypeVar("T")
+
+POSTGRES_THREADS = 8
+"""Concurrent transactions one process runs on PostgreSQL."""
 
 
 class SqlStore:
-    """The `Store` protocol on a SQLAlchemy async engine."""
+    """The `Store` protocol on SQLite or PostgreSQL."""
 
-    def __init__(self, engine: AsyncEngine, *, reader: AsyncEngine | None = None) -> None:
-        self._engine = engine
-        self._reader = reader or engine
-        self._postgres = engine.dialect.name == "postgresql"
+    def __init__(self, engine: sa.Engine, *, reader: sa.Engine | None = None) -> None:
+        self._sql = SyncSqlStore(engine, reader=reader)
+        sqlite = engine.dialect.name == "sqlite"
+        self._writes = ThreadPoolExecutor(
+            max_workers=1 if sqlite else POSTGRES_THREADS, thread_name_prefix="callout-write"
+        )
+        self._reads = ThreadPoolExecutor(
+            max_workers=4 if sqlite else POSTGRES_THREADS, thread_name_prefix="callout-read"
+        )
 
     @property
-    def engine(self) -> AsyncEngine:
+    def engine(self) -> sa.Engine:
         """The engine this store writes through."""
-        return self._engine
+        return self._sql.engine
+
+    async def _write(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writes, functools.partial(call, *args, **kwargs))
+
+    async def _read(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reads, functools.partial(call, *args, **kwargs))
 
     async def close(self) -> None:
-        """Close every pooled connection."""
-        await self._engine.dispose()
-        if self._reader is not self._engine:
-            await self._reader.dispose()
+        """Finish queued work and close every connection."""
+        await self._write(self._sql.close)
+        self._writes.shutdown(wait=True)
+        self._reads.shutdown(wait=True)
 
     async def create_run(self, run: NewRun, *, now: float) -> None:
-        """Record a run and its step runs; the first is due at once."""
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                runs.insert().values(
-                    id=run.id,
-                    workflow_name=run.workflow_name,
-                    document=run.document,
-                    trigger=run.trigger,
-                    status=RunStatus.PENDING.value,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            await conn.execute(
-                step_runs.insert(),
-                [
-                    {
-                        "id": step_run_id,
-                        "run_id": run.id,
-                        "position": position,
-                        "step_id": step_id,
-                        "status": StepStatus.PENDING.value,
-                        "due_at": now if position == 0 else None,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for position, (step_id, step_run_id) in enumerate(
-                        zip(run.step_ids, run.step_run_ids, strict=True)
-                    )
-                ],
-            )
+        """Record a run; its first step is due at once. Returns once the run is durable."""
+        await self._write(self._sql.create_run, run, now=now)
 
     async def claim_due(
         self, *, now: float, lease_seconds: float, limit: int, run_id: str | None = None
     ) -> list[Claim]:
-        """Lease due step runs; a row whose lease expired is taken over with a new token."""
-        token = secrets.token_hex(16)
-        expires = now + lease_seconds
-        due = (
-            sa.select(step_runs.c.id)
-            .where(step_runs.c.due_at <= now)
-            .order_by(step_runs.c.due_at)
-            .limit(limit)
+        """Lease up to `limit` due step runs (expired leases included), of one run if given."""
+        return await self._write(
+            self._sql.claim_due, now=now, lease_seconds=lease_seconds, limit=limit, run_id=run_id
         )
-        if run_id is not None:
-            due = due.where(step_runs.c.run_id == run_id)
-        if self._postgres:
-            due = due.with_for_update(skip_locked=True)
-        async with self._engine.begin() as conn:
-            claimed = (
-                await conn.execute(
-                    sa.update(step_runs)
-                    .where(step_runs.c.id.in_(due.scalar_subquery()))
-                    .values(
-                        lease_token=token,
-                        due_at=expires,
-                        status=StepStatus.RUNNING.value,
-                        updated_at=now,
-                    )
-                    .returning(
-                        step_runs.c.id,
-                        step_runs.c.run_id,
-                        step_runs.c.position,
-                        step_runs.c.step_id,
-                        step_runs.c.attempts_made,
-                    )
-                )
-            ).all()
-            if not claimed:
-                return []
-            ids = [row.id for row in claimed]
-            await self._mark_interrupted(conn, ids, now)
-            counts: dict[str, int] = dict(
-                (
-                    await conn.execute(
-                        sa.select(attempts.c.step_run_id, sa.func.count())
-                        .where(attempts.c.step_run_id.in_(ids))
-                        .group_by(attempts.c.step_run_id)
-                    )
-                ).all()
-            )
-            interruptions = dict(
-                (
-                    await conn.execute(
-                        sa.select(step_runs.c.id, step_runs.c.interruptions).where(
-                            step_runs.c.id.in_(ids)
-                        )
-                    )
-                ).all()
-            )
-            await conn.execute(
-                sa.update(runs)
-                .where(runs.c.id.in_({row.run_id for row in claimed}))
-                .where(runs.c.status == RunStatus.PENDING.value)
-                .values(status=RunStatus.RUNNING.value, updated_at=now)
-            )
-        return [
-            Claim(
-                step_run_id=row.id,
-                run_id=row.run_id,
-                position=row.position,
-                step_id=row.step_id,
-                lease_token=token,
-                lease_expires_at=expires,
-                attempts_made=row.attempts_made,
-                interruptions=interruptions.get(row.id, 0),
-                next_number=counts.get(row.id, 0) + 1,
-            )
-            for row in claimed
-        ]
-
-    @staticmethod
-    async def _mark_interrupted(conn: AsyncConnection, ids: list[str], now: float) -> None:
-        """Mark attempts left `sending` by a dead worker as interrupted; count them per step run."""
-        rows = (
-            await conn.execute(
-                sa.update(attempts)
-                .where(attempts.c.step_run_id.in_(ids))
-                .where(attempts.c.status == AttemptStatus.SENDING.value)
-                .values(status=AttemptStatus.INTERRUPTED.value, ended_at=now)
-                .returning(attempts.c.step_run_id)
-            )
-        ).all()
-        hit = {row.step_run_id for row in rows}
-        if hit:
-            await conn.execute(
-                sa.update(step_runs)
-                .where(step_runs.c.id.in_(hit))
-                .values(interruptions=step_runs.c.interruptions + 1)
-            )
-
-    @staticmethod
-    async def _fence(conn: AsyncConnection, claim: Claim, values: dict[str, Any]) -> None:
-        result = await conn.execute(
-            sa.update(step_runs)
-            .where(step_runs.c.id == claim.step_run_id)
-            .where(step_runs.c.lease_token == claim.lease_token)
-            .values(**values)
-        )
-        if result.rowcount != 1:
-            raise LeaseLostError(
-                f"the lease on step run {claim.step_run_id} was taken over; result not recorded"
-            )
 
     async def run_input(self, run_id: str) -> tuple[Any, Any]:
-        """Return the pinned document and the trigger payload of a run."""
-        async with self._reader.connect() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(runs.c.document, runs.c.trigger).where(runs.c.id == run_id)
-                )
-            ).one_or_none()
-        if row is None:
-            raise UnknownRunError(f"no run {run_id}")
-        return row.document, row.trigger
+        """Return the document a run is pinned to, and its trigger payload."""
+        return await self._read(self._sql.run_input, run_id)
 
     async def start_attempt(
         self, claim: Claim, *, attempt_id: str, number: int, now: float, lease_until: float
     ) -> None:
-        """Record the attempt as `sending` while the lease holds, and stretch the lease."""
-        async with self._engine.begin() as conn:
-            await self._fence(conn, claim, {"updated_at": now, "due_at": lease_until})
-            await conn.execute(
-                attempts.insert().values(
-                    id=attempt_id,
-                    step_run_id=claim.step_run_id,
-                    number=number,
-                    status=AttemptStatus.SENDING.value,
-                    started_at=now,
-                )
-            )
+        """Record an attempt as `sending` and stretch the lease; fenced by the lease."""
+        await self._write(
+            self._sql.start_attempt,
+            claim,
+            attempt_id=attempt_id,
+            number=number,
+            now=now,
+            lease_until=lease_until,
+        )
 
     async def finish_attempt(self, claim: Claim, finished: FinishedAttempt) -> None:
-        """Record the attempt's end and move the run on, all in one fenced transaction."""
-        now = finished.ended_at
-        step_values: dict[str, Any] = {
-            "lease_token": None,
-            "updated_at": now,
-            "due_at": None,
-            "attempts_made": step_runs.c.attempts_made + 1,
-        }
-        decision = finished.decision
-        if decision is Decision.SUCCEEDED:
-            step_values |= {"status": StepStatus.SUCCEEDED.value, "output": finished.output}
-        elif decision is Decision.RETRY:
-            step_values |= {"status": StepStatus.WAITING.value, "due_at": finished.next_attempt_at}
-        else:
-            step_values |= {"status": StepStatus.ERRORED.value, "error": finished.error}
-            if decision is Decision.ERRORED_CONTINUE:
-                step_values["output"] = finished.output
-        async with self._engine.begin() as conn:
-            await self._fence(conn, claim, step_values)
-            await conn.execute(
-                sa.update(attempts)
-                .where(attempts.c.id == finished.attempt_id)
-                .values(
-                    status=(
-                        AttemptStatus.SUCCEEDED.value
-                        if finished.succeeded
-                        else AttemptStatus.FAILED.value
-                    ),
-                    ended_at=now,
-                    http_status=finished.http_status,
-                    error=finished.error,
-                    request=finished.request,
-                    response=finished.response,
-                    next_attempt_at=finished.next_attempt_at,
-                )
-            )
-            if decision is Decision.RETRY:
-                return
-            if decision is Decision.ERRORED_FAIL:
-                await self._fail_run(conn, claim.run_id, now)
-            else:
-                await self._advance(conn, claim, now)
-
-    @staticmethod
-    async def _advance(conn: AsyncConnection, claim: Claim, now: float) -> None:
-        """Make the next pending step due, or complete the run."""
-        following = (
-            await conn.execute(
-                sa.select(step_runs.c.id)
-                .where(step_runs.c.run_id == claim.run_id)
-                .where(step_runs.c.position > claim.position)
-                .where(step_runs.c.status == StepStatus.PENDING.value)
-                .order_by(step_runs.c.position)
-                .limit(1)
-            )
-        ).scalar_one_or_none()
-        if following is not None:
-            await conn.execute(
-                sa.update(step_runs)
-                .where(step_runs.c.id == following)
-                .values(due_at=now, updated_at=now)
-            )
-            return
-        await conn.execute(
-            sa.update(runs)
-            .where(runs.c.id == claim.run_id)
-            .values(status=RunStatus.COMPLETED.value, updated_at=now, finished_at=now)
-        )
-
-    @staticmethod
-    async def _fail_run(conn: AsyncConnection, run_id: str, now: float) -> None:
-        await conn.execute(
-            sa.update(step_runs)
-            .where(step_runs.c.run_id == run_id)
-            .where(step_runs.c.status == StepStatus.PENDING.value)
-            .values(status=StepStatus.SKIPPED.value, due_at=None, updated_at=now)
-        )
-        await conn.execute(
-            sa.update(runs)
-            .where(runs.c.id == run_id)
-            .values(status=RunStatus.FAILED.value, updated_at=now, finished_at=now)
-        )
+        """Record an attempt's end and move the run on; fenced by the lease."""
+        await self._write(self._sql.finish_attempt, claim, finished)
 
     async def release(self, claim: Claim, *, now: float) -> None:
-        """Give the step run back, due at once."""
-        async with self._engine.begin() as conn:
-            await self._fence(
-                conn,
-                claim,
-                {
-                    "lease_token": None,
-                    "due_at": now,
-                    "status": StepStatus.PENDING.value,
-                    "updated_at": now,
-                },
-            )
+        """Give a claimed step run back, due at once."""
+        await self._write(self._sql.release, claim, now=now)
 
     async def outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
         """Return the outputs of a run's finished steps, by step id."""
-        async with self._reader.connect() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(step_runs.c.step_id, step_runs.c.output)
-                    .where(step_runs.c.run_id == run_id)
-                    .where(step_runs.c.status.in_(_FINISHED_STEP))
-                    .where(step_runs.c.output.is_not(None))
-                    .order_by(step_runs.c.position, step_runs.c.created_at)
-                )
-            ).all()
-        return {row.step_id: row.output for row in rows}
+        return await self._read(self._sql.outputs, run_id)
 
     async def get_run(self, run_id: str) -> StoredRun:
-        """Return a run with its step runs and their attempts."""
-        async with self._reader.connect() as conn:
-            run = (await conn.execute(sa.select(runs).where(runs.c.id == run_id))).one_or_none()
-            if run is None:
-                raise UnknownRunError(f"no run {run_id}")
-            steps = (
-                await conn.execute(
-                    sa.select(step_runs)
-                    .where(step_runs.c.run_id == run_id)
-                    .order_by(step_runs.c.position, step_runs.c.created_at)
-                )
-            ).all()
-            attempt_rows = (
-                await conn.execute(
-                    sa.select(attempts)
-                    .where(attempts.c.step_run_id.in_([s.id for s in steps]))
-                    .order_by(attempts.c.number)
-                )
-            ).all()
-        by_step: dict[str, list[StoredAttempt]] = {}
-        for row in attempt_rows:
-            by_step.setdefault(row.step_run_id, []).append(
-                StoredAttempt(
-                    id=row.id,
-                    number=row.number,
-                    status=row.status,
-                    started_at=row.started_at,
-                    ended_at=row.ended_at,
-                    http_status=row.http_status,
-                    error=row.error,
-                    request=row.request,
-                    response=row.response,
-                    next_attempt_at=row.next_attempt_at,
-                )
-            )
-        return _run_from_row(
-            run,
-            tuple(
-                StoredStepRun(
-                    id=s.id,
-                    position=s.position,
-                    step_id=s.step_id,
-                    status=s.status,
-                    due_at=s.due_at,
-                    output=s.output,
-                    error=s.error,
-                    resumed_from=s.resumed_from,
-                    interruptions=s.interruptions,
-                    attempts=tuple(by_step.get(s.id, [])),
-                )
-                for s in steps
-            ),
-        )
+        """Return a run with its step runs and attempts."""
+        return await self._read(self._sql.get_run, run_id)
 
     async def list_runs(self, *, status: str | None = None, limit: int = 50) -> list[StoredRun]:
-        """Return runs, newest first, without their steps."""
-        query = sa.select(runs).order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit)
-        if status is not None:
-            query = query.where(runs.c.status == status)
-        async with self._reader.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [_run_from_row(row, ()) for row in rows]
-
-    async def resume(self, run_id: str, *, step_run_id: str, now: float) -> None:
-        """Resume a failed run: a new step run for the failed step; skipped ones pending again."""
-        async with self._engine.begin() as conn:
-            status = (
-                await conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id))
-            ).scalar_one_or_none()
-            if status is None:
-                raise UnknownRunError(f"no run {run_id}")
-            if status != RunStatus.FAILED.value:
-                raise UnknownRunError(f"run {run_id} is {status}; only a failed run can be resumed")
-            failed = (
-                await conn.execute(
-                    sa.select(step_runs)
-                    .where(step_runs.c.run_id == run_id)
-                    .where(step_runs.c.status == StepStatus.ERRORED.value)
-                    .where(step_runs.c.output.is_(None))  # errored and not continued
-                    .order_by(step_runs.c.position.desc(), step_runs.c.created_at.desc())
-                    .limit(1)
-                )
-            ).one()
-            await conn.execute(
-                step_runs.insert().values(
-                    id=step_run_id,
-                    run_id=run_id,
-                    position=failed.position,
-                    step_id=failed.step_id,
-                    status=StepStatus.PENDING.value,
-                    due_at=now,
-                    resumed_from=failed.id,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            await conn.execute(
-                sa.update(step_runs)
-                .where(step_runs.c.run_id == run_id)
-                .where(step_runs.c.status == StepStatus.SKIPPED.value)
-                .values(status=StepStatus.PENDING.value, updated_at=now)
-            )
-            await conn.execute(
-                sa.update(runs)
-                .where(runs.c.id == run_id)
-                .values(status=RunStatus.RUNNING.value, updated_at=now, finished_at=None)
-            )
-
-    async def next_due_at(self, run_id: str | None = None) -> float | None:
-        """Return the earliest due time (of one run if given), or None when nothing is due."""
-        query = sa.select(sa.func.min(step_runs.c.due_at))
-        if run_id is not None:
-            query = query.where(step_runs.c.run_id == run_id)
-        async with self._reader.connect() as conn:
-            value = (await conn.execute(query)).scalar_one_or_none()
-        return float(value) if value is not None else None
+        """Return runs, newest first (without their steps)."""
+        return await self._read(self._sql.list_runs, status=status, limit=limit)
 
     async def run_status(self, run_id: str) -> str:
         """Return a run's status."""
-        async with self._reader.connect() as conn:
-            status = (
-                await conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id))
-            ).scalar_one_or_none()
-        if status is None:
-            raise UnknownRunError(f"no run {run_id}")
-        return str(status)
+        return await self._read(self._sql.run_status, run_id)
+
+    async def resume(self, run_id: str, *, step_run_id: str, now: float) -> None:
+        """Resume a failed run from its failed step, as a new step run with a new key."""
+        await self._write(self._sql.resume, run_id, step_run_id=step_run_id, now=now)
+
+    async def next_due_at(self, run_id: str | None = None) -> float | None:
+        """Return the earliest due time (of one run if given), or None."""
+        return await self._read(self._sql.next_due_at, run_id)
 
     async def worker_seen(self, worker_id: str, *, host: str, pid: int, now: float) -> None:
-        """Record that a worker is alive (insert it on first sight)."""
-        async with self._engine.begin() as conn:
-            updated = await conn.execute(
-                sa.update(workers).where(workers.c.id == worker_id).values(last_seen_at=now)
-            )
-            if updated.rowcount == 0:
-                await conn.execute(
-                    workers.insert().values(
-                        id=worker_id, host=host, pid=pid, started_at=now, last_seen_at=now
-                    )
-                )
+        """Record that a worker is alive."""
+        await self._write(self._sql.worker_seen, worker_id, host=host, pid=pid, now=now)
 
     async def last_worker_seen_at(self) -> float | None:
-        """Return when any worker last said it was alive."""
-        async with self._reader.connect() as conn:
-            value = (
-                await conn.execute(sa.select(sa.func.max(workers.c.last_seen_at)))
-            ).scalar_one_or_none()
-        return float(value) if value is not None else None
-
-
-def _run_from_row(row: Any, steps: tuple[StoredStepRun, ...]) -> StoredRun:
-    return StoredRun(
-        id=row.id,
-        workflow_name=row.workflow_name,
-        document=row.document,
-        trigger=row.trigger,
-        status=row.status,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        finished_at=row.finished_at,
-        steps=steps,
-    )
+        """Return when any worker last said it was alive, or None."""
+        return await self._read(self._sql.last_worker_seen_at)
 
 
 async def open_store(url: DatabaseUrl) -> SqlStore:
     """Open the store at `url`, its schema brought up to date (see `schema.upgrade`)."""
     engine = open_engine(url)
-    reader = open_reader_engine(url)
-    store = SqlStore(engine, reader=reader)
+    store = SqlStore(engine, reader=open_reader_engine(url))
     try:
         await upgrade(engine)
     except BaseException:

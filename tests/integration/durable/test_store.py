@@ -195,31 +195,34 @@ async def test_upgrading_an_empty_database_reaches_the_newest_schema(db_url: str
         assert await upgrade(engine) == head_revision()
         assert await upgrade(engine) == head_revision()  # idempotent
     finally:
-        await engine.dispose()
+        engine.dispose()
 
 
 async def test_upgrading_a_database_of_the_previous_migration_keeps_its_runs(db_url: str) -> None:
     engine = open_engine(database_url(db_url))
+    store = SqlStore(engine)
     try:
         await upgrade(engine, "0001")
-        old = SqlStore(engine)
-        await old.create_run(new_run(), now=T0)
+        await store.create_run(new_run(), now=T0)
         assert await upgrade(engine) == head_revision()
-        run = await SqlStore(engine).get_run("wfr_1")
+        run = await store.get_run("wfr_1")
         assert [s.step_id for s in run.steps] == ["a", "b"]
-        async with engine.connect() as conn:
-            assert "workers" in await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
+        with engine.connect() as conn:
+            assert "workers" in sa.inspect(conn).get_table_names()
     finally:
-        await engine.dispose()
+        await store.close()
 
 
 async def test_a_database_from_a_newer_callout_is_refused(db_url: str) -> None:
     engine = open_engine(database_url(db_url))
     try:
         await upgrade(engine)
-        async with engine.begin() as conn:
-            await conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
         with pytest.raises(SchemaTooNewError, match="upgraded by a newer callout"):
             await upgrade(engine)
+        with engine.connect() as conn:  # nothing was changed
+            version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        assert version == "9999"
     finally:
-        await engine.dispose()
+        engine.dispose()
