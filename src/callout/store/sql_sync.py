@@ -8,7 +8,9 @@ LOCKED` on PostgreSQL), and every write for claimed work is fenced by
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,6 +38,7 @@ class SyncSqlStore:
         self._engine = engine
         self._reader = reader or engine
         self._postgres = engine.dialect.name == "postgresql"
+        self._sqlite = engine.dialect.name == "sqlite"
 
     @property
     def engine(self) -> sa.Engine:
@@ -48,9 +51,28 @@ class SyncSqlStore:
         if self._reader is not self._engine:
             self._reader.dispose()
 
+    @contextlib.contextmanager
+    def _durable(self) -> Iterator[sa.Connection]:
+        """Open a write transaction that is on disk once it commits.
+
+        SQLite's WAL with `synchronous=NORMAL` survives a crashed process but may lose
+        the last commits to a power cut; a run's creation is what a trigger call is
+        acknowledged on, so its commit alone is synced (`FULL`).
+        """
+        with self._engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            if self._sqlite and raw is not None:
+                raw.execute("PRAGMA synchronous=FULL")
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                if self._sqlite and raw is not None:
+                    raw.execute("PRAGMA synchronous=NORMAL")
+
     def create_run(self, run: NewRun, *, now: float) -> None:
-        """Record a run and its step runs; the first is due at once."""
-        with self._engine.begin() as conn:
+        """Record a run and its step runs; the first is due at once. Synced to disk."""
+        with self._durable() as conn:
             conn.execute(
                 runs.insert().values(
                     id=run.id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from callout.store import (
     UnknownRunError,
     database_url,
     open_engine,
+    open_store,
 )
 from callout.store.schema import SchemaTooNewError, current_revision, head_revision, upgrade
 
@@ -226,3 +228,22 @@ async def test_a_database_from_a_newer_callout_is_refused(db_url: str) -> None:
         assert version == "9999"
     finally:
         engine.dispose()
+
+
+async def test_only_run_creation_is_synced_to_disk_on_sqlite(tmp_path: Path) -> None:
+    store = await open_store(database_url(str(tmp_path / "callout.db")))
+    statements: list[str] = []
+    try:
+        with store.engine.connect() as conn:  # the one writer connection, shared by the writer
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            raw.set_trace_callback(statements.append)  # type: ignore[attr-defined]
+        await store.create_run(new_run(steps=("a",)), now=T0)
+        created = list(statements)
+        statements.clear()
+        await store.claim_due(now=T0, lease_seconds=30, limit=1)
+    finally:
+        await store.close()
+    assert created[0] == "PRAGMA synchronous=FULL"
+    assert created.index("COMMIT") < created.index("PRAGMA synchronous=NORMAL")
+    assert not any("synchronous" in statement for statement in statements)
