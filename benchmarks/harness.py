@@ -250,3 +250,14 @@ async def arrivals(server: Server) -> dict[str, float]:
     for key, at in pairs:
         first.setdefault(key, at)
     return first
+
+
+async def count_runs(store: SqlStore, status: str) -> int:
+    """Count runs with `status` (cheaply: the benchmark must not load the store it measures)."""
+
+    def count() -> int:
+        with store.engine.connect() as conn:
+            query = sa.select(sa.func.count()).select_from(runs).where(runs.c.status == status)
+            return int(conn.execute(query).scalar_one())
+
+    return await asyncio.to_thread(count)

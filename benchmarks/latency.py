@@ -13,6 +13,7 @@ import time
 
 from harness import (
     arrivals,
+    count_runs,
     fresh_store,
     https_server,
     one_step_document,
@@ -40,7 +41,7 @@ async def measure(kind: str, runs: int) -> list[float]:
                     run_id = await start_run(store, workflow, {}, clock=SystemClock())
                     recorded[run_id] = started
                     await asyncio.sleep(0.03)
-                while len(await store.list_runs(status="completed", limit=runs + 1)) < runs:
+                while await count_runs(store, "completed") < runs:
                     await asyncio.sleep(0.05)
                 seen = await arrivals(server)
                 latencies = []

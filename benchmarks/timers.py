@@ -13,6 +13,7 @@ import time
 
 from harness import (
     arrivals,
+    count_runs,
     fresh_store,
     https_server,
     insert_waiting_retries,
@@ -31,7 +32,7 @@ async def measure(kind: str, retries: int, workers: int, lead: float) -> list[fl
             ids = await insert_waiting_retries(store, server.url, due_times)
             processes = await start_workers(workers, server.env(url), "--concurrency", "128")
             try:
-                while len(await store.list_runs(status="completed", limit=retries + 1)) < retries:
+                while await count_runs(store, "completed") < retries:
                     await asyncio.sleep(0.2)
             finally:
                 await stop_workers(processes)
