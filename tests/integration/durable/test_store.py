@@ -237,7 +237,7 @@ async def test_only_run_creation_is_synced_to_disk_on_sqlite(tmp_path: Path) -> 
         with store.engine.connect() as conn:  # the one writer connection, shared by the writer
             raw = conn.connection.dbapi_connection
             assert raw is not None
-            raw.set_trace_callback(statements.append)  # type: ignore[attr-defined]
+            raw.set_trace_callback(statements.append)
         await store.create_run(new_run(steps=("a",)), now=T0)
         created = list(statements)
         statements.clear()
