@@ -42,14 +42,12 @@ def _load(workflow: str, trigger: str | None, as_json: bool) -> tuple[ValidWorkf
     except DocumentError as exc:
         report_problems(exc, as_json=as_json, what=workflow)
         sys.exit(EXIT_INVALID)
-    payload: Any = {}
-    if trigger is not None:
-        try:
-            payload = load_document(trigger, what="trigger payload")
-            valid.check_trigger(payload)
-        except DocumentError as exc:
-            report_problems(exc, as_json=as_json, what="the trigger payload")
-            sys.exit(EXIT_INVALID)
+    try:
+        payload: Any = {} if trigger is None else load_document(trigger, what="trigger payload")
+        valid.check_trigger(payload)
+    except DocumentError as exc:
+        report_problems(exc, as_json=as_json, what="the trigger payload")
+        sys.exit(EXIT_INVALID)
     return valid, payload
 
 

@@ -123,6 +123,16 @@ async def test_trigger_payload_failing_its_schema_exits_2(
     assert https_server.hits == []
 
 
+async def test_missing_trigger_payload_is_checked_against_the_schema_too(
+    https_server: HttpsServer, loopback_env: dict[str, str], tmp_path: Path
+) -> None:
+    wf = write_workflow(tmp_path, https_server.url("/users"), body={})
+    code, _, err = await run_callout("run", str(wf), env=loopback_env)
+    assert code == 2
+    assert "'email' is a required property" in err
+    assert https_server.hits == []
+
+
 async def test_invalid_document_exits_2_listing_every_problem(tmp_path: Path) -> None:
     path = tmp_path / "wf.yaml"
     path.write_text(
