@@ -107,6 +107,7 @@ async def _attached(
                 transport=transport,
                 secrets=EnvironmentSecrets(given=secrets),
                 clock=clock,
+                allow_http=config.allow_http,
             )
             try:
                 return await run_attached(store, executor, run_id, clock=clock, on_change=on_change)

@@ -10,6 +10,7 @@ import click
 
 from callout.cli.documents import load_document
 from callout.cli.secret_options import known_secret_names, parse_secret_options
+from callout.http import allow_http_from
 from callout.model.errors import DocumentError
 from callout.steps.validation import ValidWorkflow, validate_workflow
 
@@ -17,8 +18,12 @@ EXIT_INVALID = 2
 
 
 def allow_http_from_env() -> bool:
-    """Whether the operator allows plain HTTP (`CALLOUT_ALLOW_HTTP=1`)."""
-    return os.environ.get("CALLOUT_ALLOW_HTTP", "") == "1"
+    """Whether the operator allows plain HTTP (`CALLOUT_ALLOW_HTTP=1`); exit 2 on a bad value."""
+    try:
+        return allow_http_from(os.environ)
+    except ValueError as exc:
+        click.echo(f"invalid setting: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
 
 
 def report_problems(error: DocumentError, *, as_json: bool, what: str) -> None:

@@ -56,6 +56,7 @@ async def work(
                 transport=transport,
                 secrets=EnvironmentSecrets(),
                 lease_margin=lease_margin,
+                allow_http=config.allow_http,
             )
             worker = Worker(
                 store=store,

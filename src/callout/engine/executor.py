@@ -13,9 +13,11 @@ from callout.engine.decision import decide
 from callout.engine.retry import DEFAULT_RETRY_AFTER_CAP
 from callout.http import Transport
 from callout.model.clock import Clock, SystemClock
+from callout.model.errors import DocumentError
 from callout.model.ids import new_id
 from callout.model.records import Decision, StepError
 from callout.steps.attempt import AttemptContext, AttemptResult
+from callout.steps.registry import StepPolicy
 from callout.steps.validation import ValidWorkflow, validate_workflow
 from callout.store.protocol import Claim, FinishedAttempt, LeaseLostError, Store
 from callout.templates import Scope
@@ -40,12 +42,15 @@ class WorkflowCache:
         self._size = size
         self._entries: OrderedDict[str, ValidWorkflow] = OrderedDict()
 
-    def get(self, document: Any) -> ValidWorkflow:
-        """Return the validated workflow of `document` (validated on first sight)."""
-        key = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    def get(self, document: Any, *, allow_http: bool = False) -> ValidWorkflow:
+        """Return the validated workflow of `document` (validated on first sight).
+
+        Raises DocumentError when this process's settings refuse the document.
+        """
+        key = json.dumps([document, allow_http], sort_keys=True, separators=(",", ":"))
         found = self._entries.get(key)
         if found is None:
-            found = validate_workflow(document)
+            found = validate_workflow(document, allow_http=allow_http)
             self._entries[key] = found
             if len(self._entries) > self._size:
                 self._entries.popitem(last=False)
@@ -64,6 +69,7 @@ class StepExecutor:
     clock: Clock = field(default_factory=SystemClock)
     retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP
     lease_margin: float = LEASE_MARGIN
+    allow_http: bool = False
     workflows: WorkflowCache = field(default_factory=WorkflowCache)
     inputs: OrderedDict[str, tuple[Any, Any]] = field(default_factory=OrderedDict, repr=False)
 
@@ -86,10 +92,24 @@ class StepExecutor:
 
     async def _execute(self, claim: Claim) -> None:
         document, trigger = await self._run_input(claim.run_id)
-        workflow = self.workflows.get(document)
-        checked = workflow.steps[claim.position]
         attempt_id = new_id("att", now=self.clock.now())
         started = self.clock.now()
+        try:
+            workflow = self.workflows.get(document, allow_http=self.allow_http)
+        except DocumentError as exc:
+            # Valid when recorded, refused by this worker's settings (say, plain http
+            # no longer allowed): a final error, not a claim that comes back forever.
+            await self.store.start_attempt(
+                claim,
+                attempt_id=attempt_id,
+                number=claim.next_number,
+                now=started,
+                lease_until=started + self.lease_margin,
+            )
+            result = AttemptResult(error=StepError("invalid_document", str(exc)))
+            await self._record(claim, attempt_id, result, StepPolicy())
+            return
+        checked = workflow.steps[claim.position]
         timeout = float(getattr(checked.config, "timeout", 0.0))
         await self.store.start_attempt(
             claim,
@@ -120,10 +140,15 @@ class StepExecutor:
                 attempt_number=claim.next_number,
             )
             result = await checked.action.attempt(checked.config, scope, context)
+        await self._record(claim, attempt_id, result, checked.policy)
+
+    async def _record(
+        self, claim: Claim, attempt_id: str, result: AttemptResult, policy: StepPolicy
+    ) -> None:
         ended = self.clock.now()
         decided = decide(
             result,
-            checked.policy,
+            policy,
             failed_attempts_before=claim.attempts_made,
             ended_at=ended,
             retry_after_cap=self.retry_after_cap,

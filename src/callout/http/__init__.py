@@ -6,7 +6,7 @@ seam. See docs/transport.md for the behaviours and the tests that prove them.
 """
 
 from callout.http.aiohttp_transport import USER_AGENT, AiohttpTransport
-from callout.http.config import DEFAULT_MAX_RESPONSE_BYTES, TransportConfig
+from callout.http.config import DEFAULT_MAX_RESPONSE_BYTES, TransportConfig, allow_http_from
 from callout.http.guard import REFUSED_NETWORKS, AddressGuard
 from callout.http.literal import parse_ip_literal
 from callout.http.resolver import Resolver, SystemResolver
@@ -26,5 +26,6 @@ __all__ = [
     "SystemResolver",
     "Transport",
     "TransportConfig",
+    "allow_http_from",
     "parse_ip_literal",
 ]

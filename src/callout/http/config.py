@@ -53,6 +53,11 @@ class TransportConfig:
         )
 
 
+def allow_http_from(environ: Mapping[str, str] = os.environ) -> bool:
+    """Read `CALLOUT_ALLOW_HTTP` alone (`ValueError` when it is neither 1 nor 0)."""
+    return _allow_http(environ.get("CALLOUT_ALLOW_HTTP", ""))
+
+
 def _allow_http(raw: str) -> bool:
     value = raw.strip()
     if value in ("", "0"):

@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from callout.engine.attached import run_attached
+from callout.engine.executor import StepExecutor
+from callout.engine.starting import start_run
 from callout.http import InboundResponse, OutboundRequest
 from callout.http.testing import MockTransport
 from callout.model.clock import ManualClock
 from callout.model.errors import AttemptTimeout, ConnectError
 from callout.signing import verify
+from callout.steps.validation import validate_workflow
+from callout.store.memory import MemoryStore
 from callout.store.protocol import StoredRun
 from support.running import run_workflow, workflow_of
 
@@ -175,3 +180,20 @@ async def test_secrets_never_reach_the_record() -> None:
     assert b"s3cr3t-value" in transport.requests[0].body
     assert "s3cr3t-value" not in json.dumps(record.steps[0].attempts[0].request)
     assert "s3cr3t-value" not in repr(record)
+
+
+async def test_a_document_this_worker_refuses_errors_the_step_instead_of_looping() -> None:
+    document = workflow_of(step("a", url="http://api.test/x", method="GET"))
+    store = MemoryStore()
+    clock = ManualClock()
+    workflow = validate_workflow(document, allow_http=True)  # recorded where http was allowed
+    run_id = await start_run(store, workflow, {}, clock=clock)
+    transport = MockTransport(lambda _: answer(200))
+    executor = StepExecutor(store=store, transport=transport, clock=clock, allow_http=False)
+    record = await run_attached(store, executor, run_id, clock=clock)
+    assert record.status == "failed"
+    error = record.steps[0].error
+    assert error is not None
+    assert error["type"] == "invalid_document"
+    assert "must start with https://" in error["message"]
+    assert transport.requests == []
