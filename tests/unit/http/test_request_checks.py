@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,4 +102,7 @@ def test_an_unreadable_ca_bundle_is_a_configuration_error(tmp_path: Path) -> Non
 
 
 def test_building_a_transport_needs_no_running_event_loop() -> None:
-    AiohttpTransport(TransportConfig())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "no running event loop" deprecation either
+        transport = AiohttpTransport(TransportConfig())
+    assert isinstance(transport, AiohttpTransport)

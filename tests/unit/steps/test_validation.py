@@ -88,7 +88,10 @@ def test_non_https_url_is_refused(url: str) -> None:
 
 
 def test_plain_http_is_accepted_when_the_operator_allows_it() -> None:
-    validate_workflow(document(steps__0__url="http://crm.example.com/users"), allow_http=True)
+    valid = validate_workflow(
+        document(steps__0__url="http://crm.example.com/users"), allow_http=True
+    )
+    assert valid.steps[0].config.url == "http://crm.example.com/users"
 
 
 def test_credentials_in_url_are_refused() -> None:
