@@ -19,6 +19,8 @@ from callout.engine.worker import Worker
 from callout.http import AiohttpTransport, TransportConfig
 from callout.model.clock import SystemClock
 from callout.model.ids import new_id
+from callout.store import database_url
+from callout.store.notifications import listen_for_due_work
 from callout.store.protocol import Store
 
 HEARTBEAT = 5.0
@@ -48,6 +50,7 @@ async def work(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     worker_id = new_id("wrk")
+    url = database_url(database)
     transport = AiohttpTransport(config)
     try:
         async with opened_store(database) as store:
@@ -71,10 +74,14 @@ async def work(
                 err=True,
             )
             beating = asyncio.create_task(_heartbeat(store, worker_id, stop))
+            listening = asyncio.create_task(listen_for_due_work(url, worker.wake))
             try:
                 await worker.run(stop)
             finally:
                 stop.set()
+                listening.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listening
                 await beating
             click.echo(f"worker {worker_id} stopped", err=True)
     finally:

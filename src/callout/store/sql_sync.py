@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from callout.model.records import AttemptStatus, Decision, RunStatus, StepStatus
+from callout.store.notifications import DUE_CHANNEL
 from callout.store.protocol import (
     Claim,
     FinishedAttempt,
@@ -102,6 +103,7 @@ class SyncSqlStore:
                     )
                 ],
             )
+            self._notify_due(conn)
 
     def claim_due(
         self, *, now: float, lease_seconds: float, limit: int, run_id: str | None = None
@@ -285,8 +287,15 @@ class SyncSqlStore:
             else:
                 self._advance(conn, claim, now)
 
-    @staticmethod
-    def _advance(conn: sa.Connection, claim: Claim, now: float) -> None:
+    def _notify_due(self, conn: sa.Connection) -> None:
+        """On PostgreSQL, wake listening workers when this transaction commits.
+
+        Only a hint: workers still poll, and a lost notification costs one poll.
+        """
+        if self._postgres:
+            conn.execute(sa.text(f"NOTIFY {DUE_CHANNEL}"))
+
+    def _advance(self, conn: sa.Connection, claim: Claim, now: float) -> None:
         """Make the next pending step due, or complete the run."""
         following = (
             conn.execute(
@@ -304,6 +313,7 @@ class SyncSqlStore:
                 .where(step_runs.c.id == following)
                 .values(due_at=now, updated_at=now)
             )
+            self._notify_due(conn)
             return
         conn.execute(
             sa.update(runs)
@@ -338,6 +348,7 @@ class SyncSqlStore:
                     "updated_at": now,
                 },
             )
+            self._notify_due(conn)
 
     def outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
         """Return the outputs of a run's finished steps, by step id."""
@@ -461,6 +472,7 @@ class SyncSqlStore:
                 .where(runs.c.id == run_id)
                 .values(status=RunStatus.RUNNING.value, updated_at=now, finished_at=None)
             )
+            self._notify_due(conn)
 
     def next_due_at(self, run_id: str | None = None) -> float | None:
         """Return the earliest due time (of one run if given), or None when nothing is due."""

@@ -26,3 +26,20 @@ async def store(db_url: str) -> AsyncIterator[SqlStore]:
     real = await open_store(database_url(db_url))
     yield real
     await real.close()
+
+
+@pytest.fixture
+async def pg_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh PostgreSQL database, for what only PostgreSQL does."""
+    if postgres_admin_url() is None:
+        skip_or_fail(f"{POSTGRES_ENV} is not set")
+    async with fresh_database("postgresql", tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+async def pg_store(pg_url: str) -> AsyncIterator[SqlStore]:
+    """A store on a fresh PostgreSQL database."""
+    real = await open_store(database_url(pg_url))
+    yield real
+    await real.close()

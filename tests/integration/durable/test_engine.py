@@ -16,7 +16,8 @@ from callout.engine.worker import Worker
 from callout.http import AiohttpTransport
 from callout.model.clock import SystemClock
 from callout.steps.validation import validate_workflow
-from callout.store import SqlStore
+from callout.store import SqlStore, database_url
+from callout.store.notifications import listen_for_due_work
 from callout.store.protocol import StoredRun
 from support.https_servers import HttpsServer, reply
 from support.running import workflow_of
@@ -141,3 +142,25 @@ async def test_a_run_stays_pinned_to_the_document_it_started_with(
     one, two = await store.get_run(first), await store.get_run(second)
     assert one.document["steps"][0]["url"].endswith("/v1")
     assert two.document["steps"][0]["url"].endswith("/v2")
+
+
+async def test_a_listening_worker_wakes_on_new_work_without_waiting_for_its_poll(
+    pg_url: str, pg_store: SqlStore, https_server: HttpsServer, transport: AiohttpTransport
+) -> None:
+    store = pg_store
+    executor = StepExecutor(store=store, transport=transport)
+    worker = Worker(store=store, executor=executor, poll_interval=10.0)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    listening = asyncio.create_task(listen_for_due_work(database_url(pg_url), worker.wake))
+    try:
+        await asyncio.sleep(0.5)  # the worker is now asleep for up to 10 s
+        started = time.monotonic()
+        run_id = await start(store, step("a", https_server.url("/now"), method="GET"))
+        run = await finished(store, run_id, timeout=5)
+        assert time.monotonic() - started < 2.0
+        assert run.status == "completed"
+    finally:
+        listening.cancel()
+        stop.set()
+        await asyncio.wait_for(running, 10)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,35 +12,24 @@ import pytest
 from callout.engine.starting import start_run
 from callout.model.clock import SystemClock
 from callout.steps.validation import validate_workflow
-from callout.store import SqlStore, database_url, open_store
-from support.databases import POSTGRES_ENV, fresh_database, postgres_admin_url
+from callout.store import SqlStore
 from support.https_servers import HttpsServer, reply
 from support.processes import start_callout, stop_gently
 from support.running import workflow_of
-from support.services import skip_or_fail
 
 pytestmark = pytest.mark.realclock
 RUNS = 1000
 WORKERS = 4
 
 
-@pytest.fixture
-async def pg_store(tmp_path: Path) -> AsyncIterator[tuple[str, SqlStore]]:
-    if postgres_admin_url() is None:
-        skip_or_fail(f"{POSTGRES_ENV} is not set")
-    async with fresh_database("postgresql", tmp_path) as url:
-        store = await open_store(database_url(url))
-        yield url, store
-        await store.close()
-
-
 async def test_four_workers_drain_1000_runs_each_exactly_once(
-    pg_store: tuple[str, SqlStore],
+    pg_url: str,
+    pg_store: SqlStore,
     https_server: HttpsServer,
     loopback_env: dict[str, str],
     tmp_path: Path,
 ) -> None:
-    url, store = pg_store
+    url, store = pg_url, pg_store
     https_server.script("/users", reply(201, '{"id": "usr_1"}'))
     workflow = validate_workflow(
         workflow_of(
