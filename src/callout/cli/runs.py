@@ -15,7 +15,7 @@ from callout.engine.starting import resume_run
 from callout.model.clock import SystemClock
 from callout.model.records import RunStatus
 from callout.model.timestamps import iso_utc
-from callout.store.protocol import StoredRun, UnknownRunError
+from callout.store.protocol import RunStateError, StoredRun, UnknownRunError
 
 EXIT_NOT_FOUND = 1
 
@@ -77,7 +77,7 @@ def show_command(run_id: str, database: str | None, as_json: bool) -> None:
 
     try:
         run = asyncio.run(fetch())
-    except UnknownRunError as exc:
+    except (UnknownRunError, RunStateError) as exc:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_NOT_FOUND)
     if as_json:
@@ -109,7 +109,7 @@ def resume_command(run_id: str, database: str | None) -> None:
 
     try:
         step_run_id = asyncio.run(resume())
-    except UnknownRunError as exc:
+    except (UnknownRunError, RunStateError) as exc:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_NOT_FOUND)
     click.echo(f"run {run_id} resumed: step run {step_run_id} is due now")

@@ -19,7 +19,8 @@ from callout.model.records import Decision, StepError
 from callout.steps.attempt import AttemptContext, AttemptResult
 from callout.steps.registry import StepPolicy
 from callout.steps.validation import ValidWorkflow, validate_workflow
-from callout.store.protocol import Claim, FinishedAttempt, LeaseLostError, Store
+from callout.store.protocol import Claim, FinishedAttempt, LeaseLostError, RunInput, Store
+from callout.store.secrets import OrgSecrets
 from callout.templates import Scope
 
 log = logging.getLogger("callout.engine")
@@ -71,9 +72,10 @@ class StepExecutor:
     lease_margin: float = LEASE_MARGIN
     allow_http: bool = False
     workflows: WorkflowCache = field(default_factory=WorkflowCache)
-    inputs: OrderedDict[str, tuple[Any, Any]] = field(default_factory=OrderedDict, repr=False)
+    org_secrets: OrgSecrets | None = None
+    inputs: OrderedDict[str, RunInput] = field(default_factory=OrderedDict, repr=False)
 
-    async def _run_input(self, run_id: str) -> tuple[Any, Any]:
+    async def _run_input(self, run_id: str) -> RunInput:
         # A run's document and trigger never change: read them once per run.
         found = self.inputs.get(run_id)
         if found is None:
@@ -91,7 +93,8 @@ class StepExecutor:
             log.warning("%s", exc)
 
     async def _execute(self, claim: Claim) -> None:
-        document, trigger = await self._run_input(claim.run_id)
+        found = await self._run_input(claim.run_id)
+        document, trigger, org_id = found.document, found.trigger, found.org_id
         attempt_id = new_id("att", now=self.clock.now())
         started = self.clock.now()
         try:
@@ -129,8 +132,13 @@ class StepExecutor:
         else:
             # The first step has no earlier outputs to read.
             outputs = await self.store.outputs(claim.run_id) if claim.position else {}
+            secrets, previous = await self._secrets(org_id)
             scope = Scope(
-                trigger=trigger, steps=outputs, secrets=self.secrets, run={"id": claim.run_id}
+                trigger=trigger,
+                steps=outputs,
+                secrets=secrets,
+                run={"id": claim.run_id},
+                previous_secrets=previous,
             )
             context = AttemptContext(
                 transport=self.transport,
@@ -141,6 +149,17 @@ class StepExecutor:
             )
             result = await checked.action.attempt(checked.config, scope, context)
         await self._record(claim, attempt_id, result, checked.policy)
+
+    async def _secrets(self, org_id: str | None) -> tuple[Mapping[str, str], Mapping[str, str]]:
+        """Return the secrets a run resolves against, current and previous.
+
+        An organization's are read at each attempt (so a rotation reaches the next
+        retry); a run of no organization (`callout run`) uses this process's.
+        """
+        if org_id is None or self.org_secrets is None:
+            return self.secrets, {}
+        found = await self.org_secrets.values(org_id, now=self.clock.now())
+        return found.current, found.previous
 
     async def _record(
         self, claim: Claim, attempt_id: str, result: AttemptResult, policy: StepPolicy

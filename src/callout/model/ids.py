@@ -7,7 +7,7 @@ import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U
 
-PREFIXES = frozenset({"wfl", "wflv", "wfr", "stp", "att", "org", "sec", "key", "wrk"})
+PREFIXES = frozenset({"wfl", "wflv", "wfr", "stp", "att", "org", "sec", "key", "wrk", "trg"})
 
 
 def _base32(number: int, length: int) -> str:

@@ -18,6 +18,9 @@ from callout.store.protocol import (
     FinishedAttempt,
     LeaseLostError,
     NewRun,
+    RunFilter,
+    RunInput,
+    RunStateError,
     StoredAttempt,
     StoredRun,
     StoredStepRun,
@@ -62,6 +65,9 @@ class MemoryStore:
             created_at=now,
             updated_at=now,
             finished_at=None,
+            org_id=run.org_id,
+            workflow_id=run.workflow_id,
+            version_id=run.version_id,
         )
         for position, (step_id, step_run_id) in enumerate(
             zip(run.step_ids, run.step_run_ids, strict=True)
@@ -128,10 +134,10 @@ class MemoryStore:
             )
         return row
 
-    async def run_input(self, run_id: str) -> tuple[Any, Any]:
-        """Return the pinned document and trigger payload."""
+    async def run_input(self, run_id: str) -> RunInput:
+        """Return the pinned document, trigger payload and organization."""
         run = self._get(run_id)
-        return copy.deepcopy(run.document), copy.deepcopy(run.trigger)
+        return RunInput(copy.deepcopy(run.document), copy.deepcopy(run.trigger), run.org_id)
 
     async def start_attempt(
         self, claim: Claim, *, attempt_id: str, number: int, now: float, lease_until: float
@@ -251,11 +257,30 @@ class MemoryStore:
         )
         return replace(run, steps=steps)
 
-    async def list_runs(self, *, status: str | None = None, limit: int = 50) -> list[StoredRun]:
-        """Return runs, newest first."""
-        found = [run for run in self._runs.values() if status is None or run.status == status]
-        found.sort(key=lambda run: (run.created_at, run.id), reverse=True)
+    async def list_runs(
+        self, *, status: str | None = None, limit: int = 50, where: RunFilter | None = None
+    ) -> list[StoredRun]:
+        """Return runs, newest first (the organization, workflow and status filters only)."""
+        where = where or RunFilter(status=status)
+        found = [
+            run
+            for run in self._runs.values()
+            if (where.status is None or run.status == where.status)
+            and (where.org_id is None or run.org_id == where.org_id)
+            and (where.workflow_id is None or run.workflow_id == where.workflow_id)
+        ]
+        found.sort(key=lambda run: run.id, reverse=True)
         return found[:limit]
+
+    async def cancel(self, run_id: str, *, now: float) -> None:
+        """Cancel a pending or running run."""
+        run = self._get(run_id)
+        if run.status not in (RunStatus.PENDING.value, RunStatus.RUNNING.value):
+            raise RunStateError(f"run {run_id} is {run.status}; it cannot be cancelled")
+        for row in self._steps.values():
+            if row.run_id == run_id and row.status not in ("succeeded", "errored"):
+                row.status, row.due_at, row.lease_token = StepStatus.CANCELLED.value, None, None
+        self._set_run(run_id, status=RunStatus.CANCELLED.value, updated_at=now, finished_at=now)
 
     async def run_status(self, run_id: str) -> str:
         """Return a run's status."""

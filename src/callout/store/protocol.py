@@ -18,8 +18,20 @@ class LeaseLostError(StoreError):
     """The lease on a step run is no longer ours: another worker took it over."""
 
 
-class UnknownRunError(StoreError):
+class NotFoundError(StoreError):
+    """No record has that id (or not in the organization asking)."""
+
+
+class ConflictError(StoreError):
+    """The change asked for conflicts with the record's state (a name taken, a run finished)."""
+
+
+class UnknownRunError(NotFoundError):
     """No run has that id."""
+
+
+class RunStateError(ConflictError):
+    """The run exists but is not in a state that allows the change asked for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +44,30 @@ class NewRun:
     trigger: Any
     step_ids: tuple[str, ...]
     step_run_ids: tuple[str, ...]
+    org_id: str | None = None
+    workflow_id: str | None = None
+    version_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunInput:
+    """What a run executes with: its pinned document, its trigger, and its organization."""
+
+    document: Any
+    trigger: Any
+    org_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunFilter:
+    """Which runs a listing returns (every field narrows; None means any)."""
+
+    org_id: str | None = None
+    workflow_id: str | None = None
+    status: str | None = None
+    created_after: float | None = None
+    created_before: float | None = None
+    before_id: str | None = None  # the cursor: runs older than this one
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +146,9 @@ class StoredRun:
     updated_at: float
     finished_at: float | None
     steps: tuple[StoredStepRun, ...] = field(default=())
+    org_id: str | None = None
+    workflow_id: str | None = None
+    version_id: str | None = None
 
 
 class Store(Protocol):
@@ -125,8 +164,8 @@ class Store(Protocol):
         """Lease up to `limit` due step runs (expired leases included), of one run if given."""
         ...
 
-    async def run_input(self, run_id: str) -> tuple[Any, Any]:
-        """Return the document a run is pinned to, and its trigger payload."""
+    async def run_input(self, run_id: str) -> RunInput:
+        """Return the document a run is pinned to, its trigger payload and organization."""
         ...
 
     async def start_attempt(
@@ -154,8 +193,14 @@ class Store(Protocol):
         """Return a run with its step runs and attempts."""
         ...
 
-    async def list_runs(self, *, status: str | None = None, limit: int = 50) -> list[StoredRun]:
+    async def list_runs(
+        self, *, status: str | None = None, limit: int = 50, where: RunFilter | None = None
+    ) -> list[StoredRun]:
         """Return runs, newest first (without their steps)."""
+        ...
+
+    async def cancel(self, run_id: str, *, now: float) -> None:
+        """Cancel a pending or running run: nothing more of it is sent or recorded."""
         ...
 
     async def run_status(self, run_id: str) -> str:

@@ -13,16 +13,24 @@ import asyncio
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 
 from callout.store.database import DatabaseUrl, open_engine, open_reader_engine
-from callout.store.protocol import Claim, FinishedAttempt, NewRun, StoredRun
+from callout.store.protocol import (
+    Claim,
+    FinishedAttempt,
+    NewRun,
+    RunFilter,
+    RunInput,
+    StoredRun,
+)
 from callout.store.schema import upgrade
 from callout.store.sql_sync import SyncSqlStore
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 POSTGRES_THREADS = 8
 """Concurrent transactions one process runs on PostgreSQL."""
@@ -72,8 +80,8 @@ class SqlStore:
             self._sql.claim_due, now=now, lease_seconds=lease_seconds, limit=limit, run_id=run_id
         )
 
-    async def run_input(self, run_id: str) -> tuple[Any, Any]:
-        """Return the document a run is pinned to, and its trigger payload."""
+    async def run_input(self, run_id: str) -> RunInput:
+        """Return the document a run is pinned to, its trigger payload and organization."""
         return await self._read(self._sql.run_input, run_id)
 
     async def start_attempt(
@@ -105,9 +113,27 @@ class SqlStore:
         """Return a run with its step runs and attempts."""
         return await self._read(self._sql.get_run, run_id)
 
-    async def list_runs(self, *, status: str | None = None, limit: int = 50) -> list[StoredRun]:
+    async def list_runs(
+        self, *, status: str | None = None, limit: int = 50, where: RunFilter | None = None
+    ) -> list[StoredRun]:
         """Return runs, newest first (without their steps)."""
-        return await self._read(self._sql.list_runs, status=status, limit=limit)
+        return await self._read(self._sql.list_runs, status=status, limit=limit, where=where)
+
+    async def cancel(self, run_id: str, *, now: float) -> None:
+        """Cancel a pending or running run: nothing more of it is sent or recorded."""
+        await self._write(self._sql.cancel, run_id, now=now)
+
+    async def read(
+        self, call: Callable[Concatenate[sa.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run `call(connection, ...)` in a read-only transaction, in a reader thread."""
+        return await self._read(self._sql.reading, functools.partial(call, **kwargs), *args)
+
+    async def write(
+        self, call: Callable[Concatenate[sa.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run `call(connection, ...)` in one write transaction, in a writer thread."""
+        return await self._write(self._sql.writing, functools.partial(call, **kwargs), *args)
 
     async def run_status(self, run_id: str) -> str:
         """Return a run's status."""

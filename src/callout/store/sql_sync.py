@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -22,6 +22,9 @@ from callout.store.protocol import (
     FinishedAttempt,
     LeaseLostError,
     NewRun,
+    RunFilter,
+    RunInput,
+    RunStateError,
     StoredAttempt,
     StoredRun,
     StoredStepRun,
@@ -29,7 +32,15 @@ from callout.store.protocol import (
 )
 from callout.store.tables import attempts, runs, step_runs, workers
 
+T = TypeVar("T")
+
 _FINISHED_STEP = (StepStatus.SUCCEEDED.value, StepStatus.ERRORED.value)
+_OPEN_STEP = (
+    StepStatus.PENDING.value,
+    StepStatus.RUNNING.value,
+    StepStatus.WAITING.value,
+    StepStatus.SKIPPED.value,
+)
 
 
 class SyncSqlStore:
@@ -71,38 +82,22 @@ class SyncSqlStore:
                 if self._sqlite and raw is not None:
                     raw.execute("PRAGMA synchronous=NORMAL")
 
+    def reading(self, call: Callable[..., T], *args: Any) -> T:
+        """Run `call(connection, *args)` on a reader connection."""
+        with self._reader.connect() as conn:
+            return call(conn, *args)
+
+    def writing(self, call: Callable[..., T], *args: Any) -> T:
+        """Run `call(connection, *args)` in one write transaction (durable on commit)."""
+        with self._durable() as conn:
+            result = call(conn, *args)
+            self._notify_due(conn)
+            return result
+
     def create_run(self, run: NewRun, *, now: float) -> None:
         """Record a run and its step runs; the first is due at once. Synced to disk."""
         with self._durable() as conn:
-            conn.execute(
-                runs.insert().values(
-                    id=run.id,
-                    workflow_name=run.workflow_name,
-                    document=run.document,
-                    trigger=run.trigger,
-                    status=RunStatus.PENDING.value,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            conn.execute(
-                step_runs.insert(),
-                [
-                    {
-                        "id": step_run_id,
-                        "run_id": run.id,
-                        "position": position,
-                        "step_id": step_id,
-                        "status": StepStatus.PENDING.value,
-                        "due_at": now if position == 0 else None,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for position, (step_id, step_run_id) in enumerate(
-                        zip(run.step_ids, run.step_run_ids, strict=True)
-                    )
-                ],
-            )
+            insert_run(conn, run, now=now)
             self._notify_due(conn)
 
     def claim_due(
@@ -217,15 +212,19 @@ class SyncSqlStore:
                 f"the lease on step run {claim.step_run_id} was taken over; result not recorded"
             )
 
-    def run_input(self, run_id: str) -> tuple[Any, Any]:
-        """Return the pinned document and the trigger payload of a run."""
+    def run_input(self, run_id: str) -> RunInput:
+        """Return the pinned document, the trigger payload and the organization of a run."""
         with self._reader.connect() as conn:
             row = (
-                conn.execute(sa.select(runs.c.document, runs.c.trigger).where(runs.c.id == run_id))
+                conn.execute(
+                    sa.select(runs.c.document, runs.c.trigger, runs.c.org_id).where(
+                        runs.c.id == run_id
+                    )
+                )
             ).one_or_none()
         if row is None:
             raise UnknownRunError(f"no run {run_id}")
-        return row.document, row.trigger
+        return RunInput(document=row.document, trigger=row.trigger, org_id=row.org_id)
 
     def start_attempt(
         self, claim: Claim, *, attempt_id: str, number: int, now: float, lease_until: float
@@ -419,14 +418,73 @@ class SyncSqlStore:
             ),
         )
 
-    def list_runs(self, *, status: str | None = None, limit: int = 50) -> list[StoredRun]:
-        """Return runs, newest first, without their steps."""
-        query = sa.select(runs).order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit)
-        if status is not None:
-            query = query.where(runs.c.status == status)
+    def list_runs(
+        self, *, status: str | None = None, limit: int = 50, where: RunFilter | None = None
+    ) -> list[StoredRun]:
+        """Return runs, newest first, without their steps; `before_id` pages on."""
+        where = where or RunFilter()
+        query = (
+            sa.select(runs).order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit)
+        )
+        if status is not None or where.status is not None:
+            query = query.where(runs.c.status == (where.status or status))
+        if where.org_id is not None:
+            query = query.where(runs.c.org_id == where.org_id)
+        if where.workflow_id is not None:
+            query = query.where(runs.c.workflow_id == where.workflow_id)
+        if where.created_after is not None:
+            query = query.where(runs.c.created_at >= where.created_after)
+        if where.created_before is not None:
+            query = query.where(runs.c.created_at < where.created_before)
+        if where.before_id is not None:
+            # Older than the cursor run: an earlier time, or the same time and a smaller id.
+            at = sa.select(runs.c.created_at).where(runs.c.id == where.before_id).scalar_subquery()
+            query = query.where(
+                sa.or_(
+                    runs.c.created_at < at,
+                    sa.and_(runs.c.created_at == at, runs.c.id < where.before_id),
+                )
+            )
         with self._reader.connect() as conn:
             rows = (conn.execute(query)).all()
         return [_run_from_row(row, ()) for row in rows]
+
+    def cancel(self, run_id: str, *, now: float) -> None:
+        """Cancel a pending or running run; a worker holding one of its steps loses its lease."""
+        with self._engine.begin() as conn:
+            status = (
+                conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id))
+            ).scalar_one_or_none()
+            if status is None:
+                raise UnknownRunError(f"no run {run_id}")
+            if status not in (RunStatus.PENDING.value, RunStatus.RUNNING.value):
+                raise RunStateError(
+                    f"run {run_id} is {status}; only a pending or running run can be cancelled"
+                )
+            open_steps = (
+                sa.select(step_runs.c.id)
+                .where(step_runs.c.run_id == run_id)
+                .where(step_runs.c.status.in_(_OPEN_STEP))
+            )
+            conn.execute(
+                sa.update(attempts)
+                .where(attempts.c.step_run_id.in_(open_steps.scalar_subquery()))
+                .where(attempts.c.status == AttemptStatus.SENDING.value)
+                .values(status=AttemptStatus.INTERRUPTED.value, ended_at=now)
+            )
+            conn.execute(
+                sa.update(step_runs)
+                .where(step_runs.c.run_id == run_id)
+                .where(step_runs.c.status.in_(_OPEN_STEP))
+                .values(
+                    status=StepStatus.CANCELLED.value, due_at=None, lease_token=None, updated_at=now
+                )
+            )
+            conn.execute(
+                sa.update(runs)
+                .where(runs.c.id == run_id)
+                .values(status=RunStatus.CANCELLED.value, updated_at=now, finished_at=now)
+            )
 
     def resume(self, run_id: str, *, step_run_id: str, now: float) -> None:
         """Resume a failed run: a new step run for the failed step; skipped ones pending again."""
@@ -437,7 +495,7 @@ class SyncSqlStore:
             if status is None:
                 raise UnknownRunError(f"no run {run_id}")
             if status != RunStatus.FAILED.value:
-                raise UnknownRunError(f"run {run_id} is {status}; only a failed run can be resumed")
+                raise RunStateError(f"run {run_id} is {status}; only a failed run can be resumed")
             failed = (
                 conn.execute(
                     sa.select(step_runs)
@@ -515,6 +573,42 @@ class SyncSqlStore:
         return float(value) if value is not None else None
 
 
+def insert_run(conn: sa.Connection, run: NewRun, *, now: float) -> None:
+    """Insert a run and its step runs in the caller's transaction; the first step is due now."""
+    conn.execute(
+        runs.insert().values(
+            id=run.id,
+            workflow_name=run.workflow_name,
+            document=run.document,
+            trigger=run.trigger,
+            status=RunStatus.PENDING.value,
+            created_at=now,
+            updated_at=now,
+            org_id=run.org_id,
+            workflow_id=run.workflow_id,
+            version_id=run.version_id,
+        )
+    )
+    conn.execute(
+        step_runs.insert(),
+        [
+            {
+                "id": step_run_id,
+                "run_id": run.id,
+                "position": position,
+                "step_id": step_id,
+                "status": StepStatus.PENDING.value,
+                "due_at": now if position == 0 else None,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for position, (step_id, step_run_id) in enumerate(
+                zip(run.step_ids, run.step_run_ids, strict=True)
+            )
+        ],
+    )
+
+
 def _run_from_row(row: Any, steps: tuple[StoredStepRun, ...]) -> StoredRun:
     return StoredRun(
         id=row.id,
@@ -526,4 +620,7 @@ def _run_from_row(row: Any, steps: tuple[StoredStepRun, ...]) -> StoredRun:
         updated_at=row.updated_at,
         finished_at=row.finished_at,
         steps=steps,
+        org_id=row.org_id,
+        workflow_id=row.workflow_id,
+        version_id=row.version_id,
     )

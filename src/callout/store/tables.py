@@ -26,8 +26,14 @@ runs = sa.Table(
     sa.Column("created_at", sa.Float(precision=53), nullable=False),
     sa.Column("updated_at", sa.Float(precision=53), nullable=False),
     sa.Column("finished_at", sa.Float(precision=53), nullable=True),
+    # Set for runs the service starts; NULL for runs started by `callout run`.
+    sa.Column("org_id", sa.String(40), nullable=True),
+    sa.Column("workflow_id", sa.String(40), nullable=True),
+    sa.Column("version_id", sa.String(40), nullable=True),
     sa.Index("ix_runs_status_created", "status", "created_at"),
     sa.Index("ix_runs_created", "created_at"),
+    sa.Index("ix_runs_org_created", "org_id", "created_at"),
+    sa.Index("ix_runs_workflow_created", "workflow_id", "created_at"),
 )
 
 step_runs = sa.Table(
@@ -89,4 +95,116 @@ workers = sa.Table(
     sa.Column("started_at", sa.Float(precision=53), nullable=False),
     sa.Column("last_seen_at", sa.Float(precision=53), nullable=False),
     sa.Index("ix_workers_last_seen", "last_seen_at"),
+)
+
+organizations = sa.Table(
+    "organizations",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("plan", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+    sa.Column("updated_at", sa.Float(precision=53), nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column(
+        "org_id",
+        sa.String(40),
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+    sa.Column("last_used_at", sa.Float(precision=53), nullable=True),
+    sa.Column("revoked_at", sa.Float(precision=53), nullable=True),
+    sa.Index("ix_api_keys_org", "org_id"),
+)
+
+secrets = sa.Table(
+    "secrets",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column(
+        "org_id",
+        sa.String(40),
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("value", sa.Text, nullable=False),  # encrypted (see store/encryption.py)
+    sa.Column("previous_value", sa.Text, nullable=True),  # encrypted; signs until previous_until
+    sa.Column("previous_until", sa.Float(precision=53), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+    sa.Column("updated_at", sa.Float(precision=53), nullable=False),
+    sa.UniqueConstraint("org_id", "name", name="uq_secrets_org_name"),
+)
+
+workflows = sa.Table(
+    "workflows",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column(
+        "org_id",
+        sa.String(40),
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("live_version_id", sa.String(40), nullable=True),
+    sa.Column("event", sa.String(200), nullable=True),  # the live version's event, if any
+    sa.Column("archived_at", sa.Float(precision=53), nullable=True),
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+    sa.Column("updated_at", sa.Float(precision=53), nullable=False),
+    sa.Index("ix_workflows_org_created", "org_id", "created_at"),
+    sa.Index("ix_workflows_org_event", "org_id", "event"),
+)
+
+workflow_versions = sa.Table(
+    "workflow_versions",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column(
+        "workflow_id",
+        sa.String(40),
+        sa.ForeignKey("workflows.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # draft | published
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+    sa.Column("created_by", sa.String(40), nullable=True),
+    sa.Column("updated_at", sa.Float(precision=53), nullable=False),
+    sa.Column("updated_by", sa.String(40), nullable=True),
+    sa.Column("published_at", sa.Float(precision=53), nullable=True),
+    sa.Column("published_by", sa.String(40), nullable=True),
+    sa.UniqueConstraint("workflow_id", "number", name="uq_workflow_versions_number"),
+)
+
+trigger_calls = sa.Table(
+    "trigger_calls",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column(
+        "org_id",
+        sa.String(40),
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("workflow_id", sa.String(40), nullable=True),
+    sa.Column("event", sa.String(200), nullable=True),
+    sa.Column("idempotency_key", sa.String(255), nullable=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=False),
+    sa.Column("response", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+    sa.UniqueConstraint("org_id", "idempotency_key", name="uq_trigger_calls_key"),
+    sa.Index("ix_trigger_calls_org_created", "org_id", "created_at"),
 )

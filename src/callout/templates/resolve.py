@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -42,6 +42,9 @@ class Scope:
     steps: Mapping[str, Mapping[str, Any]]
     secrets: Mapping[str, str]
     run: Mapping[str, Any]
+    previous_secrets: Mapping[str, str] = field(default_factory=dict)
+    """Secrets in a rotation's grace period, by name: their previous value, which signs
+    beside the current one."""
 
     def __repr__(self) -> str:
         return (

@@ -15,6 +15,7 @@ from callout.store import (
     LeaseLostError,
     NewRun,
     SqlStore,
+    RunStateError,
     UnknownRunError,
     database_url,
     open_engine,
@@ -169,7 +170,7 @@ async def test_a_failed_step_skips_the_rest_and_resume_makes_a_new_step_run(
 
 async def test_only_a_failed_run_can_be_resumed(store: SqlStore) -> None:
     await store.create_run(new_run(), now=T0)
-    with pytest.raises(UnknownRunError, match="only a failed run"):
+    with pytest.raises(RunStateError, match="only a failed run"):
         await store.resume("wfr_1", step_run_id="stp_x", now=T0)
     with pytest.raises(UnknownRunError, match="no run"):
         await store.resume("wfr_nope", step_run_id="stp_x", now=T0)
@@ -205,12 +206,31 @@ async def test_upgrading_a_database_of_the_previous_migration_keeps_its_runs(db_
     store = SqlStore(engine)
     try:
         await upgrade(engine, "0001")
-        await store.create_run(new_run(), now=T0)
+        with engine.begin() as conn:  # a run as revision 0001 wrote it (no service columns)
+            conn.execute(
+                sa.text(
+                    "INSERT INTO runs (id, workflow_name, document, trigger, status, "
+                    "created_at, updated_at) VALUES ('wfr_1', 'wf', '{}', 'null', 'pending', "
+                    ":t, :t)"
+                ),
+                {"t": T0},
+            )
+            for position, step in enumerate(("a", "b")):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO step_runs (id, run_id, position, step_id, status, "
+                        "due_at, created_at, updated_at) VALUES (:id, 'wfr_1', :p, :s, "
+                        "'pending', NULL, :t, :t)"
+                    ),
+                    {"id": f"stp_{step}", "p": position, "s": step, "t": T0},
+                )
         assert await upgrade(engine) == head_revision()
         run = await store.get_run("wfr_1")
         assert [s.step_id for s in run.steps] == ["a", "b"]
+        assert run.org_id is None  # a run from before the service belongs to no organization
         with engine.connect() as conn:
-            assert "workers" in sa.inspect(conn).get_table_names()
+            tables = set(sa.inspect(conn).get_table_names())
+        assert {"workers", "organizations", "workflows", "secrets"} <= tables
     finally:
         await store.close()
 

@@ -20,7 +20,7 @@ from callout.steps.https_request.config import (
     HttpsRequestConfig,
     check_header_value,
 )
-from callout.templates import Scope, resolve_text, resolve_url, resolve_value
+from callout.templates import Scope, referenced_secrets, resolve_text, resolve_url, resolve_value
 
 MAX_RESOLVED_URL_LENGTH = 8192
 
@@ -55,13 +55,24 @@ def check_resolved_url(url: str) -> None:
 
 
 def _signing_secrets(config: HttpsRequestConfig, scope: Scope) -> list[str]:
+    """Return the values that sign, newest first.
+
+    Every current value, then the previous value of each secret still in its
+    rotation grace period.
+    """
     values: list[str] = []
+    previous: list[str] = []
     for template in config.secrets:
         value = resolve_text(template, scope)
         if not value:
             raise RequestRejected(f"the signing secret {template} is empty")
         values.append(value)
-    return values
+        previous.extend(
+            scope.previous_secrets[name]
+            for name in sorted(referenced_secrets(template))
+            if scope.previous_secrets.get(name)
+        )
+    return values + [value for value in previous if value not in values]
 
 
 def prepare_request(
@@ -97,7 +108,9 @@ def prepare_request(
         timestamp = int(context.clock.now())
         headers.append((config.signature_header, sign(body, signing_secrets, timestamp=timestamp)))
 
-    redactor = Redactor([*scope.secrets.values(), *signing_secrets])
+    redactor = Redactor(
+        [*scope.secrets.values(), *scope.previous_secrets.values(), *signing_secrets]
+    )
     record = RecordedRequest(
         method=config.method,
         url=redactor.text(url),

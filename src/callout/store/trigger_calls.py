@@ -1,0 +1,100 @@
+"""Trigger calls: every call that asked to start runs, with what it answered.
+
+A call made with an `Idempotency-Key` is kept under that key, and a repeat
+of it gets the first answer back instead of starting runs again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from callout.model.ids import new_id
+from callout.store.tables import trigger_calls
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerCall:
+    """A recorded trigger call."""
+
+    id: str
+    workflow_id: str | None
+    event: str | None
+    idempotency_key: str | None
+    fingerprint: str
+    status_code: int
+    response: Any
+    created_at: float
+
+
+def _call(row: Any) -> TriggerCall:
+    return TriggerCall(
+        id=row.id,
+        workflow_id=row.workflow_id,
+        event=row.event,
+        idempotency_key=row.idempotency_key,
+        fingerprint=row.fingerprint,
+        status_code=row.status_code,
+        response=row.response,
+        created_at=row.created_at,
+    )
+
+
+def find_call(conn: sa.Connection, *, org_id: str, idempotency_key: str) -> TriggerCall | None:
+    """Return the call an organization made with this key, if any."""
+    row = conn.execute(
+        sa.select(trigger_calls)
+        .where(trigger_calls.c.org_id == org_id)
+        .where(trigger_calls.c.idempotency_key == idempotency_key)
+    ).one_or_none()
+    return _call(row) if row is not None else None
+
+
+def record_call(  # noqa: PLR0913
+    conn: sa.Connection,
+    *,
+    org_id: str,
+    workflow_id: str | None,
+    event: str | None,
+    idempotency_key: str | None,
+    fingerprint: str,
+    status_code: int,
+    response: Any,
+    now: float,
+) -> TriggerCall:
+    """Record a call (under its key when given)."""
+    call_id = new_id("trg", now=now)
+    conn.execute(
+        trigger_calls.insert().values(
+            id=call_id,
+            org_id=org_id,
+            workflow_id=workflow_id,
+            event=event,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            status_code=status_code,
+            response=response,
+            created_at=now,
+        )
+    )
+    return _call(conn.execute(sa.select(trigger_calls).where(trigger_calls.c.id == call_id)).one())
+
+
+def list_calls(
+    conn: sa.Connection,
+    *,
+    org_id: str,
+    workflow_id: str | None = None,
+    limit: int = 50,
+    before_id: str | None = None,
+) -> list[TriggerCall]:
+    """Return an organization's trigger calls, newest first."""
+    query = sa.select(trigger_calls).where(trigger_calls.c.org_id == org_id)
+    if workflow_id is not None:
+        query = query.where(trigger_calls.c.workflow_id == workflow_id)
+    if before_id is not None:
+        query = query.where(trigger_calls.c.id < before_id)
+    rows = conn.execute(query.order_by(trigger_calls.c.id.desc()).limit(limit)).all()
+    return [_call(row) for row in rows]
