@@ -6,9 +6,11 @@ import click
 
 from callout import __version__
 from callout.cli.db import db_group
+from callout.cli.orgs import keygen_command, keys_group, orgs_group
 from callout.cli.receiver import receiver_command
 from callout.cli.run import run_command
 from callout.cli.runs import runs_group
+from callout.cli.serve import api_command, serve_command
 from callout.cli.validate import validate_command
 from callout.cli.verify import verify_command
 from callout.cli.worker import worker_command
@@ -38,6 +40,11 @@ cli.add_command(receiver_command)
 cli.add_command(worker_command)
 cli.add_command(runs_group)
 cli.add_command(db_group)
+cli.add_command(serve_command)
+cli.add_command(api_command)
+cli.add_command(orgs_group)
+cli.add_command(keys_group)
+cli.add_command(keygen_command)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 
 import click
 
@@ -16,12 +17,14 @@ from callout.cli.secret_options import EnvironmentSecrets
 from callout.cli.store_access import database_option, opened_store
 from callout.engine.executor import StepExecutor
 from callout.engine.worker import Worker
-from callout.http import AiohttpTransport, TransportConfig
+from callout.http import AiohttpTransport, Transport, TransportConfig
 from callout.model.clock import SystemClock
 from callout.model.ids import new_id
-from callout.store import database_url
+from callout.store import DatabaseUrl, SqlStore, database_url
+from callout.store.encryption import SecretKeyError, load_secret_key
 from callout.store.notifications import listen_for_due_work
 from callout.store.protocol import Store
+from callout.store.secrets import OrgSecrets, StoredOrgSecrets
 
 HEARTBEAT = 5.0
 """Seconds between a worker's 'still alive' records."""
@@ -37,6 +40,79 @@ async def _heartbeat(store: Store, worker_id: str, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), HEARTBEAT)
 
 
+async def run_worker(
+    store: SqlStore,
+    database: DatabaseUrl,
+    stop: asyncio.Event,
+    *,
+    transport: Transport,
+    concurrency: int,
+    grace: float,
+    lease_margin: float,
+    allow_http: bool,
+    org_secrets: OrgSecrets | None,
+    ready: Callable[[Worker], None] | None = None,
+) -> None:
+    """Execute due work until `stop` is set; finish or release work in flight within `grace`."""
+    worker_id = new_id("wrk")
+    executor = StepExecutor(
+        store=store,
+        transport=transport,
+        secrets=EnvironmentSecrets(),
+        lease_margin=lease_margin,
+        allow_http=allow_http,
+        org_secrets=org_secrets,
+    )
+    worker = Worker(
+        store=store,
+        executor=executor,
+        concurrency=concurrency,
+        grace=grace,
+        claim_lease=lease_margin,
+    )
+    if ready is not None:
+        ready(worker)
+    logging.getLogger("callout.engine").info("worker %s started", worker_id)
+    click.echo(
+        f"worker {worker_id} started (concurrency {concurrency}); stop: Ctrl-C or SIGTERM",
+        err=True,
+    )
+    beating = asyncio.create_task(_heartbeat(store, worker_id, stop))
+    listening = asyncio.create_task(listen_for_due_work(database, worker.wake))
+    try:
+        await worker.run(stop)
+    finally:
+        stop.set()
+        listening.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listening
+        await beating
+    click.echo(f"worker {worker_id} stopped", err=True)
+
+
+def stop_on_signals() -> asyncio.Event:
+    """Return an event that SIGTERM or SIGINT sets."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def org_secrets_for(store: SqlStore, *, create_key: bool = False) -> OrgSecrets | None:
+    """Return the organizations' secrets under the operator's key, or None without a key.
+
+    Without a key, runs of an organization error (`secret_unavailable`) rather than
+    run without their secrets; runs of `callout run` use CALLOUT_SECRET_<NAME>.
+    """
+    try:
+        loaded = load_secret_key(os.environ, create=create_key)
+    except SecretKeyError as exc:
+        click.echo(f"note: {exc}; organizations' runs will fail until it is set", err=True)
+        return None
+    return StoredOrgSecrets(store, loaded.cipher)
+
+
 async def work(
     database: str | None,
     concurrency: int,
@@ -45,45 +121,22 @@ async def work(
     config: TransportConfig,
 ) -> None:
     """Run a worker until a stop signal; finish or release work in flight within `grace`."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    worker_id = new_id("wrk")
+    stop = stop_on_signals()
     url = database_url(database)
     transport = AiohttpTransport(config)
     try:
         async with opened_store(database) as store:
-            executor = StepExecutor(
-                store=store,
+            await run_worker(
+                store,
+                url,
+                stop,
                 transport=transport,
-                secrets=EnvironmentSecrets(),
-                lease_margin=lease_margin,
-                allow_http=config.allow_http,
-            )
-            worker = Worker(
-                store=store,
-                executor=executor,
                 concurrency=concurrency,
                 grace=grace,
-                claim_lease=lease_margin,
+                lease_margin=lease_margin,
+                allow_http=config.allow_http,
+                org_secrets=org_secrets_for(store),
             )
-            logging.getLogger("callout.engine").info("worker %s started", worker_id)
-            click.echo(
-                f"worker {worker_id} started (concurrency {concurrency}); stop: Ctrl-C or SIGTERM",
-                err=True,
-            )
-            beating = asyncio.create_task(_heartbeat(store, worker_id, stop))
-            listening = asyncio.create_task(listen_for_due_work(url, worker.wake))
-            try:
-                await worker.run(stop)
-            finally:
-                stop.set()
-                listening.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await listening
-                await beating
-            click.echo(f"worker {worker_id} stopped", err=True)
     finally:
         await transport.aclose()
 
@@ -111,8 +164,9 @@ def worker_command(
     """Execute due work from the store until SIGTERM or SIGINT (then exit 0).
 
     Run any number of workers, on any number of machines, against one
-    PostgreSQL database (CALLOUT_DATABASE_URL=postgresql://...). Secrets come
-    from CALLOUT_SECRET_<NAME> in the worker's environment.
+    PostgreSQL database (CALLOUT_DATABASE_URL=postgresql://...). Organizations'
+    secrets are decrypted with CALLOUT_SECRET_KEY (the key `callout serve` or
+    `callout api` uses); runs of `callout run --detach` read CALLOUT_SECRET_<NAME>.
     """
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -19,6 +19,7 @@ from callout.model.records import Decision, StepError
 from callout.steps.attempt import AttemptContext, AttemptResult
 from callout.steps.registry import StepPolicy
 from callout.steps.validation import ValidWorkflow, validate_workflow
+from callout.store.encryption import SecretKeyError
 from callout.store.protocol import Claim, FinishedAttempt, LeaseLostError, RunInput, Store
 from callout.store.secrets import OrgSecrets
 from callout.templates import Scope
@@ -132,22 +133,27 @@ class StepExecutor:
         else:
             # The first step has no earlier outputs to read.
             outputs = await self.store.outputs(claim.run_id) if claim.position else {}
-            secrets, previous = await self._secrets(org_id)
-            scope = Scope(
-                trigger=trigger,
-                steps=outputs,
-                secrets=secrets,
-                run={"id": claim.run_id},
-                previous_secrets=previous,
-            )
-            context = AttemptContext(
-                transport=self.transport,
-                clock=self.clock,
-                run_id=claim.run_id,
-                step_run_id=claim.step_run_id,
-                attempt_number=claim.next_number,
-            )
-            result = await checked.action.attempt(checked.config, scope, context)
+            try:
+                secrets, previous = await self._secrets(org_id)
+            except SecretKeyError as exc:
+                # The operator's key is missing or wrong: nothing can be signed or resolved.
+                result = AttemptResult(error=StepError("secret_unavailable", str(exc)))
+            else:
+                scope = Scope(
+                    trigger=trigger,
+                    steps=outputs,
+                    secrets=secrets,
+                    run={"id": claim.run_id},
+                    previous_secrets=previous,
+                )
+                context = AttemptContext(
+                    transport=self.transport,
+                    clock=self.clock,
+                    run_id=claim.run_id,
+                    step_run_id=claim.step_run_id,
+                    attempt_number=claim.next_number,
+                )
+                result = await checked.action.attempt(checked.config, scope, context)
         await self._record(claim, attempt_id, result, checked.policy)
 
     async def _secrets(self, org_id: str | None) -> tuple[Mapping[str, str], Mapping[str, str]]:
@@ -156,8 +162,13 @@ class StepExecutor:
         An organization's are read at each attempt (so a rotation reaches the next
         retry); a run of no organization (`callout run`) uses this process's.
         """
-        if org_id is None or self.org_secrets is None:
+        if org_id is None:
             return self.secrets, {}
+        if self.org_secrets is None:
+            raise SecretKeyError(
+                "this worker has no secret key (CALLOUT_SECRET_KEY) to read the "
+                "organization's secrets with"
+            )
         found = await self.org_secrets.values(org_id, now=self.clock.now())
         return found.current, found.previous
 

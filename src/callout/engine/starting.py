@@ -10,22 +10,35 @@ from callout.steps.validation import ValidWorkflow
 from callout.store.protocol import NewRun, Store
 
 
+def new_run(  # noqa: PLR0913 - the run and the three ids it belongs to
+    workflow: ValidWorkflow,
+    trigger: Any,
+    *,
+    now: float,
+    org_id: str | None = None,
+    workflow_id: str | None = None,
+    version_id: str | None = None,
+) -> NewRun:
+    """Describe a run of `workflow`, pinned to its document (and version, when stored)."""
+    return NewRun(
+        id=new_id("wfr", now=now),
+        workflow_name=workflow.name,
+        document=workflow.source,
+        trigger=trigger,
+        step_ids=tuple(step.id for step in workflow.steps),
+        step_run_ids=tuple(new_id("stp", now=now) for _ in workflow.steps),
+        org_id=org_id,
+        workflow_id=workflow_id,
+        version_id=version_id,
+    )
+
+
 async def start_run(store: Store, workflow: ValidWorkflow, trigger: Any, *, clock: Clock) -> str:
     """Record a run of `workflow`, pinned to its document; return the run id once durable."""
     now = clock.now()
-    run_id = new_id("wfr", now=now)
-    await store.create_run(
-        NewRun(
-            id=run_id,
-            workflow_name=workflow.name,
-            document=workflow.source,
-            trigger=trigger,
-            step_ids=tuple(step.id for step in workflow.steps),
-            step_run_ids=tuple(new_id("stp", now=now) for _ in workflow.steps),
-        ),
-        now=now,
-    )
-    return run_id
+    run = new_run(workflow, trigger, now=now)
+    await store.create_run(run, now=now)
+    return run.id
 
 
 async def resume_run(store: Store, run_id: str, *, clock: Clock) -> str:

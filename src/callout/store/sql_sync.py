@@ -423,9 +423,7 @@ class SyncSqlStore:
     ) -> list[StoredRun]:
         """Return runs, newest first, without their steps; `before_id` pages on."""
         where = where or RunFilter()
-        query = (
-            sa.select(runs).order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit)
-        )
+        query = sa.select(runs).order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit)
         if status is not None or where.status is not None:
             query = query.where(runs.c.status == (where.status or status))
         if where.org_id is not None:

@@ -12,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from callout.model.ids import new_id
+from callout.store.protocol import NewRun
+from callout.store.sql_sync import insert_run
 from callout.store.tables import trigger_calls
 
 
@@ -63,9 +65,10 @@ def record_call(  # noqa: PLR0913
     status_code: int,
     response: Any,
     now: float,
+    call_id: str | None = None,
 ) -> TriggerCall:
     """Record a call (under its key when given)."""
-    call_id = new_id("trg", now=now)
+    call_id = call_id or new_id("trg", now=now)
     conn.execute(
         trigger_calls.insert().values(
             id=call_id,
@@ -98,3 +101,43 @@ def list_calls(
         query = query.where(trigger_calls.c.id < before_id)
     rows = conn.execute(query.order_by(trigger_calls.c.id.desc()).limit(limit)).all()
     return [_call(row) for row in rows]
+
+
+def start_runs_once(  # noqa: PLR0913 - the call and what it starts
+    conn: sa.Connection,
+    *,
+    org_id: str,
+    runs: list[NewRun],
+    workflow_id: str | None,
+    event: str | None,
+    idempotency_key: str | None,
+    fingerprint: str,
+    status_code: int,
+    response: Any,
+    call_id: str,
+    now: float,
+) -> tuple[TriggerCall, bool]:
+    """Start `runs` and record the call, in one transaction; return (call, replayed).
+
+    When the key was used meanwhile (two calls racing), nothing starts and the first
+    call comes back with `replayed` true.
+    """
+    if idempotency_key is not None:
+        found = find_call(conn, org_id=org_id, idempotency_key=idempotency_key)
+        if found is not None:
+            return found, True
+    for run in runs:
+        insert_run(conn, run, now=now)
+    call = record_call(
+        conn,
+        org_id=org_id,
+        workflow_id=workflow_id,
+        event=event,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        status_code=status_code,
+        response=response,
+        now=now,
+        call_id=call_id,
+    )
+    return call, False

@@ -320,18 +320,18 @@ def publish_draft(  # noqa: PLR0913
     workflow_id: str,
     by: str | None,
     now: float,
-    check: Callable[[Any], str | None],
+    check: Callable[[sa.Connection, Any], str | None],
 ) -> VersionInfo:
     """Freeze the draft and make it live.
 
-    `check(document)` raises to refuse it, or returns the event the version
+    `check(connection, document)` raises to refuse it, or returns the event the version
     subscribes to. Raises NotFoundError or ConflictError.
     """
     row = _workflow_row(conn, org_id, workflow_id)
     if row.archived_at is not None:
         raise ConflictError(f"workflow {workflow_id} is archived; unarchive it to publish")
     draft = get_version(conn, org_id=org_id, workflow_id=workflow_id, version_id="draft")
-    event = check(draft.document)
+    event = check(conn, draft.document)
     conn.execute(
         sa.update(workflow_versions)
         .where(workflow_versions.c.id == draft.id)

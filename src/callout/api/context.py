@@ -1,0 +1,42 @@
+"""What every request handler works with: the store, the secret key, the transport."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from callout.engine.executor import WorkflowCache
+from callout.http import Transport
+from callout.model.clock import Clock, SystemClock
+from callout.store.encryption import SecretCipher
+from callout.store.sql_store import SqlStore
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+"""Largest request body accepted: a 1 MiB document or payload with room for its envelope."""
+
+
+def _no_worker() -> None:
+    return None
+
+
+@dataclass(slots=True)
+class ApiContext:
+    """The service's parts, shared by every request."""
+
+    store: SqlStore
+    cipher: SecretCipher = field(repr=False)
+    transport: Transport
+    clock: Clock = field(default_factory=SystemClock)
+    allow_http: bool = False
+    workflows: WorkflowCache = field(default_factory=WorkflowCache)
+    new_work: Callable[[], None] = _no_worker
+    """Called after runs are started or resumed: wakes a worker in this process."""
+    max_body_bytes: int = MAX_BODY_BYTES
+
+
+def context_of(request: Request) -> ApiContext:
+    """Return the context of the app serving `request`."""
+    context: ApiContext = request.app.state.context
+    return context

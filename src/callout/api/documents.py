@@ -1,0 +1,61 @@
+"""Checking a workflow document for the organization that holds it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from callout.api.context import ApiContext
+from callout.engine.plan_gate import check_plan
+from callout.model.errors import DocumentError, Problem
+from callout.model.loading import MAX_DOCUMENT_BYTES
+from callout.steps.validation import ValidWorkflow, validate_workflow
+from callout.store.organizations import get_organization
+from callout.store.secrets import secret_names
+
+UNTITLED = "Untitled workflow"
+
+
+def name_of(document: Mapping[str, Any]) -> str:
+    """Return the name a workflow is listed under (its document's, while it has one)."""
+    name = document.get("name")
+    return name.strip()[:200] if isinstance(name, str) and name.strip() else UNTITLED
+
+
+def check_size(value: Any, what: str) -> None:
+    """Raise DocumentError when `value` as JSON is over the 1 MiB limit."""
+    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_DOCUMENT_BYTES:
+        raise DocumentError([Problem(what, f"is {size} bytes; at most {MAX_DOCUMENT_BYTES}")])
+
+
+def problems_of(document: Any, *, secrets: frozenset[str], allow_http: bool) -> list[Problem]:
+    """Return every problem of a document (none: it may be published)."""
+    try:
+        validate_workflow(document, secrets=secrets, allow_http=allow_http)
+    except DocumentError as exc:
+        return list(exc.problems)
+    return []
+
+
+def publish_check(context: ApiContext, org_id: str) -> Any:
+    """Return the check `publish_draft` runs in its transaction: plan gate, then validation."""
+
+    def check(conn: sa.Connection, document: Any) -> str | None:
+        check_plan(document, get_organization(conn, org_id=org_id).plan)
+        valid = validate_workflow(
+            document,
+            secrets=secret_names(conn, org_id=org_id),
+            allow_http=context.allow_http,
+        )
+        return valid.document.trigger.event
+
+    return check
+
+
+def valid_for_running(context: ApiContext, document: Any) -> ValidWorkflow:
+    """Return a stored version's workflow as this process's settings see it (cached)."""
+    return context.workflows.get(document, allow_http=context.allow_http)

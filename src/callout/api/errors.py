@@ -1,0 +1,185 @@
+"""One JSON shape for every error: `{"error": {"code", "message", "details": [{path, message}]}}`.
+
+Handlers turn the domain's errors into it: not found is 404 (also for another
+organization's ids: never 403, never the data), a state conflict 409, a plan
+gate 403, an invalid document or input 422 with every problem listed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from callout.engine.plan_gate import PlanError
+from callout.model.errors import DocumentError, Problem
+from callout.store.encryption import SecretKeyError
+from callout.store.protocol import ConflictError, NotFoundError
+
+log = logging.getLogger("callout.api")
+
+
+class ErrorDetail(BaseModel):
+    """One problem: where (a path such as `steps[0].url` or `body.name`) and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    path: str
+    message: str
+
+
+class ErrorInfo(BaseModel):
+    """What went wrong."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: str
+    message: str
+    details: list[ErrorDetail]
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx and 5xx answer has this body."""
+
+    model_config = ConfigDict(extra="forbid")
+    error: ErrorInfo
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "Bad request"),
+        (401, "No valid API key"),
+        (403, "The organization's plan does not allow it"),
+        (404, "Not found in this organization"),
+        (409, "Conflicts with the resource's state"),
+        (413, "Request body too large"),
+        (422, "Invalid input: every problem listed"),
+    )
+}
+"""Declared on every /v1 route, so the OpenAPI description tells clients the error shape."""
+
+
+class ApiError(Exception):
+    """An error with its HTTP status, code and details."""
+
+    def __init__(
+        self, status: int, code: str, message: str, details: Iterable[Problem] = ()
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = tuple(details)
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Sequence[Problem] = (),
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Return the error shape as a response."""
+    body = ErrorBody(
+        error=ErrorInfo(
+            code=code,
+            message=message,
+            details=[ErrorDetail(path=p.path, message=p.message) for p in details],
+        )
+    )
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def _location(loc: Sequence[Any]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _validation_problems(exc: RequestValidationError) -> list[Problem]:
+    problems = []
+    for error in exc.errors():
+        message = str(error.get("msg", "is invalid"))
+        if error.get("type") == "extra_forbidden":
+            message = "is not a known field"
+        problems.append(Problem(_location(error.get("loc", ())), message))
+    return problems
+
+
+async def _api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)  # noqa: S101 - registered for ApiError only
+    return error_response(exc.status, exc.code, exc.message, exc.details)
+
+
+async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)  # noqa: S101
+    problems = _validation_problems(exc)
+    return error_response(
+        422, "invalid_request", f"the request has {len(problems)} problem(s)", problems
+    )
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
+    return error_response(
+        exc.status_code,
+        codes.get(exc.status_code, "http_error"),
+        str(exc.detail),
+        headers=dict(exc.headers or {}),
+    )
+
+
+async def _not_found(_: Request, exc: Exception) -> JSONResponse:
+    return error_response(404, "not_found", str(exc))
+
+
+async def _conflict(_: Request, exc: Exception) -> JSONResponse:
+    return error_response(409, "conflict", str(exc))
+
+
+async def _invalid_document(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DocumentError)  # noqa: S101
+    return error_response(
+        422,
+        "invalid_document",
+        f"the workflow has {len(exc.problems)} problem(s)",
+        exc.problems,
+    )
+
+
+async def _plan(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PlanError)  # noqa: S101
+    return error_response(403, "plan_lacks_action", str(exc), exc.problems)
+
+
+async def _secret_key(_: Request, exc: Exception) -> JSONResponse:
+    log.error("secret key problem: %s", exc)
+    return error_response(503, "secret_key_unavailable", str(exc))
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.error("unexpected error", exc_info=exc)
+    return error_response(500, "internal_error", "callout failed unexpectedly; see its log")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Make every error answer in the one shape."""
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(NotFoundError, _not_found)
+    app.add_exception_handler(ConflictError, _conflict)
+    app.add_exception_handler(DocumentError, _invalid_document)
+    app.add_exception_handler(PlanError, _plan)
+    app.add_exception_handler(SecretKeyError, _secret_key)
+    app.add_exception_handler(Exception, _unexpected)

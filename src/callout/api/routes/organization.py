@@ -1,0 +1,145 @@
+"""The caller's organization, its API keys, and the actions its plan includes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from callout.api.auth import CallerDep
+from callout.api.context import context_of
+from callout.api.errors import ERROR_RESPONSES
+from callout.model.plans import Plan, plans_with
+from callout.model.timestamps import iso_utc
+from callout.steps.catalogue import ACTIONS
+from callout.store.organizations import (
+    ApiKeyInfo,
+    create_api_key,
+    list_api_keys,
+    revoke_api_key,
+)
+
+router = APIRouter(prefix="/v1", tags=["Organization"], responses=ERROR_RESPONSES)
+
+KeyIdPath = Annotated[str, Path(max_length=64, pattern=r"^key_[0-9A-Z]+$")]
+
+
+class ActionOut(BaseModel):
+    """An action a step can take, and whether this organization's plan includes it."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    title: str
+    category: str
+    available: bool
+    plans: list[Plan]
+
+
+class OrganizationOut(BaseModel):
+    """The organization the API key belongs to."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    plan: Plan
+    created_at: str
+    actions: list[ActionOut]
+
+
+class ApiKeyOut(BaseModel):
+    """An API key, without the key itself (shown only when made)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    prefix: str
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+class NewApiKeyIn(BaseModel):
+    """A key to make."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+
+
+class NewApiKeyOut(BaseModel):
+    """A key just made: `key` is shown this once."""
+
+    model_config = ConfigDict(extra="forbid")
+    key: str
+    api_key: ApiKeyOut
+
+
+def actions_for(plan: Plan) -> list[ActionOut]:
+    """Return every action with its availability on `plan`."""
+    return [
+        ActionOut(
+            name=action.name,
+            title=action.title,
+            category=action.category,
+            available=plan in plans_with(action.name),
+            plans=list(plans_with(action.name)),
+        )
+        for action in ACTIONS.values()
+    ]
+
+
+def _key_out(info: ApiKeyInfo) -> ApiKeyOut:
+    return ApiKeyOut(
+        id=info.id,
+        name=info.name,
+        prefix=info.prefix,
+        created_at=iso_utc(info.created_at),
+        last_used_at=iso_utc(info.last_used_at) if info.last_used_at is not None else None,
+        revoked_at=iso_utc(info.revoked_at) if info.revoked_at is not None else None,
+    )
+
+
+@router.get("/organization", summary="The caller's organization and plan")
+async def get_organization(caller: CallerDep) -> OrganizationOut:
+    """Return the organization of the API key, its plan and which actions the plan includes."""
+    org = caller.org
+    return OrganizationOut(
+        id=org.id,
+        name=org.name,
+        plan=org.plan,
+        created_at=iso_utc(org.created_at),
+        actions=actions_for(org.plan),
+    )
+
+
+@router.get("/actions", summary="Actions a step can take")
+async def list_actions(caller: CallerDep) -> list[ActionOut]:
+    """Return every action, grouped by category, with whether the plan includes it."""
+    return sorted(actions_for(caller.org.plan), key=lambda a: (a.category, a.title))
+
+
+@router.get("/api-keys", summary="List API keys")
+async def list_keys(caller: CallerDep, request: Request) -> list[ApiKeyOut]:
+    """Return the organization's API keys (never the keys themselves)."""
+    keys = await context_of(request).store.read(list_api_keys, org_id=caller.org.id)
+    return [_key_out(info) for info in keys]
+
+
+@router.post("/api-keys", status_code=201, summary="Make an API key")
+async def make_key(body: NewApiKeyIn, caller: CallerDep, request: Request) -> NewApiKeyOut:
+    """Make a key; the response is the only time the key is shown."""
+    context = context_of(request)
+    made = await context.store.write(
+        create_api_key, org_id=caller.org.id, name=body.name, now=context.clock.now()
+    )
+    return NewApiKeyOut(key=made.key, api_key=_key_out(made.info))
+
+
+@router.delete("/api-keys/{key_id}", summary="Revoke an API key")
+async def revoke_key(key_id: KeyIdPath, caller: CallerDep, request: Request) -> ApiKeyOut:
+    """Revoke a key at once (idempotent)."""
+    context = context_of(request)
+    info = await context.store.write(
+        revoke_api_key, key_id=key_id, org_id=caller.org.id, now=context.clock.now()
+    )
+    return _key_out(info)

@@ -1,0 +1,361 @@
+"""Triggers: start a workflow's live version, or every workflow listening to an event.
+
+Both take an `Idempotency-Key`: a repeat of a call with the same key and body gets
+the first answer back (header `Idempotent-Replayed: true`) and starts nothing;
+the same key with a different body is refused (409). Every call is recorded,
+refused ones too, with what it answered: `GET /v1/trigger-calls`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from callout.api.auth import CallerDep
+from callout.api.context import ApiContext, context_of
+from callout.api.documents import check_size, valid_for_running
+from callout.api.errors import ERROR_RESPONSES, ApiError, ErrorBody, ErrorDetail, ErrorInfo
+from callout.api.pages import CursorQuery, LimitQuery, PageInfo, next_cursor
+from callout.engine.plan_gate import PlanError, check_plan
+from callout.engine.starting import new_run
+from callout.model.errors import DocumentError, Problem
+from callout.model.ids import new_id
+from callout.model.timestamps import iso_utc
+from callout.store.organizations import Caller
+from callout.store.protocol import NewRun
+from callout.store.trigger_calls import TriggerCall, find_call, list_calls, start_runs_once
+from callout.store.workflows import WorkflowInfo, WorkflowStatus, get_version, get_workflow
+from callout.store.workflows import subscribed_workflows as subscribed
+
+router = APIRouter(prefix="/v1", tags=["Triggers"], responses=ERROR_RESPONSES)
+
+IdempotencyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Repeat a call with the same key to get its first answer, not a second run",
+    ),
+]
+WorkflowIdPath = Annotated[str, Path(max_length=64, pattern=r"^wfl_[0-9A-Z]+$")]
+EVENT_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+
+
+class TriggerIn(BaseModel):
+    """The trigger payload, checked against the live version's trigger schema."""
+
+    model_config = ConfigDict(extra="forbid")
+    payload: Any = Field(default=None, description="Any JSON; `{{ trigger... }}` reads it")
+
+
+class EventIn(BaseModel):
+    """An event: every published workflow listening to `name` starts with `payload`."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200, pattern=EVENT_PATTERN)
+    payload: Any = None
+
+
+class StartedRun(BaseModel):
+    """A run a trigger started."""
+
+    model_config = ConfigDict(extra="forbid")
+    run_id: str
+    workflow_id: str
+    version_id: str
+
+
+class TriggerOut(StartedRun):
+    """A run started by a workflow trigger."""
+
+    trigger_call_id: str
+    status: str = "pending"
+
+
+class RefusedWorkflow(BaseModel):
+    """A workflow an event did not start, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    workflow_id: str
+    error: ErrorInfo
+
+
+class EventOut(BaseModel):
+    """What an event started, and which listening workflows refused it."""
+
+    model_config = ConfigDict(extra="forbid")
+    trigger_call_id: str
+    event: str
+    runs: list[StartedRun]
+    refused: list[RefusedWorkflow]
+
+
+class TriggerCallOut(BaseModel):
+    """A recorded trigger call and what it answered."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    workflow_id: str | None
+    event: str | None
+    idempotency_key: str | None
+    status_code: int
+    response: dict[str, Any]
+    created_at: str
+
+
+class TriggerCallPage(PageInfo):
+    """A page of trigger calls, newest first."""
+
+    data: list[TriggerCallOut]
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    status: int
+    code: str
+    message: str
+    details: tuple[Problem, ...] = ()
+
+    def body(self) -> ErrorBody:
+        return ErrorBody(
+            error=ErrorInfo(
+                code=self.code,
+                message=self.message,
+                details=[ErrorDetail(path=p.path, message=p.message) for p in self.details],
+            )
+        )
+
+
+def _fingerprint(*parts: Any) -> str:
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def _prepare(
+    context: ApiContext, caller: Caller, workflow: WorkflowInfo, payload: Any, now: float
+) -> NewRun | _Refusal:
+    """Check that `workflow` may start with `payload`; describe its run, or the refusal."""
+    if workflow.status is WorkflowStatus.ARCHIVED:
+        return _Refusal(409, "workflow_archived", f"workflow {workflow.id} is archived")
+    if workflow.live_version_id is None:
+        return _Refusal(409, "not_published", f"workflow {workflow.id} has no published version")
+    version = await context.store.read(
+        get_version, org_id=caller.org.id, workflow_id=workflow.id, version_id="live"
+    )
+    try:
+        check_plan(version.document, caller.org.plan)
+    except PlanError as exc:
+        return _Refusal(403, "plan_lacks_action", str(exc), exc.problems)
+    try:
+        valid = valid_for_running(context, version.document)
+    except DocumentError as exc:
+        return _Refusal(
+            409,
+            "live_version_invalid",
+            "the live version is refused by this server's settings; publish a new one",
+            exc.problems,
+        )
+    try:
+        valid.check_trigger(payload)
+    except DocumentError as exc:
+        return _Refusal(
+            422,
+            "invalid_payload",
+            f"the payload does not match the trigger schema ({len(exc.problems)} problem(s))",
+            exc.problems,
+        )
+    return new_run(
+        valid,
+        payload,
+        now=now,
+        org_id=caller.org.id,
+        workflow_id=workflow.id,
+        version_id=version.id,
+    )
+
+
+async def _replay(
+    context: ApiContext, caller: Caller, key: str | None, fingerprint: str
+) -> JSONResponse | None:
+    if key is None:
+        return None
+    found = await context.store.read(find_call, org_id=caller.org.id, idempotency_key=key)
+    if found is None:
+        return None
+    return _replayed(found, fingerprint)
+
+
+def _replayed(call: TriggerCall, fingerprint: str) -> JSONResponse:
+    if call.fingerprint != fingerprint:
+        raise ApiError(
+            409,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request; use a new key",
+        )
+    return JSONResponse(
+        call.response, status_code=call.status_code, headers={"Idempotent-Replayed": "true"}
+    )
+
+
+@router.post(
+    "/workflows/{workflow_id}/trigger",
+    status_code=202,
+    response_model=TriggerOut,
+    summary="Start a run of the live version",
+    responses={202: {"description": "The run is recorded and will be executed"}},
+)
+async def trigger(
+    workflow_id: WorkflowIdPath,
+    body: TriggerIn,
+    caller: CallerDep,
+    request: Request,
+    idempotency_key: IdempotencyHeader = None,
+) -> TriggerOut | JSONResponse:
+    """Start a run of the workflow's live version; answered once the run is durable."""
+    context = context_of(request)
+    check_size(body.payload, "body.payload")
+    fingerprint = _fingerprint("workflow", workflow_id, body.payload)
+    if (replay := await _replay(context, caller, idempotency_key, fingerprint)) is not None:
+        return replay
+    workflow = await context.store.read(get_workflow, org_id=caller.org.id, workflow_id=workflow_id)
+    now = context.clock.now()
+    prepared = await _prepare(context, caller, workflow, body.payload, now)
+    call_id = new_id("trg", now=now)
+    if isinstance(prepared, _Refusal):
+        # Recorded without its key: a refused call may be retried with the same key.
+        await context.store.write(
+            start_runs_once,
+            org_id=caller.org.id,
+            runs=[],
+            workflow_id=workflow_id,
+            event=None,
+            idempotency_key=None,
+            fingerprint=fingerprint,
+            status_code=prepared.status,
+            response=prepared.body().model_dump() | {"trigger_call_id": call_id},
+            call_id=call_id,
+            now=now,
+        )
+        raise ApiError(prepared.status, prepared.code, prepared.message, prepared.details)
+    out = TriggerOut(
+        trigger_call_id=call_id,
+        run_id=prepared.id,
+        workflow_id=workflow_id,
+        version_id=prepared.version_id or "",
+    )
+    call, replayed = await context.store.write(
+        start_runs_once,
+        org_id=caller.org.id,
+        runs=[prepared],
+        workflow_id=workflow_id,
+        event=None,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        status_code=202,
+        response=out.model_dump(),
+        call_id=call_id,
+        now=now,
+    )
+    if replayed:
+        return _replayed(call, fingerprint)
+    context.new_work()
+    return out
+
+
+@router.post(
+    "/events",
+    status_code=202,
+    response_model=EventOut,
+    summary="Send an event",
+    responses={202: {"description": "Runs started; workflows that refused are listed"}},
+)
+async def send_event(
+    body: EventIn,
+    caller: CallerDep,
+    request: Request,
+    idempotency_key: IdempotencyHeader = None,
+) -> EventOut | JSONResponse:
+    """Start the live version of every published workflow listening to the event.
+
+    An event no workflow listens to starts nothing and is not an error.
+    """
+    context = context_of(request)
+    check_size(body.payload, "body.payload")
+    fingerprint = _fingerprint("event", body.name, body.payload)
+    if (replay := await _replay(context, caller, idempotency_key, fingerprint)) is not None:
+        return replay
+    now = context.clock.now()
+    runs: list[NewRun] = []
+    started: list[StartedRun] = []
+    refused: list[RefusedWorkflow] = []
+    for workflow in await context.store.read(subscribed, org_id=caller.org.id, event=body.name):
+        prepared = await _prepare(context, caller, workflow, body.payload, now)
+        if isinstance(prepared, _Refusal):
+            refused.append(RefusedWorkflow(workflow_id=workflow.id, error=prepared.body().error))
+        else:
+            runs.append(prepared)
+            started.append(
+                StartedRun(
+                    run_id=prepared.id,
+                    workflow_id=workflow.id,
+                    version_id=prepared.version_id or "",
+                )
+            )
+    call_id = new_id("trg", now=now)
+    out = EventOut(trigger_call_id=call_id, event=body.name, runs=started, refused=refused)
+    call, replayed = await context.store.write(
+        start_runs_once,
+        org_id=caller.org.id,
+        runs=runs,
+        workflow_id=None,
+        event=body.name,
+        # A call where every listener refused may be retried with the same key.
+        idempotency_key=idempotency_key if started or not refused else None,
+        fingerprint=fingerprint,
+        status_code=202,
+        response=out.model_dump(),
+        call_id=call_id,
+        now=now,
+    )
+    if replayed:
+        return _replayed(call, fingerprint)
+    if runs:
+        context.new_work()
+    return out
+
+
+@router.get("/trigger-calls", summary="Recorded trigger calls")
+async def trigger_calls(
+    caller: CallerDep,
+    request: Request,
+    workflow_id: Annotated[str | None, Query(max_length=64, pattern=r"^wfl_[0-9A-Z]+$")] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> TriggerCallPage:
+    """Return trigger and event calls, newest first, refused ones with their error."""
+    found = await context_of(request).store.read(
+        list_calls, org_id=caller.org.id, workflow_id=workflow_id, limit=limit, before_id=cursor
+    )
+    return TriggerCallPage(
+        data=[
+            TriggerCallOut(
+                id=call.id,
+                workflow_id=call.workflow_id,
+                event=call.event,
+                idempotency_key=call.idempotency_key,
+                status_code=call.status_code,
+                response=call.response,
+                created_at=iso_utc(call.created_at),
+            )
+            for call in found
+        ],
+        next_cursor=next_cursor([call.id for call in found], limit),
+    )

@@ -1,0 +1,329 @@
+"""Workflows and versions: create, list, get, save the draft, publish, archive, history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from callout.api.auth import CallerDep
+from callout.api.context import ApiContext, context_of
+from callout.api.documents import check_size, name_of, problems_of, publish_check
+from callout.api.errors import ERROR_RESPONSES, ErrorDetail
+from callout.api.pages import CursorQuery, LimitQuery, PageInfo, next_cursor
+from callout.model.timestamps import iso_utc
+from callout.store.secrets import secret_names
+from callout.store.workflows import (
+    VersionInfo,
+    VersionState,
+    WorkflowInfo,
+    WorkflowStatus,
+    create_workflow,
+    get_version,
+    get_workflow,
+    list_versions,
+    list_workflows,
+    publish_draft,
+    save_draft,
+    set_archived,
+)
+
+router = APIRouter(prefix="/v1/workflows", tags=["Workflows"], responses=ERROR_RESPONSES)
+
+WorkflowIdPath = Annotated[str, Path(max_length=64, pattern=r"^wfl_[0-9A-Z]+$")]
+VersionIdPath = Annotated[
+    str,
+    Path(
+        max_length=64,
+        pattern=r"^(wflv_[0-9A-Z]+|draft|live)$",
+        description="A version id, or `draft` or `live`",
+    ),
+]
+
+
+class DocumentIn(BaseModel):
+    """A workflow document (the same format `callout validate` reads), as JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+    document: dict[str, Any] = Field(
+        description="name, trigger and steps: see docs/workflow-document.md"
+    )
+
+
+class VersionRef(BaseModel):
+    """A version by id and number."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    number: int
+
+
+class LastRunOut(BaseModel):
+    """The newest run of a workflow."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    status: str
+    created_at: str
+
+
+class WorkflowOut(BaseModel):
+    """A workflow: its status, live version, draft and newest run."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    status: WorkflowStatus
+    event: str | None = Field(description="The event the live version starts on")
+    live_version: VersionRef | None
+    draft_version: VersionRef | None
+    created_at: str
+    updated_at: str
+    archived_at: str | None
+    last_run: LastRunOut | None
+
+
+class WorkflowPage(PageInfo):
+    """A page of workflows, newest first."""
+
+    data: list[WorkflowOut]
+
+
+class VersionOut(BaseModel):
+    """A version's history entry: who made and published it, and when."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    workflow_id: str
+    number: int
+    state: VersionState
+    live: bool
+    created_at: str
+    created_by: str | None = Field(description="The API key that made it")
+    updated_at: str
+    updated_by: str | None
+    published_at: str | None
+    published_by: str | None
+
+
+class VersionDetailOut(VersionOut):
+    """A version with its document; a draft also lists what would stop it publishing."""
+
+    document: dict[str, Any]
+    problems: list[ErrorDetail] = Field(
+        description="Every problem publishing would report (empty: ready to publish)"
+    )
+
+
+class CreatedOut(BaseModel):
+    """A new workflow and its first draft."""
+
+    model_config = ConfigDict(extra="forbid")
+    workflow: WorkflowOut
+    draft: VersionDetailOut
+
+
+def _time(value: float | None) -> str | None:
+    return iso_utc(value) if value is not None else None
+
+
+def workflow_out(info: WorkflowInfo) -> WorkflowOut:
+    """Describe a workflow for the API."""
+    return WorkflowOut(
+        id=info.id,
+        name=info.name,
+        status=info.status,
+        event=info.event,
+        live_version=(
+            VersionRef(id=info.live_version_id, number=info.live_version_number or 0)
+            if info.live_version_id
+            else None
+        ),
+        draft_version=(
+            VersionRef(id=info.draft_version_id, number=info.draft_version_number or 0)
+            if info.draft_version_id
+            else None
+        ),
+        created_at=iso_utc(info.created_at),
+        updated_at=iso_utc(info.updated_at),
+        archived_at=_time(info.archived_at),
+        last_run=(
+            LastRunOut(
+                id=info.last_run.id,
+                status=info.last_run.status,
+                created_at=iso_utc(info.last_run.created_at),
+            )
+            if info.last_run
+            else None
+        ),
+    )
+
+
+def _version_fields(info: VersionInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "workflow_id": info.workflow_id,
+        "number": info.number,
+        "state": info.state,
+        "live": info.live,
+        "created_at": iso_utc(info.created_at),
+        "created_by": info.created_by,
+        "updated_at": iso_utc(info.updated_at),
+        "updated_by": info.updated_by,
+        "published_at": _time(info.published_at),
+        "published_by": info.published_by,
+    }
+
+
+async def _detail(context: ApiContext, org_id: str, info: VersionInfo) -> VersionDetailOut:
+    problems = []
+    if info.state is VersionState.DRAFT:
+        names = await context.store.read(secret_names, org_id=org_id)
+        problems = [
+            ErrorDetail(path=p.path, message=p.message)
+            for p in problems_of(info.document, secrets=names, allow_http=context.allow_http)
+        ]
+    return VersionDetailOut(**_version_fields(info), document=info.document, problems=problems)
+
+
+@router.post("", status_code=201, summary="Create a workflow (its first draft)")
+async def create(body: DocumentIn, caller: CallerDep, request: Request) -> CreatedOut:
+    """Create a workflow whose version 1 is a draft of the document (it may be incomplete)."""
+    context = context_of(request)
+    check_size(body.document, "body.document")
+    info = await context.store.write(
+        create_workflow,
+        org_id=caller.org.id,
+        name=name_of(body.document),
+        document=body.document,
+        by=caller.key_id,
+        now=context.clock.now(),
+    )
+    draft = await context.store.read(
+        get_version, org_id=caller.org.id, workflow_id=info.id, version_id="draft"
+    )
+    return CreatedOut(
+        workflow=workflow_out(info), draft=await _detail(context, caller.org.id, draft)
+    )
+
+
+@router.get("", summary="List workflows")
+async def list_all(
+    caller: CallerDep,
+    request: Request,
+    status: Annotated[WorkflowStatus | None, Query()] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> WorkflowPage:
+    """Return the organization's workflows, newest first, with status, live version, last run."""
+    found = await context_of(request).store.read(
+        list_workflows, org_id=caller.org.id, status=status, limit=limit, before_id=cursor
+    )
+    return WorkflowPage(
+        data=[workflow_out(info) for info in found],
+        next_cursor=next_cursor([info.id for info in found], limit),
+    )
+
+
+@router.get("/{workflow_id}", summary="Get a workflow")
+async def get_one(workflow_id: WorkflowIdPath, caller: CallerDep, request: Request) -> WorkflowOut:
+    """Return one workflow."""
+    info = await context_of(request).store.read(
+        get_workflow, org_id=caller.org.id, workflow_id=workflow_id
+    )
+    return workflow_out(info)
+
+
+@router.put("/{workflow_id}/draft", summary="Save the draft")
+async def put_draft(
+    workflow_id: WorkflowIdPath, body: DocumentIn, caller: CallerDep, request: Request
+) -> VersionDetailOut:
+    """Save the document as the draft.
+
+    The one draft is replaced, or a new one (the next number) starts after a
+    publish. Published versions never change.
+    """
+    context = context_of(request)
+    check_size(body.document, "body.document")
+    info = await context.store.write(
+        save_draft,
+        org_id=caller.org.id,
+        workflow_id=workflow_id,
+        name=name_of(body.document),
+        document=body.document,
+        by=caller.key_id,
+        now=context.clock.now(),
+    )
+    return await _detail(context, caller.org.id, info)
+
+
+@router.post("/{workflow_id}/publish", summary="Publish the draft")
+async def publish(workflow_id: WorkflowIdPath, caller: CallerDep, request: Request) -> VersionOut:
+    """Check the draft (the plan, then every problem at once), freeze it and make it live.
+
+    Runs already started stay on the version they started with.
+    """
+    context = context_of(request)
+    info = await context.store.write(
+        publish_draft,
+        org_id=caller.org.id,
+        workflow_id=workflow_id,
+        by=caller.key_id,
+        now=context.clock.now(),
+        check=publish_check(context, caller.org.id),
+    )
+    return VersionOut(**_version_fields(info))
+
+
+@router.post("/{workflow_id}/archive", summary="Archive a workflow")
+async def archive(workflow_id: WorkflowIdPath, caller: CallerDep, request: Request) -> WorkflowOut:
+    """Archive the workflow: it starts no more runs (runs in progress finish)."""
+    context = context_of(request)
+    info = await context.store.write(
+        set_archived,
+        org_id=caller.org.id,
+        workflow_id=workflow_id,
+        archived=True,
+        now=context.clock.now(),
+    )
+    return workflow_out(info)
+
+
+@router.post("/{workflow_id}/unarchive", summary="Bring an archived workflow back")
+async def unarchive(
+    workflow_id: WorkflowIdPath, caller: CallerDep, request: Request
+) -> WorkflowOut:
+    """Bring the workflow back: its live version (if any) starts runs again."""
+    context = context_of(request)
+    info = await context.store.write(
+        set_archived,
+        org_id=caller.org.id,
+        workflow_id=workflow_id,
+        archived=False,
+        now=context.clock.now(),
+    )
+    return workflow_out(info)
+
+
+@router.get("/{workflow_id}/versions", summary="Version history")
+async def versions(
+    workflow_id: WorkflowIdPath, caller: CallerDep, request: Request
+) -> list[VersionOut]:
+    """Return every version, newest first, with who made and published it and when."""
+    found = await context_of(request).store.read(
+        list_versions, org_id=caller.org.id, workflow_id=workflow_id
+    )
+    return [VersionOut(**_version_fields(info)) for info in found]
+
+
+@router.get("/{workflow_id}/versions/{version_id}", summary="Get a version's document")
+async def version(
+    workflow_id: WorkflowIdPath, version_id: VersionIdPath, caller: CallerDep, request: Request
+) -> VersionDetailOut:
+    """Return one version (or `draft`, or `live`) with its document."""
+    context = context_of(request)
+    info = await context.store.read(
+        get_version, org_id=caller.org.id, workflow_id=workflow_id, version_id=version_id
+    )
+    return await _detail(context, caller.org.id, info)

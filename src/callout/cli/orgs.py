@@ -1,0 +1,183 @@
+"""`callout orgs` and `callout keys`: organizations, plans and API keys, for the operator.
+
+These talk to the database directly (the operator's side of the service): an
+organization's first API key is how anyone reaches the API at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from callout.cli.store_access import database_option, opened_store
+from callout.model.clock import SystemClock
+from callout.model.plans import Plan
+from callout.model.timestamps import iso_utc
+from callout.store import SqlStore
+from callout.store.encryption import new_key_text
+from callout.store.organizations import (
+    ApiKeyInfo,
+    Organization,
+    create_api_key,
+    create_organization,
+    list_api_keys,
+    list_organizations,
+    revoke_api_key,
+    set_plan,
+)
+from callout.store.protocol import NotFoundError
+
+T = TypeVar("T")
+EXIT_NOT_FOUND = 1
+PLANS = click.Choice([plan.value for plan in Plan])
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def _with_store(database: str | None, action: Callable[[SqlStore], Awaitable[T]]) -> T:
+    async def run() -> T:
+        async with opened_store(database) as store:
+            return await action(store)
+
+    try:
+        return asyncio.run(run())
+    except NotFoundError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_NOT_FOUND)
+
+
+def _org_json(org: Organization) -> dict[str, Any]:
+    return {
+        "id": org.id,
+        "name": org.name,
+        "plan": org.plan.value,
+        "created_at": iso_utc(org.created_at),
+    }
+
+
+def _key_json(info: ApiKeyInfo) -> dict[str, Any]:
+    return {
+        "id": info.id,
+        "org_id": info.org_id,
+        "name": info.name,
+        "prefix": info.prefix,
+        "created_at": iso_utc(info.created_at),
+        "last_used_at": iso_utc(info.last_used_at) if info.last_used_at else None,
+        "revoked_at": iso_utc(info.revoked_at) if info.revoked_at else None,
+    }
+
+
+@click.group("orgs")
+def orgs_group() -> None:
+    """Create organizations, list them, change their plan."""
+
+
+@orgs_group.command("create")
+@click.argument("name")
+@click.option("--plan", type=PLANS, default=Plan.GROWTH.value, show_default=True)
+@database_option
+@json_option
+def create_org(name: str, plan: str, database: str | None, as_json: bool) -> None:
+    """Create an organization and print its first API key (shown this once)."""
+    if not name.strip() or len(name) > 200:
+        click.echo("the name must be 1 to 200 characters", err=True)
+        sys.exit(2)
+    now = SystemClock().now()
+    org, key = _with_store(
+        database,
+        lambda store: store.write(create_organization, name=name.strip(), plan=Plan(plan), now=now),
+    )
+    if as_json:
+        click.echo(
+            json.dumps({"organization": _org_json(org), "api_key": key.key, "key_id": key.info.id})
+        )
+        return
+    click.echo(f"organization {org.id} ({org.name}, plan {org.plan.value})")
+    click.echo(f"API key (shown once, keep it safe): {key.key}")
+
+
+@orgs_group.command("list")
+@database_option
+@json_option
+def list_orgs(database: str | None, as_json: bool) -> None:
+    """List organizations."""
+    found = _with_store(database, lambda store: store.read(list_organizations))
+    if as_json:
+        click.echo(json.dumps([_org_json(org) for org in found]))
+        return
+    for org in found:
+        click.echo(f"{org.id}  {org.plan.value:<10}  {org.name}")
+
+
+@orgs_group.command("plan")
+@click.argument("org_id")
+@click.argument("plan", type=PLANS)
+@database_option
+def change_plan(org_id: str, plan: str, database: str | None) -> None:
+    """Move an organization to another plan (startup, essential, growth, enterprise).
+
+    On a plan without the Make HTTPS Request step, its published workflows that
+    use the step stop starting runs (each refused trigger call is recorded).
+    """
+    now = SystemClock().now()
+    org = _with_store(
+        database, lambda store: store.write(set_plan, org_id=org_id, plan=Plan(plan), now=now)
+    )
+    click.echo(f"organization {org.id} is on the {org.plan.value} plan")
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Make, list and revoke an organization's API keys."""
+
+
+@keys_group.command("create")
+@click.argument("org_id")
+@click.option("--name", default="key", show_default=True, help="What the key is for.")
+@database_option
+@json_option
+def create_key(org_id: str, name: str, database: str | None, as_json: bool) -> None:
+    """Make an API key for an organization (shown this once)."""
+    now = SystemClock().now()
+    made = _with_store(
+        database, lambda store: store.write(create_api_key, org_id=org_id, name=name, now=now)
+    )
+    if as_json:
+        click.echo(json.dumps({"api_key": made.key, "key": _key_json(made.info)}))
+        return
+    click.echo(f"API key {made.info.id} (shown once, keep it safe): {made.key}")
+
+
+@keys_group.command("list")
+@click.argument("org_id")
+@database_option
+@json_option
+def list_keys(org_id: str, database: str | None, as_json: bool) -> None:
+    """List an organization's API keys (never the keys themselves)."""
+    found = _with_store(database, lambda store: store.read(list_api_keys, org_id=org_id))
+    if as_json:
+        click.echo(json.dumps([_key_json(info) for info in found]))
+        return
+    for info in found:
+        state = "revoked" if info.revoked_at else "active"
+        click.echo(f"{info.id}  {info.prefix}…  {state:<8} {info.name}")
+
+
+@keys_group.command("revoke")
+@click.argument("key_id")
+@database_option
+def revoke_key(key_id: str, database: str | None) -> None:
+    """Revoke an API key at once."""
+    now = SystemClock().now()
+    info = _with_store(database, lambda store: store.write(revoke_api_key, key_id=key_id, now=now))
+    click.echo(f"API key {info.id} revoked")
+
+
+@click.command("keygen")
+def keygen_command() -> None:
+    """Print a new CALLOUT_SECRET_KEY (the key that encrypts stored secrets)."""
+    click.echo(new_key_text())
