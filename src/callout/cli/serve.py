@@ -20,6 +20,7 @@ from callout.http import AiohttpTransport, TransportConfig
 from callout.store import database_url
 from callout.store.encryption import LoadedKey, SecretKeyError, load_secret_key
 from callout.store.secrets import StoredOrgSecrets
+from callout.web import install_dashboard
 
 EXIT_SETTINGS = 2
 
@@ -75,9 +76,11 @@ async def _serve(
                 transport=transport,
                 allow_http=config.allow_http,
             )
+            app = create_app(context)
+            install_dashboard(app)
             server = _Server(
                 uvicorn.Config(
-                    create_app(context),
+                    app,
                     host=host,
                     port=port,
                     lifespan="off",
@@ -109,7 +112,8 @@ async def _serve(
                 )
             click.echo(
                 f"callout {'serving' if with_worker else 'API'} on http://{host}:{port} "
-                f"(docs: http://{host}:{port}/docs); stop: Ctrl-C or SIGTERM",
+                f"(dashboard: http://{host}:{port}/, API docs: http://{host}:{port}/docs); "
+                "stop: Ctrl-C or SIGTERM",
                 err=True,
             )
             stopping = asyncio.create_task(stop.wait())
@@ -136,6 +140,7 @@ def _logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 host_option = click.option(

@@ -1,0 +1,168 @@
+"""The dashboard's pages: sign in with an API key, then workflows, the editor, runs, secrets.
+
+Pages are shells rendered here (layout, navigation, the CSRF token); their
+JavaScript modules (static/js) fetch and change everything through /v1, the
+same API everyone uses, so the dashboard can do nothing the API would refuse.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from callout.api.auth import same_origin
+from callout.api.context import context_of
+from callout.api.session import (
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    csrf_ok,
+    csrf_token,
+    open_session_value,
+    session_key,
+)
+from callout.store.organizations import Caller, caller_for_key
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(include_in_schema=False)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+async def _signed_in(request: Request) -> tuple[Caller, str] | None:
+    context = context_of(request)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    key = session_key(context.cipher, cookie, now=context.clock.now())
+    if key is None:
+        return None
+    caller = await context.store.read(caller_for_key, key=key)
+    return (caller, cookie) if caller is not None else None
+
+
+def _page(request: Request, template: str, status: int = 200, **values: object) -> HTMLResponse:
+    response = templates.TemplateResponse(request, template, values, status_code=status)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+async def _shell(request: Request, page: str, title: str, **data: str) -> Response:
+    found = await _signed_in(request)
+    if found is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    caller, cookie = found
+    return _page(
+        request,
+        "page.html",
+        page=page,
+        title=title,
+        org=caller.org,
+        csrf=csrf_token(context_of(request).cipher, cookie),
+        data=data,
+    )
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    """Go to the workflows, or to sign in."""
+    target = "/workflows" if await _signed_in(request) else "/sign-in"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/sign-in")
+async def sign_in_page(request: Request) -> Response:
+    """Ask for an API key."""
+    return _page(request, "sign_in.html", title="Sign in", error=None)
+
+
+@router.post("/sign-in")
+async def sign_in(request: Request, api_key: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """Check the key, keep it in the session cookie, go to the workflows."""
+    context = context_of(request)
+    if not same_origin(request):
+        return _page(request, "sign_in.html", 403, title="Sign in", error="Sign in from this page.")
+    key = api_key.strip()
+    caller = await context.store.read(caller_for_key, key=key) if key else None
+    if caller is None:
+        return _page(
+            request,
+            "sign_in.html",
+            401,
+            title="Sign in",
+            error=(
+                "That API key is unknown or revoked. Paste a key from "
+                "`callout orgs create` or `callout keys create`."
+            ),
+        )
+    response = RedirectResponse("/workflows", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        open_session_value(context.cipher, key, now=context.clock.now()),
+        max_age=int(SESSION_SECONDS),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+    """End the session (the form carries the CSRF token)."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie and same_origin(request) and csrf_ok(context_of(request).cipher, cookie, csrf):
+        response = RedirectResponse("/sign-in", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+    return RedirectResponse("/workflows", status_code=303)
+
+
+@router.get("/workflows")
+async def workflows_page(request: Request) -> Response:
+    """Show all workflows."""
+    return await _shell(request, "workflows", "Workflows")
+
+
+@router.get("/workflows/{workflow_id}")
+async def editor_page(request: Request, workflow_id: str) -> Response:
+    """Show the workflow editor."""
+    return await _shell(request, "editor", "Edit workflow", workflow_id=workflow_id)
+
+
+@router.get("/runs")
+async def runs_page(request: Request) -> Response:
+    """Show all runs."""
+    return await _shell(request, "runs", "Runs")
+
+
+@router.get("/runs/{run_id}")
+async def run_page(request: Request, run_id: str) -> Response:
+    """Show one run, attempt by attempt."""
+    return await _shell(request, "run", "Run", run_id=run_id)
+
+
+@router.get("/secrets")
+async def secrets_page(request: Request) -> Response:
+    """Show the organization's secrets."""
+    return await _shell(request, "secrets", "Secrets")
+
+
+def install_dashboard(app: FastAPI) -> None:
+    """Serve the dashboard's pages and assets beside the API."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -1,0 +1,89 @@
+// A run: its flow with each step's status, every attempt, the wait before a retry; Resume.
+
+import { api, ApiError } from "../api.js";
+import { app, badge, banner, clear, h, when } from "../dom.js";
+
+const root = app();
+const runId = root.dataset.runId;
+const messages = h("div", { class: "messages", "aria-live": "polite" });
+const FINISHED = new Set(["completed", "failed", "cancelled"]);
+let timer = null;
+
+function pairs(headers) {
+  return h("table", { class: "table compact" }, h("tbody", {}, headers.map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, h("code", {}, v))))));
+}
+
+function countdown(iso) {
+  const seconds = Math.max(0, Math.round((new Date(iso).getTime() - Date.now()) / 1000));
+  return `next attempt in ${seconds} s (${when(iso)})`;
+}
+
+function attempt(a) {
+  return h(
+    "li",
+    { class: `attempt outcome-${a.outcome}` },
+    h(
+      "div",
+      { class: "attempt-line" },
+      h("strong", {}, `Attempt ${a.number}`),
+      badge(a.outcome),
+      a.status ? h("span", {}, `HTTP ${a.status}`) : null,
+      h("span", { class: "muted" }, when(a.started_at)),
+      a.duration_ms !== null ? h("span", { class: "muted" }, `${a.duration_ms} ms`) : null,
+    ),
+    a.error ? h("p", { class: "error-text" }, `${a.error.type}: ${a.error.message}`) : null,
+    a.next_attempt_at ? h("p", { class: "muted" }, `Waited before the next attempt: ${countdown(a.next_attempt_at)}`) : null,
+    a.request
+      ? h("details", {}, h("summary", {}, `Request: ${a.request.method} ${a.request.url}`), pairs(a.request.headers), a.request.body ? h("pre", { class: "code" }, a.request.body) : null)
+      : null,
+    a.response
+      ? h("details", {}, h("summary", {}, `Response: ${a.response.status}${a.response.body_truncated ? " (body cut at 64 KiB)" : ""}`), pairs(a.response.headers), h("pre", { class: "code" }, a.response.body || "(empty)"))
+      : null,
+  );
+}
+
+function step(s, index) {
+  return h(
+    "section",
+    { class: `node run-step status-${s.status}`, "aria-label": `Step ${index + 1}: ${s.id}`, "data-status": s.status },
+    h("div", { class: "run-step-head" }, h("span", { class: "node-title" }, s.id), badge(s.status)),
+    s.error ? h("p", { class: "error-text", role: s.status === "errored" ? "alert" : null }, `${s.error.type}: ${s.error.message}`) : null,
+    s.status === "waiting" && s.next_attempt_at ? h("p", { class: "muted" }, countdown(s.next_attempt_at)) : null,
+    s.resumed_from ? h("p", { class: "muted small" }, `resumed (a new step run, key ${s.step_run_id})`) : null,
+    s.attempts.length ? h("ol", { class: "attempts" }, s.attempts.map(attempt)) : h("p", { class: "muted small" }, s.status === "pending" ? "not started" : "no attempts"),
+  );
+}
+
+async function act(path, done) {
+  try {
+    await api("POST", path);
+    clear(messages, banner("ok", done));
+    await render();
+  } catch (error) {
+    clear(messages, banner("error", error.message, error instanceof ApiError ? error.details : []));
+  }
+}
+
+async function render() {
+  const run = await api("GET", `/v1/runs/${runId}`);
+  const actions = [];
+  if (run.status === "failed") actions.push(h("button", { type: "button", class: "primary", onclick: () => act(`/v1/runs/${runId}/resume`, "Resumed from the failed step.") }, "Resume"));
+  if (run.status === "pending" || run.status === "running") actions.push(h("button", { type: "button", class: "danger", onclick: () => act(`/v1/runs/${runId}/cancel`, "Run cancelled.") }, "Cancel run"));
+  clear(
+    root,
+    h(
+      "div",
+      { class: "page-header" },
+      h("div", { class: "title" }, h("h1", {}, run.workflow_name), badge(run.status), h("code", { class: "muted" }, run.id)),
+      h("div", { class: "actions" }, run.workflow_id ? h("a", { class: "button", href: `/workflows/${run.workflow_id}` }, "Workflow") : null, actions),
+    ),
+    messages,
+    h("p", { class: "muted" }, `Started ${when(run.created_at)}`, run.finished_at ? ` · finished ${when(run.finished_at)}` : " · in progress, updating live"),
+    h("details", { class: "card" }, h("summary", {}, "Trigger payload"), h("pre", { class: "code" }, JSON.stringify(run.trigger, null, 2))),
+    h("div", { class: "flow run-flow" }, run.steps.map((s, i) => [i ? h("div", { class: "connector static" }) : null, step(s, i)])),
+  );
+  clearTimeout(timer);
+  if (!FINISHED.has(run.status)) timer = setTimeout(() => render().catch(() => {}), 1000);
+}
+
+render().catch((error) => clear(root, banner("error", `Could not load the run: ${error.message}`)));
