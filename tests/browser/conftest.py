@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,10 +45,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(check: object, what: str, timeout: float = 20.0) -> None:
+def wait_for(check: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if callable(check) and check():
+        if check():
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
@@ -123,7 +123,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         stderr=log,
         stdin=subprocess.DEVNULL,
     )
-    wait_for(lambda: (folder / ".callout" / "receiver" / "ca.pem").exists(), "the receiver's CA")
+    ca = folder / ".callout" / "receiver" / "ca.pem"
+    wait_for(ca.exists, "the receiver's CA")
     serve = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "callout", "serve", "--port", str(port)],
         cwd=folder,
@@ -167,8 +168,12 @@ def _launch(playwright: Playwright) -> Browser:
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
+    errors: list[object] = []
+
+    def record(error: object) -> None:
+        errors.append(error)
+
+    opened.on("pageerror", record)
     yield opened
     context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"

@@ -115,6 +115,7 @@ def test_the_editor_fits_a_narrow_window(page: Page, deployment: Deployment) -> 
     assert overflow <= 1, f"the page scrolls sideways by {overflow}px at 400px wide"
     flow_box = page.get_by_role("region", name="Flow").bounding_box()
     panel_box = panel.bounding_box()
-    assert flow_box is not None and panel_box is not None
+    assert flow_box is not None
+    assert panel_box is not None
     assert panel_box["y"] >= flow_box["y"] + flow_box["height"] - 1  # the panel goes below
     screenshot(page, "editor-narrow")

@@ -10,29 +10,22 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from browser.conftest import Deployment, screenshot, sign_in
 
 SECRET_VALUE = "s3cr3t"  # the receiver verifies signatures with it
 
 
-def test_the_whole_walk_from_an_empty_organization_to_a_watched_run(
-    page: Page, deployment: Deployment
-) -> None:
-    key = deployment.org("Walk Inc", "growth")
-    pages: list[str] = []
-    sign_in(page, deployment, key)
-
-    # Secrets: add the signing secret; its value is never shown again.
+def _add_secret(page: Page) -> None:
     page.get_by_role("link", name="Secrets").click()
     page.get_by_label("Name", exact=True).fill("crm_signing")
     page.get_by_label("Value", exact=True).fill(SECRET_VALUE)
     page.get_by_role("button", name="Add secret").click()
     expect(page.get_by_role("cell", name="crm_signing", exact=True)).to_be_visible()
-    pages.append(page.content())
 
-    # Workflows > All Workflows > Create.
+
+def _create_workflow_with_trigger(page: Page) -> None:
     page.get_by_role("link", name="Workflows").click()
     expect(page.get_by_text("No workflows yet")).to_be_visible()
     page.get_by_role("button", name="Create", exact=True).click()
@@ -40,7 +33,6 @@ def test_the_whole_walk_from_an_empty_organization_to_a_watched_run(
     page.get_by_role("button", name="Create workflow").click()
     page.wait_for_url(re.compile(r"/workflows/wfl_"))
     expect(page.get_by_role("region", name="Trigger")).to_be_visible()
-
     # The trigger: an event and a schema whose fields the + will offer.
     page.get_by_label("Event name").fill("inquiry.completed")
     page.get_by_text("Trigger Schema", exact=True).click()
@@ -49,6 +41,8 @@ def test_the_whole_walk_from_an_empty_organization_to_a_watched_run(
         '{"id": {"type": "string"}, "email": {"type": "string"}}}'
     )
 
+
+def _add_step_through_find_action(page: Page) -> Locator:
     # + on the line (shown on hover) opens Find Action; Compute > Make HTTPS Request.
     page.locator(".connector").first.hover()
     page.get_by_role("button", name="Add a step at position 1").click()
@@ -58,8 +52,10 @@ def test_the_whole_walk_from_an_empty_organization_to_a_watched_run(
     dialog.get_by_role("option", name="Make HTTPS Request").click()
     panel = page.get_by_role("complementary", name="Make HTTPS Request")
     expect(panel).to_be_visible()
+    return panel
 
-    # Every field of the step panel.
+
+def _fill_the_request(panel: Locator, deployment: Deployment) -> None:
     panel.get_by_label("Step ID").fill("create_user")
     url = panel.get_by_label("URL", exact=True)
     url.fill(f"{deployment.receiver_url}/users/")
@@ -94,6 +90,8 @@ def test_the_whole_walk_from_an_empty_organization_to_a_watched_run(
     expect(panel.get_by_text(re.compile('Response Schema: "type" must be one of'))).to_be_visible()
     schema.fill('{"type": "object"}')
 
+
+def _fill_the_advanced_configuration(panel: Locator) -> None:
     panel.get_by_text("Advanced Configuration").click()
     panel.get_by_label("Secret", exact=True).select_option("crm_signing")
     panel.get_by_role("button", name="Add interval").click()
@@ -102,8 +100,9 @@ def test_the_whole_walk_from_an_empty_organization_to_a_watched_run(
     panel.get_by_label("Retry 2 after (seconds)").fill("2")
     panel.get_by_label("Request Timeout (seconds)").fill("10")
     expect(panel.get_by_label("Continue on error")).not_to_be_checked()
-    screenshot(page, "step-panel")
 
+
+def _test_the_step(panel: Locator, deployment: Deployment) -> None:
     # Test step: one real attempt against the receiver, shown as sent.
     panel.get_by_label("Sample trigger data").fill('{"id": "inq_1", "email": "ada@example.com"}')
     panel.get_by_role("button", name="Test step").click()
@@ -112,20 +111,21 @@ def test_the_whole_walk_from_an_empty_organization_to_a_watched_run(
     expect(result).to_contain_text(f"PUT {deployment.receiver_url}/users/inq_1")
     expect(result).to_contain_text("Persona-Signature")
     expect(result).to_contain_text('{"email":"ada@example.com","source":"dashboard"}')
-    pages.append(page.content())
 
-    # Close, Save, Publish.
+
+def _close_save_publish(page: Page, panel: Locator) -> None:
     panel.get_by_role("button", name="Close").first.click()
     expect(panel).to_be_hidden()
+    expect(page.get_by_role("button", name="Step 1: create_user")).to_be_visible()
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text(re.compile(r"Draft v1 saved\. Ready to publish\."))).to_be_visible()
     page.get_by_role("button", name="Publish").click()
     expect(page.get_by_text(re.compile(r"Published version 1"))).to_be_visible()
     expect(page.locator(".editor-header .badge")).to_have_text("published")
-    screenshot(page, "editor")
-    pages.append(page.content())
 
-    # Trigger through the API; watch the run update without a reload.
+
+def _trigger_and_watch(page: Page, deployment: Deployment, key: str) -> str:
+    # Trigger through the API; the run page updates without a reload.
     with deployment.api(key) as api:
         workflow_id = page.url.rsplit("/", 1)[1]
         run = api.post(
@@ -139,13 +139,32 @@ def test_the_whole_walk_from_an_empty_organization_to_a_watched_run(
     expect(step).to_contain_text("Attempt 1")
     step.get_by_text(re.compile(r"Request: PUT")).click()
     expect(step).to_contain_text("X-Source")
-    pages.append(page.content())
+    return str(run["run_id"])
 
-    # The runs list shows it, filtered by workflow.
+
+def test_the_whole_walk_from_an_empty_organization_to_a_watched_run(
+    page: Page, deployment: Deployment
+) -> None:
+    key = deployment.org("Walk Inc", "growth")
+    pages: list[str] = []
+    sign_in(page, deployment, key)
+    _add_secret(page)
+    pages.append(page.content())
+    _create_workflow_with_trigger(page)
+    panel = _add_step_through_find_action(page)
+    _fill_the_request(panel, deployment)
+    _fill_the_advanced_configuration(panel)
+    screenshot(page, "step-panel")
+    _test_the_step(panel, deployment)
+    pages.append(page.content())
+    _close_save_publish(page, panel)
+    screenshot(page, "editor")
+    pages.append(page.content())
+    run_id = _trigger_and_watch(page, deployment, key)
+    pages.append(page.content())
     page.get_by_role("link", name="Runs").first.click()
-    expect(page.get_by_role("link", name=run["run_id"])).to_be_visible()
+    expect(page.get_by_role("link", name=run_id)).to_be_visible()
     pages.append(page.content())
-
     for html in pages:
         assert SECRET_VALUE not in html
 
