@@ -4,13 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check clean
+.PHONY: serve demo test lint typecheck check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+serve: $(STAMP) ## the service on SQLite: API, dashboard and worker at http://127.0.0.1:8000
+	$(BIN)/callout serve --host 127.0.0.1 --port 8000
 
 demo: $(STAMP) ## run examples/ against a local receiver: a signed POST, a retry, continue-on-error
 	$(BIN)/python examples/demo.py

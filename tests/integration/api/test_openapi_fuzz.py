@@ -1,12 +1,14 @@
 """The API fuzzed from its own OpenAPI description: no 5xx, no answer the description denies.
 
-schemathesis generates requests for every operation (valid and invalid ones)
-and sends them to the real app in-process, over a real SQLite store, with a
-real organization's API key. Path ids are sometimes those of seeded data (a
-published workflow with a draft, completed, failed and pending runs, secrets,
-a spare API key), so the handlers behind existing resources run too, not only
-their 404s. Outbound requests go to a mock transport: step tests and runs
-never touch the network.
+schemathesis generates requests for every operation, valid and invalid ones, and
+sends them to the real app in-process (ASGI) over a real SQLite store, with a
+real organization's API key. Generated path ids are sometimes those of seeded
+data (published workflows, a draft, completed, failed and pending runs,
+secrets, a spare API key), so the handlers behind existing resources run, not
+only their 404s. Steps send to a mock transport: nothing reaches the network.
+
+Every response must be no 5xx, have a status the operation declares, the
+declared content type, and a body matching the declared schema.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import httpx
-import sqlalchemy as sa
 import pytest
 import schemathesis
+import sqlalchemy as sa
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -43,31 +45,68 @@ from callout.store.secrets import StoredOrgSecrets
 from support.api_clients import TEST_KEY, document
 
 TARGET = "https://api.example.test"
+EVENT = "inquiry.completed"
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
 ]
+PLACEHOLDERS = {
+    "workflow_id": "wfl_SEEDED",
+    "version_id": "wflv_SEEDED",
+    "run_id": "wfr_SEEDED",
+    "key_id": "key_SEEDED",
+    "name": "seeded",
+    "step_id": "create_user",
+}
+"""Path values the generator may pick, each matching its parameter's pattern; a case
+carrying one is sent with the id of seeded data (see `Seeded.ids_for`)."""
 
 
 def answer(request: OutboundRequest) -> InboundResponse:
-    """The far side of every step: /users creates a user, anything else is refused."""
+    """The far side of every step: /users creates a user; anything else is refused."""
+    json_type = (("Content-Type", "application/json"),)
     if request.url.endswith("/users"):
-        return InboundResponse(201, (("Content-Type", "application/json"),), b'{"id": "usr_1"}')
-    return InboundResponse(422, (("Content-Type", "application/json"),), b'{"error": "no"}')
+        return InboundResponse(201, json_type, b'{"id": "usr_1"}')
+    return InboundResponse(422, json_type, b'{"error": "refused"}')
 
 
 @dataclass(frozen=True, slots=True)
 class Seeded:
-    """Ids of the data the fuzzer finds in place, by the path parameter that names them."""
+    """The data in place before fuzzing, and the API key of its organization."""
 
     key: str
-    ids: dict[str, str]
-    """Path parameter -> an existing id, for operations that do not destroy it."""
-    destroyable: dict[str, str]
-    """Path parameter -> an existing id kept for operations that archive, revoke or delete."""
-    event: str
+    live_workflow: str
+    live_version: str
+    scratch_workflow: str
+    unpublished_workflow: str
+    completed_run: str
+    failed_run: str
+    pending_run: str
+    spare_key: str
+
+    def ids_for(self, method: str, path: str) -> dict[str, str]:
+        """Existing ids for an operation: one it may change or destroy gets its own."""
+        ids = {
+            "workflow_id": self.live_workflow,
+            "version_id": self.live_version,
+            "run_id": self.completed_run,
+            "key_id": self.spare_key,
+            "name": "signing",
+            "step_id": "create_user",
+        }
+        if path.endswith("/publish"):
+            ids["workflow_id"] = self.unpublished_workflow
+        elif path.endswith(("/draft", "/archive", "/unarchive")):
+            ids["workflow_id"] = self.scratch_workflow
+        elif path.endswith("/resume"):
+            ids["run_id"] = self.failed_run
+        elif path.endswith("/cancel"):
+            ids["run_id"] = self.pending_run
+        elif method == "DELETE":
+            ids["name"] = "doomed"
+        return ids
 
 
 async def _seed(app: FastAPI, store: SqlStore, transport: MockTransport) -> Seeded:
@@ -88,14 +127,12 @@ async def _seed(app: FastAPI, store: SqlStore, transport: MockTransport) -> Seed
             assert response.status_code == status, response.text
             return response.json()
 
-        async def published(url: str) -> tuple[str, str]:
-            created = await ok(
-                "POST",
-                "/v1/workflows",
-                201,
-                json={"document": document(url, secret="{{ secrets.signing }}")},
-            )
-            workflow_id = created["workflow"]["id"]
+        async def workflow(url: str, *, publish: bool = True) -> tuple[str, str]:
+            signed = document(url, secret="{{ secrets.signing }}")
+            created = await ok("POST", "/v1/workflows", 201, json={"document": signed})
+            workflow_id: str = created["workflow"]["id"]
+            if not publish:
+                return workflow_id, created["draft"]["id"]
             version = await ok("POST", f"/v1/workflows/{workflow_id}/publish", 200)
             return workflow_id, version["id"]
 
@@ -114,49 +151,33 @@ async def _seed(app: FastAPI, store: SqlStore, transport: MockTransport) -> Seed
         await ok("POST", "/v1/secrets", 201, json={"name": "signing", "value": "s3cr3t-fuzz"})
         await ok("POST", "/v1/secrets", 201, json={"name": "doomed", "value": "s3cr3t-doomed"})
         spare = await ok("POST", "/v1/api-keys", 201, json={"name": "spare"})
-        workflow_id, version_id = await published(f"{TARGET}/users")
-        failing_id, _ = await published(f"{TARGET}/refused")
-        archivable_id, _ = await published(f"{TARGET}/users")
-        # A draft beside the live version: `draft`, `live` and the id all name something.
+        live, live_version = await workflow(f"{TARGET}/users")
+        failing, _ = await workflow(f"{TARGET}/refused")
+        scratch, _ = await workflow(f"{TARGET}/users")
+        unpublished, _ = await workflow(f"{TARGET}/users", publish=False)
+        # A draft beside the live version: `draft`, `live` and the version id all exist.
         await ok(
             "PUT",
-            f"/v1/workflows/{workflow_id}/draft",
+            f"/v1/workflows/{live}/draft",
             200,
             json={"document": document(f"{TARGET}/users")},
         )
-        completed = await run_of(workflow_id, execute=True)
-        failed = await run_of(failing_id, execute=True)
-        pending = await run_of(workflow_id, execute=False)
+        completed = await run_of(live, execute=True)
+        failed = await run_of(failing, execute=True)
+        pending = await run_of(live, execute=False)
         # A refused call: the trigger-call history holds an error answer too.
-        await ok("POST", f"/v1/workflows/{archivable_id}/trigger", 422, json={"payload": {}})
+        await ok("POST", f"/v1/workflows/{live}/trigger", 422, json={"payload": {}})
     return Seeded(
         key=key.key,
-        ids={
-            "workflow_id": workflow_id,
-            "version_id": version_id,
-            "step_id": "create_user",
-            "run_id": completed,
-            "name": "signing",
-            "key_id": spare["api_key"]["id"],
-        },
-        destroyable={
-            "workflow_id": archivable_id,
-            "run_id": pending,
-            "name": "doomed",
-            "key_id": spare["api_key"]["id"],
-            "failed_run_id": failed,
-        },
-        event="inquiry.completed",
+        live_workflow=live,
+        live_version=live_version,
+        scratch_workflow=scratch,
+        unpublished_workflow=unpublished,
+        completed_run=completed,
+        failed_run=failed,
+        pending_run=pending,
+        spare_key=spare["api_key"]["id"],
     )
-
-
-def _existing(seeded: Seeded, method: str, path: str) -> dict[str, str]:
-    """Ids that exist, chosen for what the operation does to them."""
-    if path.endswith("/resume"):
-        return {"run_id": seeded.destroyable["failed_run_id"]}
-    if method == "DELETE" or path.endswith(("/archive", "/unarchive", "/cancel")):
-        return seeded.destroyable
-    return seeded.ids
 
 
 @pytest.fixture(scope="module")
@@ -173,47 +194,78 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Fast
         asyncio.run(store.close())
 
 
-def _described_app() -> FastAPI:
+def _app_to_describe() -> FastAPI:
     """An app to read the description from: the routes alone make it; its store is never opened.
 
-    schemathesis's fixture loader (`schemathesis.pytest.from_fixture`) does not run under
-    pytest 9.2 (it reads `Function._nodeid`, gone from pytest), so the description is read
-    when the module loads and every case is sent to the seeded app of `fuzz_target`.
+    schemathesis's fixture loader (`schemathesis.pytest.from_fixture`) fails under pytest
+    9.2 (it reads `Function._nodeid`, which pytest no longer has), so the description is
+    read when the module loads and each case is sent to the seeded app of `fuzz_target`.
     """
     unopened = SqlStore(sa.create_engine("sqlite://"))
     return create_app(ApiContext(store=unopened, cipher=TEST_KEY, transport=MockTransport(answer)))
 
 
-schema = schemathesis.openapi.from_asgi("/openapi.json", _described_app())
+schema = schemathesis.openapi.from_asgi("/openapi.json", _app_to_describe())
 
 
-@schema.parametrize()
-@schema.given(existing=st.booleans())
+@schema.hook
+def flatmap_path_parameters(
+    context: schemathesis.HookContext, path_parameters: dict[str, Any]
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Generated ids, or placeholders for seeded ones."""
+    placed = {name: PLACEHOLDERS.get(name, value) for name, value in path_parameters.items()}
+    return st.sampled_from([path_parameters, placed])
+
+
+@schema.hook
+def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrategy[Any]:
+    """Generated bodies, or ones that start the seeded workflow."""
+    path = context.operation.path if context.operation else ""
+    if not isinstance(body, dict):
+        return st.just(body)
+    if path == "/v1/events":
+        return st.sampled_from([body, {**body, "name": EVENT, "payload": {"id": "inq_2"}}])
+    if path.endswith("/trigger"):
+        return st.sampled_from([body, {**body, "payload": {"id": "inq_2"}}])
+    return st.just(body)
+
+
+def _with_seeded_ids(case: schemathesis.Case, seeded: Seeded) -> None:
+    existing = seeded.ids_for(case.method.upper(), case.path)
+    parameters = case.path_parameters or {}
+    for name, value in parameters.items():
+        if PLACEHOLDERS.get(name) == value and name in existing:
+            parameters[name] = existing[name]
+
+
+def _parametrize(test: Callable[..., None]) -> Callable[..., None]:
+    decorated: Callable[..., None] = schema.parametrize()(test)
+    return decorated
+
+
+@_parametrize
 @settings(
-    max_examples=15,
+    max_examples=25,
     derandomize=True,
     deadline=None,
     database=None,
     suppress_health_check=list(HealthCheck),
 )
 def test_every_operation_answers_without_5xx_and_as_described(
-    case: schemathesis.Case, existing: bool, fuzz_target: tuple[FastAPI, Seeded]
+    case: schemathesis.Case, fuzz_target: tuple[FastAPI, Seeded]
 ) -> None:
     app, seeded = fuzz_target
-    if existing:
-        known = _existing(seeded, case.method.upper(), case.path)
-        for name in case.path_parameters or {}:
-            if name in known:
-                case.path_parameters[name] = known[name]
-        if case.path == "/v1/events" and isinstance(case.body, dict):
-            case.body["name"] = seeded.event
-    case.call_and_validate(
+    _with_seeded_ids(case, seeded)
+    r = case.call_and_validate(
         app=app, headers={"Authorization": f"Bearer {seeded.key}"}, checks=CHECKS
     )
+    import json as _j
+    with open("/tmp/fuzzlog.txt", "a") as f:
+        f.write(_j.dumps([case.method, case.path, r.status_code, str(case.path_parameters), case.meta.generation.mode.value if case.meta else None, case.meta.phase.name.value if case.meta else None, (r.text[:200] if r.status_code >= 400 else "")]) + "\n")
 
 
 def test_the_fuzzed_description_is_the_one_the_seeded_app_serves(
-    fuzz_target: tuple[FastAPI, Seeded],
+    fuzz_target: tuple[FastAPI, Seeded], tmp_path: Path
 ) -> None:
     app, _ = fuzz_target
     assert app.openapi() == schema.raw_schema

@@ -8,6 +8,7 @@ const runId = root.dataset.runId;
 const messages = h("div", { class: "messages", "aria-live": "polite" });
 const FINISHED = new Set(["completed", "failed", "cancelled"]);
 let timer = null;
+let opened = new Set(); // details the reader opened stay open across live updates
 
 function pairs(headers) {
   return h("table", { class: "table compact" }, h("tbody", {}, headers.map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, h("code", {}, v))))));
@@ -18,7 +19,8 @@ function countdown(iso) {
   return `next attempt in ${seconds} s (${when(iso)})`;
 }
 
-function attempt(a) {
+function attempt(a, stepRunId) {
+  const key = `${stepRunId}-${a.number}`;
   return h(
     "li",
     { class: `attempt outcome-${a.outcome}` },
@@ -34,23 +36,24 @@ function attempt(a) {
     a.error ? h("p", { class: "error-text" }, `${a.error.type}: ${a.error.message}`) : null,
     a.next_attempt_at ? h("p", { class: "muted" }, `Waited before the next attempt: ${countdown(a.next_attempt_at)}`) : null,
     a.request
-      ? h("details", {}, h("summary", {}, `Request: ${a.request.method} ${a.request.url}`), pairs(a.request.headers), a.request.body ? h("pre", { class: "code" }, a.request.body) : null)
+      ? h("details", { "data-key": `${key}-request`, open: opened.has(`${key}-request`) }, h("summary", {}, `Request: ${a.request.method} ${a.request.url}`), pairs(a.request.headers), a.request.body ? h("pre", { class: "code" }, a.request.body) : null)
       : null,
     a.response
-      ? h("details", {}, h("summary", {}, `Response: ${a.response.status}${a.response.body_truncated ? " (body cut at 64 KiB)" : ""}`), pairs(a.response.headers), h("pre", { class: "code" }, a.response.body || "(empty)"))
+      ? h("details", { "data-key": `${key}-response`, open: opened.has(`${key}-response`) }, h("summary", {}, `Response: ${a.response.status}${a.response.body_truncated ? " (body cut at 64 KiB)" : ""}`), pairs(a.response.headers), h("pre", { class: "code" }, a.response.body || "(empty)"))
       : null,
   );
 }
 
-function step(s, index) {
+function step(s, position, superseded) {
+  const label = `Step ${position}: ${s.id}${superseded ? " (before resume)" : ""}`;
   return h(
     "section",
-    { class: `node run-step status-${s.status}`, "aria-label": `Step ${index + 1}: ${s.id}`, "data-status": s.status },
+    { class: `node run-step status-${s.status}`, "aria-label": label, "data-status": s.status },
     h("div", { class: "run-step-head" }, h("span", { class: "node-title" }, s.id), badge(s.status)),
     s.error ? h("p", { class: "error-text", role: s.status === "errored" ? "alert" : null }, `${s.error.type}: ${s.error.message}`) : null,
     s.status === "waiting" && s.next_attempt_at ? h("p", { class: "muted" }, countdown(s.next_attempt_at)) : null,
     s.resumed_from ? h("p", { class: "muted small" }, `resumed (a new step run, key ${s.step_run_id})`) : null,
-    s.attempts.length ? h("ol", { class: "attempts" }, s.attempts.map(attempt)) : h("p", { class: "muted small" }, s.status === "pending" ? "not started" : "no attempts"),
+    s.attempts.length ? h("ol", { class: "attempts" }, s.attempts.map((a) => attempt(a, s.step_run_id))) : h("p", { class: "muted small" }, s.status === "pending" ? "not started" : "no attempts"),
   );
 }
 
@@ -66,6 +69,9 @@ async function act(path, done) {
 
 async function render() {
   const run = await api("GET", `/v1/runs/${runId}`);
+  opened = new Set([...root.querySelectorAll("details[open][data-key]")].map((d) => d.dataset.key));
+  const positions = new Map();
+  for (const s of run.steps) if (!positions.has(s.id)) positions.set(s.id, positions.size + 1);
   const actions = [];
   if (run.status === "failed") actions.push(h("button", { type: "button", class: "primary", onclick: () => act(`/v1/runs/${runId}/resume`, "Resumed from the failed step.") }, "Resume"));
   if (run.status === "pending" || run.status === "running") actions.push(h("button", { type: "button", class: "danger", onclick: () => act(`/v1/runs/${runId}/cancel`, "Run cancelled.") }, "Cancel run"));
@@ -79,8 +85,8 @@ async function render() {
     ),
     messages,
     h("p", { class: "muted" }, `Started ${when(run.created_at)}`, run.finished_at ? ` · finished ${when(run.finished_at)}` : " · in progress, updating live"),
-    h("details", { class: "card" }, h("summary", {}, "Trigger payload"), h("pre", { class: "code" }, JSON.stringify(run.trigger, null, 2))),
-    h("div", { class: "flow run-flow" }, run.steps.map((s, i) => [i ? h("div", { class: "connector static" }) : null, step(s, i)])),
+    h("details", { class: "card", "data-key": "trigger", open: opened.has("trigger") }, h("summary", {}, "Trigger payload"), h("pre", { class: "code" }, JSON.stringify(run.trigger, null, 2))),
+    h("div", { class: "flow run-flow" }, run.steps.map((s, i) => [i ? h("div", { class: "connector static" }) : null, step(s, positions.get(s.id), run.steps.slice(i + 1).some((later) => later.id === s.id))])),
   );
   clearTimeout(timer);
   if (!FINISHED.has(run.status)) timer = setTimeout(() => render().catch(() => {}), 1000);
