@@ -210,9 +210,11 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", _app_to_describe())
 
 @schema.hook
 def flatmap_path_parameters(
-    context: schemathesis.HookContext, path_parameters: dict[str, Any]
-) -> st.SearchStrategy[dict[str, Any]]:
+    context: schemathesis.HookContext, path_parameters: dict[str, Any] | None
+) -> st.SearchStrategy[dict[str, Any] | None]:
     """Generated ids, or placeholders for seeded ones."""
+    if not path_parameters:
+        return st.just(path_parameters)
     placed = {name: PLACEHOLDERS.get(name, value) for name, value in path_parameters.items()}
     return st.sampled_from([path_parameters, placed])
 
@@ -256,12 +258,9 @@ def test_every_operation_answers_without_5xx_and_as_described(
 ) -> None:
     app, seeded = fuzz_target
     _with_seeded_ids(case, seeded)
-    r = case.call_and_validate(
+    case.call_and_validate(
         app=app, headers={"Authorization": f"Bearer {seeded.key}"}, checks=CHECKS
     )
-    import json as _j
-    with open("/tmp/fuzzlog.txt", "a") as f:
-        f.write(_j.dumps([case.method, case.path, r.status_code, str(case.path_parameters), case.meta.generation.mode.value if case.meta else None, case.meta.phase.name.value if case.meta else None, (r.text[:200] if r.status_code >= 400 else "")]) + "\n")
 
 
 def test_the_fuzzed_description_is_the_one_the_seeded_app_serves(
