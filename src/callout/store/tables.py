@@ -97,6 +97,17 @@ workers = sa.Table(
     sa.Index("ix_workers_last_seen", "last_seen_at"),
 )
 
+
+def _org_id() -> sa.Column[str]:
+    """Return the column naming the organization a row belongs to (deleted with it)."""
+    return sa.Column(
+        "org_id",
+        sa.String(40),
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=False,
+    )
+
+
 organizations = sa.Table(
     "organizations",
     metadata,
@@ -111,12 +122,7 @@ api_keys = sa.Table(
     "api_keys",
     metadata,
     sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column(
-        "org_id",
-        sa.String(40),
-        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _org_id(),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("prefix", sa.String(16), nullable=False),
     sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
@@ -130,12 +136,7 @@ secrets = sa.Table(
     "secrets",
     metadata,
     sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column(
-        "org_id",
-        sa.String(40),
-        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _org_id(),
     sa.Column("name", sa.String(64), nullable=False),
     sa.Column("value", sa.Text, nullable=False),  # encrypted (see store/encryption.py)
     sa.Column("previous_value", sa.Text, nullable=True),  # encrypted; signs until previous_until
@@ -150,12 +151,7 @@ workflows = sa.Table(
     "workflows",
     metadata,
     sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column(
-        "org_id",
-        sa.String(40),
-        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _org_id(),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("live_version_id", sa.String(40), nullable=True),
     sa.Column("event", sa.String(200), nullable=True),  # the live version's event, if any
@@ -192,12 +188,7 @@ trigger_calls = sa.Table(
     "trigger_calls",
     metadata,
     sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column(
-        "org_id",
-        sa.String(40),
-        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _org_id(),
     sa.Column("workflow_id", sa.String(40), nullable=True),
     sa.Column("event", sa.String(200), nullable=True),
     sa.Column("idempotency_key", sa.String(255), nullable=True),

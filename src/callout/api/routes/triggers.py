@@ -193,6 +193,43 @@ async def _replay(
     return _replayed(found, fingerprint)
 
 
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """What a trigger call asked for, as recorded."""
+
+    org_id: str
+    workflow_id: str | None
+    event: str | None
+    fingerprint: str
+    call_id: str
+    now: float
+
+
+async def _record(  # noqa: PLR0913 - the call and its outcome
+    context: ApiContext,
+    call: _Call,
+    *,
+    runs: list[NewRun],
+    idempotency_key: str | None,
+    status_code: int,
+    response: dict[str, Any],
+) -> tuple[TriggerCall, bool]:
+    """Start `runs` and record the call in one transaction; (call, replayed)."""
+    return await context.store.write(
+        start_runs_once,
+        org_id=call.org_id,
+        runs=runs,
+        workflow_id=call.workflow_id,
+        event=call.event,
+        idempotency_key=idempotency_key,
+        fingerprint=call.fingerprint,
+        status_code=status_code,
+        response=response,
+        call_id=call.call_id,
+        now=call.now,
+    )
+
+
 def _replayed(call: TriggerCall, fingerprint: str) -> JSONResponse:
     if call.fingerprint != fingerprint:
         raise ApiError(
@@ -228,44 +265,34 @@ async def trigger(
     workflow = await context.store.read(get_workflow, org_id=caller.org.id, workflow_id=workflow_id)
     now = context.clock.now()
     prepared = await _prepare(context, caller, workflow, body.payload, now)
-    call_id = new_id("trg", now=now)
+    call = _Call(caller.org.id, workflow_id, None, fingerprint, new_id("trg", now=now), now)
     if isinstance(prepared, _Refusal):
         # Recorded without its key: a refused call may be retried with the same key.
-        await context.store.write(
-            start_runs_once,
-            org_id=caller.org.id,
+        await _record(
+            context,
+            call,
             runs=[],
-            workflow_id=workflow_id,
-            event=None,
             idempotency_key=None,
-            fingerprint=fingerprint,
             status_code=prepared.status,
-            response=prepared.body().model_dump() | {"trigger_call_id": call_id},
-            call_id=call_id,
-            now=now,
+            response=prepared.body().model_dump() | {"trigger_call_id": call.call_id},
         )
         raise ApiError(prepared.status, prepared.code, prepared.message, prepared.details)
     out = TriggerOut(
-        trigger_call_id=call_id,
+        trigger_call_id=call.call_id,
         run_id=prepared.id,
         workflow_id=workflow_id,
         version_id=prepared.version_id or "",
     )
-    call, replayed = await context.store.write(
-        start_runs_once,
-        org_id=caller.org.id,
+    recorded, replayed = await _record(
+        context,
+        call,
         runs=[prepared],
-        workflow_id=workflow_id,
-        event=None,
         idempotency_key=idempotency_key,
-        fingerprint=fingerprint,
         status_code=202,
         response=out.model_dump(),
-        call_id=call_id,
-        now=now,
     )
     if replayed:
-        return _replayed(call, fingerprint)
+        return _replayed(recorded, fingerprint)
     context.new_work()
     return out
 
@@ -309,24 +336,19 @@ async def send_event(
                     version_id=prepared.version_id or "",
                 )
             )
-    call_id = new_id("trg", now=now)
-    out = EventOut(trigger_call_id=call_id, event=body.name, runs=started, refused=refused)
-    call, replayed = await context.store.write(
-        start_runs_once,
-        org_id=caller.org.id,
+    call = _Call(caller.org.id, None, body.name, fingerprint, new_id("trg", now=now), now)
+    out = EventOut(trigger_call_id=call.call_id, event=body.name, runs=started, refused=refused)
+    recorded, replayed = await _record(
+        context,
+        call,
         runs=runs,
-        workflow_id=None,
-        event=body.name,
         # A call where every listener refused may be retried with the same key.
         idempotency_key=idempotency_key if started or not refused else None,
-        fingerprint=fingerprint,
         status_code=202,
         response=out.model_dump(),
-        call_id=call_id,
-        now=now,
     )
     if replayed:
-        return _replayed(call, fingerprint)
+        return _replayed(recorded, fingerprint)
     if runs:
         context.new_work()
     return out

@@ -276,18 +276,24 @@ async def publish(workflow_id: WorkflowIdPath, caller: CallerDep, request: Reque
     return VersionOut(**_version_fields(info))
 
 
-@router.post("/{workflow_id}/archive", summary="Archive a workflow")
-async def archive(workflow_id: WorkflowIdPath, caller: CallerDep, request: Request) -> WorkflowOut:
-    """Archive the workflow: it starts no more runs (runs in progress finish)."""
+async def _set_archived(
+    request: Request, org_id: str, workflow_id: str, archived: bool
+) -> WorkflowOut:
     context = context_of(request)
     info = await context.store.write(
         set_archived,
-        org_id=caller.org.id,
+        org_id=org_id,
         workflow_id=workflow_id,
-        archived=True,
+        archived=archived,
         now=context.clock.now(),
     )
     return workflow_out(info)
+
+
+@router.post("/{workflow_id}/archive", summary="Archive a workflow")
+async def archive(workflow_id: WorkflowIdPath, caller: CallerDep, request: Request) -> WorkflowOut:
+    """Archive the workflow: it starts no more runs (runs in progress finish)."""
+    return await _set_archived(request, caller.org.id, workflow_id, archived=True)
 
 
 @router.post("/{workflow_id}/unarchive", summary="Bring an archived workflow back")
@@ -295,15 +301,7 @@ async def unarchive(
     workflow_id: WorkflowIdPath, caller: CallerDep, request: Request
 ) -> WorkflowOut:
     """Bring the workflow back: its live version (if any) starts runs again."""
-    context = context_of(request)
-    info = await context.store.write(
-        set_archived,
-        org_id=caller.org.id,
-        workflow_id=workflow_id,
-        archived=False,
-        now=context.clock.now(),
-    )
-    return workflow_out(info)
+    return await _set_archived(request, caller.org.id, workflow_id, archived=False)
 
 
 @router.get("/{workflow_id}/versions", summary="Version history")
