@@ -35,6 +35,9 @@ P = ParamSpec("P")
 POSTGRES_THREADS = 8
 """Concurrent transactions one process runs on PostgreSQL."""
 
+MAX_BATCH = 64
+"""Most service writes one commit carries (see `SqlStore.write`)."""
+
 
 class SqlStore:
     """The `Store` protocol on SQLite or PostgreSQL."""
@@ -48,6 +51,9 @@ class SqlStore:
         self._reads = ThreadPoolExecutor(
             max_workers=4 if sqlite else POSTGRES_THREADS, thread_name_prefix="callout-read"
         )
+        self._queued: list[tuple[Callable[[sa.Connection], Any], asyncio.Future[Any]]] = []
+        self._draining = 0
+        self._max_draining = 1 if sqlite else 2  # batches grow while a commit is in flight
 
     @property
     def engine(self) -> sa.Engine:
@@ -132,8 +138,51 @@ class SqlStore:
     async def write(
         self, call: Callable[Concatenate[sa.Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """Run `call(connection, ...)` in one write transaction, in a writer thread."""
-        return await self._write(self._sql.writing, functools.partial(call, **kwargs), *args)
+        """Run `call(connection, ...)` in a durable write transaction, in a writer thread.
+
+        Writes that arrive while another is committing share the next commit (each in
+        its own savepoint): under load, one disk sync serves many API calls.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+
+        def bound(conn: sa.Connection) -> T:
+            return call(conn, *args, **kwargs)
+
+        self._queued.append((bound, future))
+        self._drain(loop)
+        return await future
+
+    def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Hand queued writes to a writer thread as one batch, if a thread is free."""
+        if not self._queued or self._draining >= self._max_draining:
+            return
+        batch, self._queued = self._queued[:MAX_BATCH], self._queued[MAX_BATCH:]
+        self._draining += 1
+        done = loop.run_in_executor(self._writes, self._sql.write_batch, [c for c, _ in batch])
+        done.add_done_callback(lambda finished: self._settle(loop, batch, finished))
+
+    def _settle(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        batch: list[tuple[Callable[[sa.Connection], Any], asyncio.Future[Any]]],
+        finished: asyncio.Future[list[tuple[bool, Any]]],
+    ) -> None:
+        self._draining -= 1
+        failure = None if finished.cancelled() else finished.exception()
+        outcomes = finished.result() if not finished.cancelled() and failure is None else []
+        for index, (_, future) in enumerate(batch):
+            if future.done():
+                continue  # its caller went away
+            if finished.cancelled():
+                future.cancel()
+            elif failure is not None:
+                future.set_exception(failure)
+            elif outcomes[index][0]:
+                future.set_result(outcomes[index][1])
+            else:
+                future.set_exception(outcomes[index][1])
+        self._drain(loop)
 
     async def run_status(self, run_id: str) -> str:
         """Return a run's status."""

@@ -87,12 +87,22 @@ class SyncSqlStore:
         with self._reader.connect() as conn:
             return call(conn, *args)
 
-    def writing(self, call: Callable[..., T], *args: Any) -> T:
-        """Run `call(connection, *args)` in one write transaction (durable on commit)."""
+    def write_batch(self, calls: list[Callable[[sa.Connection], Any]]) -> list[tuple[bool, Any]]:
+        """Run each call in its own savepoint of one durable transaction (group commit).
+
+        One commit, one disk sync, for many callers. Returns (ok, result or exception)
+        per call; a call that raises is rolled back alone. A failed commit raises for all.
+        """
+        outcomes: list[tuple[bool, Any]] = []
         with self._durable() as conn:
-            result = call(conn, *args)
+            for call in calls:
+                try:
+                    with conn.begin_nested():
+                        outcomes.append((True, call(conn)))
+                except Exception as exc:  # noqa: BLE001 - handed to that call's caller
+                    outcomes.append((False, exc))
             self._notify_due(conn)
-            return result
+        return outcomes
 
     def create_run(self, run: NewRun, *, now: float) -> None:
         """Record a run and its step runs; the first is due at once. Synced to disk."""

@@ -108,8 +108,8 @@ def _workflow_row(conn: sa.Connection, org_id: str, workflow_id: str) -> Any:
     return row
 
 
-def _infos(conn: sa.Connection, rows: list[Any]) -> list[WorkflowInfo]:
-    """Describe workflows with their live and draft versions and newest run (three queries)."""
+def _infos(conn: sa.Connection, rows: list[Any], *, last_run: bool = True) -> list[WorkflowInfo]:
+    """Describe workflows with their live and draft versions (and newest run, if asked)."""
     ids = [row.id for row in rows]
     versions: dict[str, dict[str, tuple[str, int]]] = {}
     for version in conn.execute(
@@ -127,31 +127,14 @@ def _infos(conn: sa.Connection, rows: list[Any]) -> list[WorkflowInfo]:
             )
         )
     ):
-        versions.setdefault(version.workflow_id, {})[
-            version.state if version.state == VersionState.DRAFT.value else "live"
-        ] = (
-            version.id,
-            version.number,
-        )
-    newest = (
-        sa.select(sa.func.max(runs.c.id))
-        .where(runs.c.workflow_id.in_(ids))
-        .group_by(runs.c.workflow_id)
-        .scalar_subquery()
-    )
-    last_runs = {
-        run.workflow_id: LastRun(run.id, run.status, run.created_at)
-        for run in conn.execute(
-            sa.select(runs.c.id, runs.c.workflow_id, runs.c.status, runs.c.created_at).where(
-                runs.c.id.in_(newest)
-            )
-        )
-    }
+        kind = "draft" if version.state == VersionState.DRAFT.value else "live"
+        versions.setdefault(version.workflow_id, {})[kind] = (version.id, version.number)
+    last_runs = _last_runs(conn, ids) if last_run else {}
     infos = []
     for row in rows:
         found = versions.get(row.id, {})
         live = found.get("live")
-        draft = found.get(VersionState.DRAFT.value)
+        draft = found.get("draft")
         if row.archived_at is not None:
             status = WorkflowStatus.ARCHIVED
         elif live is not None:
@@ -176,6 +159,30 @@ def _infos(conn: sa.Connection, rows: list[Any]) -> list[WorkflowInfo]:
             )
         )
     return infos
+
+
+def _last_runs(conn: sa.Connection, ids: list[str]) -> dict[str, LastRun]:
+    """Return each workflow's newest run: one index probe per workflow, not a scan."""
+    newest = (
+        sa.select(runs.c.id)
+        .where(runs.c.workflow_id == workflows.c.id)
+        .order_by(runs.c.created_at.desc(), runs.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    newest_ids = [
+        run_id
+        for run_id in conn.execute(sa.select(newest).where(workflows.c.id.in_(ids))).scalars()
+        if run_id is not None
+    ]
+    return {
+        run.workflow_id: LastRun(run.id, run.status, run.created_at)
+        for run in conn.execute(
+            sa.select(runs.c.id, runs.c.workflow_id, runs.c.status, runs.c.created_at).where(
+                runs.c.id.in_(newest_ids)
+            )
+        )
+    }
 
 
 def create_workflow(  # noqa: PLR0913
@@ -360,6 +367,29 @@ def set_archived(
     return get_workflow(conn, org_id=org_id, workflow_id=workflow_id)
 
 
+def live_target(
+    conn: sa.Connection, *, org_id: str, workflow_id: str
+) -> tuple[WorkflowInfo, VersionInfo | None]:
+    """Return a workflow and its live version (with its document), for starting a run."""
+    info = _infos(conn, [_workflow_row(conn, org_id, workflow_id)], last_run=False)[0]
+    if info.live_version_id is None:
+        return info, None
+    return info, get_version(conn, org_id=org_id, workflow_id=workflow_id, version_id="live")
+
+
+def subscribed_targets(
+    conn: sa.Connection, *, org_id: str, event: str
+) -> list[tuple[WorkflowInfo, VersionInfo]]:
+    """Return the published, unarchived workflows listening to `event`, with live versions."""
+    return [
+        (
+            info,
+            get_version(conn, org_id=org_id, workflow_id=info.id, version_id="live"),
+        )
+        for info in subscribed_workflows(conn, org_id=org_id, event=event)
+    ]
+
+
 def subscribed_workflows(conn: sa.Connection, *, org_id: str, event: str) -> list[WorkflowInfo]:
     """Return the unarchived, published workflows whose live version listens to `event`."""
     rows = conn.execute(
@@ -370,4 +400,4 @@ def subscribed_workflows(conn: sa.Connection, *, org_id: str, event: str) -> lis
         .where(workflows.c.live_version_id.is_not(None))
         .order_by(workflows.c.id)
     ).all()
-    return _infos(conn, list(rows))
+    return _infos(conn, list(rows), last_run=False)

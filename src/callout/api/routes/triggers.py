@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import sqlalchemy as sa
+import sqlalchemy.exc
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,8 +32,13 @@ from callout.model.timestamps import iso_utc
 from callout.store.organizations import Caller
 from callout.store.protocol import NewRun
 from callout.store.trigger_calls import TriggerCall, find_call, list_calls, start_runs_once
-from callout.store.workflows import WorkflowInfo, WorkflowStatus, get_version, get_workflow
-from callout.store.workflows import subscribed_workflows as subscribed
+from callout.store.workflows import (
+    VersionInfo,
+    WorkflowInfo,
+    WorkflowStatus,
+    live_target,
+    subscribed_targets,
+)
 
 router = APIRouter(prefix="/v1", tags=["Triggers"], responses=ERROR_RESPONSES)
 
@@ -139,17 +146,19 @@ def _fingerprint(*parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def _prepare(
-    context: ApiContext, caller: Caller, workflow: WorkflowInfo, payload: Any, now: float
+def _prepare(  # noqa: PLR0913, PLR0917 - the call's parts
+    context: ApiContext,
+    caller: Caller,
+    workflow: WorkflowInfo,
+    version: VersionInfo | None,
+    payload: Any,
+    now: float,
 ) -> NewRun | _Refusal:
     """Check that `workflow` may start with `payload`; describe its run, or the refusal."""
     if workflow.status is WorkflowStatus.ARCHIVED:
         return _Refusal(409, "workflow_archived", f"workflow {workflow.id} is archived")
-    if workflow.live_version_id is None:
+    if version is None:
         return _Refusal(409, "not_published", f"workflow {workflow.id} has no published version")
-    version = await context.store.read(
-        get_version, org_id=caller.org.id, workflow_id=workflow.id, version_id="live"
-    )
     try:
         check_plan(version.document, caller.org.plan)
     except PlanError as exc:
@@ -182,15 +191,29 @@ async def _prepare(
     )
 
 
-async def _replay(
-    context: ApiContext, caller: Caller, key: str | None, fingerprint: str
-) -> JSONResponse | None:
-    if key is None:
-        return None
-    found = await context.store.read(find_call, org_id=caller.org.id, idempotency_key=key)
-    if found is None:
-        return None
-    return _replayed(found, fingerprint)
+def _earlier(conn: sa.Connection, org_id: str, key: str | None) -> TriggerCall | None:
+    return find_call(conn, org_id=org_id, idempotency_key=key) if key is not None else None
+
+
+def _workflow_call(
+    conn: sa.Connection, *, org_id: str, workflow_id: str, key: str | None
+) -> tuple[TriggerCall | None, WorkflowInfo | None, VersionInfo | None]:
+    """Read what a trigger needs at once: an earlier call, or the workflow and version."""
+    earlier = _earlier(conn, org_id, key)
+    if earlier is not None:
+        return earlier, None, None
+    workflow, version = live_target(conn, org_id=org_id, workflow_id=workflow_id)
+    return None, workflow, version
+
+
+def _event_call(
+    conn: sa.Connection, *, org_id: str, event: str, key: str | None
+) -> tuple[TriggerCall | None, list[tuple[WorkflowInfo, VersionInfo]]]:
+    """Read all an event needs in one transaction: an earlier call, or its listeners."""
+    earlier = _earlier(conn, org_id, key)
+    if earlier is not None:
+        return earlier, []
+    return None, subscribed_targets(conn, org_id=org_id, event=event)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +237,32 @@ async def _record(  # noqa: PLR0913 - the call and its outcome
     status_code: int,
     response: dict[str, Any],
 ) -> tuple[TriggerCall, bool]:
-    """Start `runs` and record the call in one transaction; (call, replayed)."""
+    """Start `runs` and record the call in one transaction; (call, replayed).
+
+    Two calls racing with one key on PostgreSQL both find no earlier call; the unique
+    index lets one commit, and the other answers as a replay of it.
+    """
+    try:
+        return await _start(context, call, runs, idempotency_key, status_code, response)
+    except sa.exc.IntegrityError:
+        if idempotency_key is None:
+            raise
+        earlier = await context.store.read(
+            find_call, org_id=call.org_id, idempotency_key=idempotency_key
+        )
+        if earlier is None:
+            raise
+        return earlier, True
+
+
+async def _start(  # noqa: PLR0913, PLR0917
+    context: ApiContext,
+    call: _Call,
+    runs: list[NewRun],
+    idempotency_key: str | None,
+    status_code: int,
+    response: dict[str, Any],
+) -> tuple[TriggerCall, bool]:
     return await context.store.write(
         start_runs_once,
         org_id=call.org_id,
@@ -260,11 +308,14 @@ async def trigger(
     context = context_of(request)
     check_size(body.payload, "body.payload")
     fingerprint = _fingerprint("workflow", workflow_id, body.payload)
-    if (replay := await _replay(context, caller, idempotency_key, fingerprint)) is not None:
-        return replay
-    workflow = await context.store.read(get_workflow, org_id=caller.org.id, workflow_id=workflow_id)
+    earlier, workflow, version = await context.store.read(
+        _workflow_call, org_id=caller.org.id, workflow_id=workflow_id, key=idempotency_key
+    )
+    if earlier is not None:
+        return _replayed(earlier, fingerprint)
+    assert workflow is not None  # noqa: S101 - read together with no earlier call
     now = context.clock.now()
-    prepared = await _prepare(context, caller, workflow, body.payload, now)
+    prepared = _prepare(context, caller, workflow, version, body.payload, now)
     call = _Call(caller.org.id, workflow_id, None, fingerprint, new_id("trg", now=now), now)
     if isinstance(prepared, _Refusal):
         # Recorded without its key: a refused call may be retried with the same key.
@@ -317,14 +368,17 @@ async def send_event(
     context = context_of(request)
     check_size(body.payload, "body.payload")
     fingerprint = _fingerprint("event", body.name, body.payload)
-    if (replay := await _replay(context, caller, idempotency_key, fingerprint)) is not None:
-        return replay
+    earlier, targets = await context.store.read(
+        _event_call, org_id=caller.org.id, event=body.name, key=idempotency_key
+    )
+    if earlier is not None:
+        return _replayed(earlier, fingerprint)
     now = context.clock.now()
     runs: list[NewRun] = []
     started: list[StartedRun] = []
     refused: list[RefusedWorkflow] = []
-    for workflow in await context.store.read(subscribed, org_id=caller.org.id, event=body.name):
-        prepared = await _prepare(context, caller, workflow, body.payload, now)
+    for workflow, version in targets:
+        prepared = _prepare(context, caller, workflow, version, body.payload, now)
         if isinstance(prepared, _Refusal):
             refused.append(RefusedWorkflow(workflow_id=workflow.id, error=prepared.body().error))
         else:
