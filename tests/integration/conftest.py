@@ -14,7 +14,9 @@ from aiohttp import web
 
 from callout.http import AiohttpTransport, TransportConfig
 from callout.store import SqlStore, database_url, open_store
+from support.databases import POSTGRES_ENV, fresh_database, postgres_admin_url
 from support.https_servers import Hit, HttpsServer, reply
+from support.services import skip_or_fail
 
 
 @pytest.fixture(scope="session")
@@ -94,3 +96,38 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[SqlStore]:
     store = await open_store(database_url(str(tmp_path / "callout.db")))
     yield store
     await store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh SQLite file and a fresh PostgreSQL database: store tests run on both."""
+    kind = request.param
+    if kind == "postgresql" and postgres_admin_url() is None:
+        skip_or_fail(f"{POSTGRES_ENV} is not set")
+    async with fresh_database(kind, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+async def store(db_url: str) -> AsyncIterator[SqlStore]:
+    """A store on each kind of database, schema upgraded."""
+    real = await open_store(database_url(db_url))
+    yield real
+    await real.close()
+
+
+@pytest.fixture
+async def pg_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh PostgreSQL database, for what only PostgreSQL does."""
+    if postgres_admin_url() is None:
+        skip_or_fail(f"{POSTGRES_ENV} is not set")
+    async with fresh_database("postgresql", tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+async def pg_store(pg_url: str) -> AsyncIterator[SqlStore]:
+    """A store on a fresh PostgreSQL database."""
+    real = await open_store(database_url(pg_url))
+    yield real
+    await real.close()

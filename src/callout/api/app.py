@@ -39,8 +39,11 @@ def create_app(context: ApiContext) -> FastAPI:
     )
     app.state.context = context
     install_error_handlers(app)
-    for module in (organization, workflows, step_test, triggers, runs, secrets):
+    modules = (organization, workflows, step_test, triggers, runs, secrets)
+    for module in modules:
         app.include_router(module.router)
+    # Every /v1 route, for the Allow header of a 405 (the app nests included routers).
+    app.state.api_routes = [route for module in modules for route in module.router.routes]
     install_docs(app)
 
     @app.get("/healthz", tags=["Service"], summary="Liveness")

@@ -9,9 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from callout.api.context import ApiContext
-from callout.engine.plan_gate import check_plan
+from callout.engine.plan_gate import PlanError, check_plan
 from callout.model.errors import DocumentError, Problem
 from callout.model.loading import MAX_DOCUMENT_BYTES
+from callout.model.plans import Plan
 from callout.steps.validation import ValidWorkflow, validate_workflow
 from callout.store.organizations import get_organization
 from callout.store.secrets import secret_names
@@ -32,13 +33,20 @@ def check_size(value: Any, what: str) -> None:
         raise DocumentError([Problem(what, f"is {size} bytes; at most {MAX_DOCUMENT_BYTES}")])
 
 
-def problems_of(document: Any, *, secrets: frozenset[str], allow_http: bool) -> list[Problem]:
-    """Return every problem of a document (none: it may be published)."""
+def problems_of(
+    document: Any, *, plan: Plan, secrets: frozenset[str], allow_http: bool
+) -> list[Problem]:
+    """Return every problem publishing would report: the plan's, then the document's."""
+    problems: list[Problem] = []
+    try:
+        check_plan(document, plan)
+    except PlanError as exc:
+        problems += [Problem(p.path, str(exc)) for p in exc.problems]
     try:
         validate_workflow(document, secrets=secrets, allow_http=allow_http)
     except DocumentError as exc:
-        return list(exc.problems)
-    return []
+        problems += exc.problems
+    return problems
 
 
 def publish_check(context: ApiContext, org_id: str) -> Any:

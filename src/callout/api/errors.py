@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from callout.engine.plan_gate import PlanError
 from callout.model.errors import DocumentError, Problem
@@ -75,6 +76,8 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.details = tuple(details)
+        # A 401 says how to authenticate (RFC 9110, 15.5.2).
+        self.headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
 
 
 def error_response(
@@ -109,15 +112,19 @@ def _validation_problems(exc: RequestValidationError) -> list[Problem]:
     problems = []
     for error in exc.errors():
         message = str(error.get("msg", "is invalid"))
+        loc = tuple(error.get("loc", ()))
         if error.get("type") == "extra_forbidden":
             message = "is not a known field"
-        problems.append(Problem(_location(error.get("loc", ())), message))
+        elif error.get("type") == "json_invalid" and len(loc) == 2:
+            # ("body", offset): the offset is a character position, not a list index.
+            message, loc = f"{message} (at character {loc[1]})", loc[:1]
+        problems.append(Problem(_location(loc), message))
     return problems
 
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)  # noqa: S101 - registered for ApiError only
-    return error_response(exc.status, exc.code, exc.message, exc.details)
+    return error_response(exc.status, exc.code, exc.message, exc.details, headers=exc.headers)
 
 
 async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
@@ -128,14 +135,27 @@ async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (one route per method in FastAPI)."""
+    methods: set[str] = set()
+    for route in getattr(request.app.state, "api_routes", ()):
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
     codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
     return error_response(
         exc.status_code,
         codes.get(exc.status_code, "http_error"),
         str(exc.detail),
-        headers=dict(exc.headers or {}),
+        headers=headers,
     )
 
 

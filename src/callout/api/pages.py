@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict
+
+T = TypeVar("T")
 
 LimitQuery = Annotated[int, Query(ge=1, le=200, description="How many to return (1-200)")]
 CursorQuery = Annotated[
@@ -25,6 +28,7 @@ class PageInfo(BaseModel):
     next_cursor: str | None
 
 
-def next_cursor(ids: list[str], limit: int) -> str | None:
-    """Return the cursor for the page after one holding `ids` (None when it was the last)."""
-    return ids[-1] if len(ids) == limit and ids else None
+def page_of(items: list[T], limit: int, id_of: Callable[[T], str]) -> tuple[list[T], str | None]:
+    """Cut `items` (asked for with `limit + 1`) to a page; the cursor is None on the last page."""
+    page = items[:limit]
+    return page, id_of(page[-1]) if len(items) > limit else None

@@ -22,6 +22,11 @@ def cli() -> None:
     """callout: run workflows whose steps make signed, retried, guarded HTTPS requests.
 
     \b
+    callout serve                                 dashboard, API and worker at http://127.0.0.1:8000
+    callout api                                   dashboard and API alone (beside workers)
+    callout orgs create NAME --plan growth        an organization and its first API key
+    callout keys create|list|revoke               API keys
+    callout keygen                                a new CALLOUT_SECRET_KEY
     callout validate wf.yaml                      check a workflow document
     callout run wf.yaml --trigger payload.json    record a run and execute it here
     callout run wf.yaml --detach                  record it; a worker executes it

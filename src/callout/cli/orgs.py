@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
+import sqlalchemy as sa
 
 from callout.cli.store_access import database_option, opened_store
 from callout.model.clock import SystemClock
@@ -25,6 +26,7 @@ from callout.store.organizations import (
     Organization,
     create_api_key,
     create_organization,
+    get_organization,
     list_api_keys,
     list_organizations,
     revoke_api_key,
@@ -152,13 +154,18 @@ def create_key(org_id: str, name: str, database: str | None, as_json: bool) -> N
     click.echo(f"API key {made.info.id} (shown once, keep it safe): {made.key}")
 
 
+def _keys_of(conn: sa.Connection, *, org_id: str) -> list[ApiKeyInfo]:
+    get_organization(conn, org_id=org_id)  # NotFoundError for an unknown organization
+    return list_api_keys(conn, org_id=org_id)
+
+
 @keys_group.command("list")
 @click.argument("org_id")
 @database_option
 @json_option
 def list_keys(org_id: str, database: str | None, as_json: bool) -> None:
     """List an organization's API keys (never the keys themselves)."""
-    found = _with_store(database, lambda store: store.read(list_api_keys, org_id=org_id))
+    found = _with_store(database, lambda store: store.read(_keys_of, org_id=org_id))
     if as_json:
         click.echo(json.dumps([_key_json(info) for info in found]))
         return

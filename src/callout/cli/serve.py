@@ -195,7 +195,11 @@ def serve_command(
 @host_option
 @port_option
 def api_command(database: str | None, host: str, port: int) -> None:
-    """Run the API alone, beside `callout worker` processes (PostgreSQL).
+    """Run the API and dashboard alone, beside `callout worker` processes (PostgreSQL).
+
+    \b
+    The dashboard is at http://HOST:PORT/, the API at /v1, its description at
+    /openapi.json and interactive docs at /docs.
 
     \b
     Every API and worker process must have the same CALLOUT_SECRET_KEY (or

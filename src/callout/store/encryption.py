@@ -87,12 +87,12 @@ class SecretCipher:
                 f"this process has key {self.fingerprint}: set {KEY_ENV} to the key "
                 "the service was started with"
             )
-        raw = base64.b64decode(blob)
         try:
+            raw = base64.b64decode(blob, validate=True)
             plain = AESGCM(self.key).decrypt(
                 raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], f"{org_id}/{name}".encode()
             )
-        except InvalidTag:
+        except (InvalidTag, binascii.Error, ValueError):
             raise SecretKeyError(
                 f"secret {name} does not decrypt: its stored value was altered"
             ) from None

@@ -119,8 +119,10 @@ def start_runs_once(  # noqa: PLR0913 - the call and what it starts
 ) -> tuple[TriggerCall, bool]:
     """Start `runs` and record the call, in one transaction; return (call, replayed).
 
-    When the key was used meanwhile (two calls racing), nothing starts and the first
-    call comes back with `replayed` true.
+    When the key was used by a call committed earlier, nothing starts and that call
+    comes back with `replayed` true. Two calls racing in concurrent transactions both
+    pass that check; the unique index then refuses the second (IntegrityError, its
+    runs rolled back), and the API answers it as a replay.
     """
     if idempotency_key is not None:
         found = find_call(conn, org_id=org_id, idempotency_key=idempotency_key)

@@ -7,8 +7,8 @@ data (published workflows, a draft, completed, failed and pending runs,
 secrets, a spare API key), so the handlers behind existing resources run, not
 only their 404s. Steps send to a mock transport: nothing reaches the network.
 
-Every response must be no 5xx, have a status the operation declares, the
-declared content type, and a body matching the declared schema.
+No answer may be a 5xx; each must have a status the operation declares, the
+declared content type, and a body that matches the declared schema.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -52,23 +51,39 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-PLACEHOLDERS = {
-    "workflow_id": "wfl_SEEDED",
-    "version_id": "wflv_SEEDED",
-    "run_id": "wfr_SEEDED",
-    "key_id": "key_SEEDED",
-    "name": "seeded",
-    "step_id": "create_user",
+PLACEHOLDERS: dict[str, tuple[str, ...]] = {
+    "workflow_id": ("wfl_SEEDED",),
+    "version_id": ("wflv_SEEDED", "draft", "live"),
+    "run_id": ("wfr_SEEDED",),
+    "key_id": ("key_SEEDED",),
+    "name": ("seeded",),
+    "step_id": ("create_user", "tag_user"),
 }
-"""Path values the generator may pick, each matching its parameter's pattern; a case
-carrying one is sent with the id of seeded data (see `Seeded.ids_for`)."""
+"""Path values the generator may pick besides its own, each matching its parameter's
+pattern. A case carrying one of `SEEDED` is sent with the id of seeded data instead."""
+SEEDED = frozenset({"wfl_SEEDED", "wflv_SEEDED", "wfr_SEEDED", "key_SEEDED", "seeded"})
+
+
+def two_steps(url: str) -> dict[str, Any]:
+    """A draft whose second step reads the first one's output (for step tests)."""
+    draft = document(url)
+    tag = {
+        "id": "tag_user",
+        "action": "make_https_request",
+        "url": f"{TARGET}/users/{{{{ steps.create_user.body.id }}}}/tags",
+        "body": {"tag": "{{ trigger.id }}", "status": "{{ steps.create_user.status }}"},
+    }
+    draft["steps"].append(tag)
+    return draft
 
 
 def answer(request: OutboundRequest) -> InboundResponse:
-    """The far side of every step: /users creates a user; anything else is refused."""
+    """The far side of every step: /users creates a user, /users/... takes; others refuse."""
     json_type = (("Content-Type", "application/json"),)
     if request.url.endswith("/users"):
         return InboundResponse(201, json_type, b'{"id": "usr_1"}')
+    if "/users/" in request.url:
+        return InboundResponse(200, json_type, b"{}")
     return InboundResponse(422, json_type, b'{"error": "refused"}')
 
 
@@ -110,7 +125,7 @@ class Seeded:
 
 
 async def _seed(app: FastAPI, store: SqlStore, transport: MockTransport) -> Seeded:
-    org, key = await store.write(
+    _, key = await store.write(
         create_organization, name="Fuzz", plan=Plan.GROWTH, now=SystemClock().now()
     )
     executor = StepExecutor(
@@ -160,7 +175,7 @@ async def _seed(app: FastAPI, store: SqlStore, transport: MockTransport) -> Seed
             "PUT",
             f"/v1/workflows/{live}/draft",
             200,
-            json={"document": document(f"{TARGET}/users")},
+            json={"document": two_steps(f"{TARGET}/users")},
         )
         completed = await run_of(live, execute=True)
         failed = await run_of(failing, execute=True)
@@ -212,11 +227,15 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", _app_to_describe())
 def flatmap_path_parameters(
     context: schemathesis.HookContext, path_parameters: dict[str, Any] | None
 ) -> st.SearchStrategy[dict[str, Any] | None]:
-    """Generated ids, or placeholders for seeded ones."""
+    """Each path value as generated, or one naming seeded data."""
     if not path_parameters:
         return st.just(path_parameters)
-    placed = {name: PLACEHOLDERS.get(name, value) for name, value in path_parameters.items()}
-    return st.sampled_from([path_parameters, placed])
+    return st.fixed_dictionaries(
+        {
+            name: st.sampled_from([value, *PLACEHOLDERS.get(name, ())])
+            for name, value in path_parameters.items()
+        }
+    )
 
 
 @schema.hook
@@ -232,11 +251,11 @@ def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrat
     return st.just(body)
 
 
-def _with_seeded_ids(case: schemathesis.Case, seeded: Seeded) -> None:
+def _with_seeded_ids(case: schemathesis.Case[Any], seeded: Seeded) -> None:
     existing = seeded.ids_for(case.method.upper(), case.path)
     parameters = case.path_parameters or {}
     for name, value in parameters.items():
-        if PLACEHOLDERS.get(name) == value and name in existing:
+        if isinstance(value, str) and value in SEEDED:
             parameters[name] = existing[name]
 
 
@@ -247,14 +266,14 @@ def _parametrize(test: Callable[..., None]) -> Callable[..., None]:
 
 @_parametrize
 @settings(
-    max_examples=25,
+    max_examples=50,
     derandomize=True,
     deadline=None,
     database=None,
     suppress_health_check=list(HealthCheck),
 )
 def test_every_operation_answers_without_5xx_and_as_described(
-    case: schemathesis.Case, fuzz_target: tuple[FastAPI, Seeded]
+    case: schemathesis.Case[Any], fuzz_target: tuple[FastAPI, Seeded]
 ) -> None:
     app, seeded = fuzz_target
     _with_seeded_ids(case, seeded)
@@ -264,7 +283,23 @@ def test_every_operation_answers_without_5xx_and_as_described(
 
 
 def test_the_fuzzed_description_is_the_one_the_seeded_app_serves(
-    fuzz_target: tuple[FastAPI, Seeded], tmp_path: Path
+    fuzz_target: tuple[FastAPI, Seeded],
 ) -> None:
     app, _ = fuzz_target
     assert app.openapi() == schema.raw_schema
+
+
+@pytest.mark.parametrize("parameter", ["created_after", "created_before"])
+@pytest.mark.parametrize(
+    "value",
+    ["0001-01-01T00:00:00", "0001-01-01", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59"],
+)
+def test_run_time_filters_at_the_ends_of_the_calendar_answer_as_described(
+    fuzz_target: tuple[FastAPI, Seeded], parameter: str, value: str
+) -> None:
+    # Generated date-times always carry an offset; a client's need not.
+    app, seeded = fuzz_target
+    case = schema["/v1/runs"]["GET"].Case(query={parameter: value})
+    case.call_and_validate(
+        app=app, headers={"Authorization": f"Bearer {seeded.key}"}, checks=CHECKS
+    )

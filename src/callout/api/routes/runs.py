@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -10,10 +10,11 @@ from pydantic import BaseModel, Field
 
 from callout.api.auth import CallerDep
 from callout.api.context import context_of
-from callout.api.errors import ERROR_RESPONSES
-from callout.api.pages import CursorQuery, LimitQuery, PageInfo, next_cursor
+from callout.api.errors import ERROR_RESPONSES, ApiError
+from callout.api.pages import CursorQuery, LimitQuery, PageInfo, page_of
 from callout.engine.report import step_report
 from callout.engine.starting import resume_run
+from callout.model.errors import Problem
 from callout.model.records import RunStatus
 from callout.model.timestamps import iso_utc
 from callout.store.organizations import Caller
@@ -132,8 +133,19 @@ async def _own_run(request: Request, caller: Caller, run_id: str) -> StoredRun:
     return run
 
 
-def _time(value: datetime | None) -> float | None:
-    return value.timestamp() if value is not None else None
+def _time(value: datetime | None, name: str) -> float | None:
+    """Unix seconds of a query time; a time without an offset is UTC (not the server's zone)."""
+    if value is None:
+        return None
+    try:
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    except (ValueError, OverflowError):
+        raise ApiError(
+            422,
+            "invalid_request",
+            "the request has 1 problem(s)",
+            [Problem(f"query.{name}", "is outside the times callout can compare")],
+        ) from None
 
 
 @router.get("", summary="List runs")
@@ -149,20 +161,18 @@ async def list_all(  # noqa: PLR0913, PLR0917 - each filter is a query parameter
 ) -> RunPage:
     """Return the organization's runs, newest first, filtered by workflow, status and time."""
     found = await context_of(request).store.list_runs(
-        limit=limit,
+        limit=limit + 1,
         where=RunFilter(
             org_id=caller.org.id,
             workflow_id=workflow_id,
             status=status.value if status else None,
-            created_after=_time(created_after),
-            created_before=_time(created_before),
+            created_after=_time(created_after, "created_after"),
+            created_before=_time(created_before, "created_before"),
             before_id=cursor,
         ),
     )
-    return RunPage(
-        data=[RunSummaryOut(**_summary_fields(run)) for run in found],
-        next_cursor=next_cursor([run.id for run in found], limit),
-    )
+    page, cursor = page_of(found, limit, lambda run: run.id)
+    return RunPage(data=[RunSummaryOut(**_summary_fields(run)) for run in page], next_cursor=cursor)
 
 
 @router.get("/{run_id}", summary="Get a run with its steps and attempts")

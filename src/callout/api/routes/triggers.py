@@ -23,7 +23,7 @@ from callout.api.auth import CallerDep
 from callout.api.context import ApiContext, context_of
 from callout.api.documents import check_size, valid_for_running
 from callout.api.errors import ERROR_RESPONSES, ApiError, ErrorBody, ErrorDetail, ErrorInfo
-from callout.api.pages import CursorQuery, LimitQuery, PageInfo, next_cursor
+from callout.api.pages import CursorQuery, LimitQuery, PageInfo, page_of
 from callout.engine.plan_gate import PlanError, check_plan
 from callout.engine.starting import new_run
 from callout.model.errors import DocumentError, Problem
@@ -418,8 +418,13 @@ async def trigger_calls(
 ) -> TriggerCallPage:
     """Return trigger and event calls, newest first, refused ones with their error."""
     found = await context_of(request).store.read(
-        list_calls, org_id=caller.org.id, workflow_id=workflow_id, limit=limit, before_id=cursor
+        list_calls,
+        org_id=caller.org.id,
+        workflow_id=workflow_id,
+        limit=limit + 1,
+        before_id=cursor,
     )
+    page, cursor = page_of(found, limit, lambda call: call.id)
     return TriggerCallPage(
         data=[
             TriggerCallOut(
@@ -431,7 +436,7 @@ async def trigger_calls(
                 response=call.response,
                 created_at=iso_utc(call.created_at),
             )
-            for call in found
+            for call in page
         ],
-        next_cursor=next_cursor([call.id for call in found], limit),
+        next_cursor=cursor,
     )

@@ -11,8 +11,9 @@ from callout.api.auth import CallerDep
 from callout.api.context import ApiContext, context_of
 from callout.api.documents import check_size, name_of, problems_of, publish_check
 from callout.api.errors import ERROR_RESPONSES, ErrorDetail
-from callout.api.pages import CursorQuery, LimitQuery, PageInfo, next_cursor
+from callout.api.pages import CursorQuery, LimitQuery, PageInfo, page_of
 from callout.model.timestamps import iso_utc
+from callout.store.organizations import Caller
 from callout.store.secrets import secret_names
 from callout.store.workflows import (
     VersionInfo,
@@ -176,13 +177,15 @@ def _version_fields(info: VersionInfo) -> dict[str, Any]:
     }
 
 
-async def _detail(context: ApiContext, org_id: str, info: VersionInfo) -> VersionDetailOut:
+async def _detail(context: ApiContext, caller: Caller, info: VersionInfo) -> VersionDetailOut:
     problems = []
     if info.state is VersionState.DRAFT:
-        names = await context.store.read(secret_names, org_id=org_id)
+        names = await context.store.read(secret_names, org_id=caller.org.id)
         problems = [
             ErrorDetail(path=p.path, message=p.message)
-            for p in problems_of(info.document, secrets=names, allow_http=context.allow_http)
+            for p in problems_of(
+                info.document, plan=caller.org.plan, secrets=names, allow_http=context.allow_http
+            )
         ]
     return VersionDetailOut(**_version_fields(info), document=info.document, problems=problems)
 
@@ -203,9 +206,7 @@ async def create(body: DocumentIn, caller: CallerDep, request: Request) -> Creat
     draft = await context.store.read(
         get_version, org_id=caller.org.id, workflow_id=info.id, version_id="draft"
     )
-    return CreatedOut(
-        workflow=workflow_out(info), draft=await _detail(context, caller.org.id, draft)
-    )
+    return CreatedOut(workflow=workflow_out(info), draft=await _detail(context, caller, draft))
 
 
 @router.get("", summary="List workflows")
@@ -218,12 +219,10 @@ async def list_all(
 ) -> WorkflowPage:
     """Return the organization's workflows, newest first, with status, live version, last run."""
     found = await context_of(request).store.read(
-        list_workflows, org_id=caller.org.id, status=status, limit=limit, before_id=cursor
+        list_workflows, org_id=caller.org.id, status=status, limit=limit + 1, before_id=cursor
     )
-    return WorkflowPage(
-        data=[workflow_out(info) for info in found],
-        next_cursor=next_cursor([info.id for info in found], limit),
-    )
+    page, cursor = page_of(found, limit, lambda info: info.id)
+    return WorkflowPage(data=[workflow_out(info) for info in page], next_cursor=cursor)
 
 
 @router.get("/{workflow_id}", summary="Get a workflow")
@@ -255,7 +254,7 @@ async def put_draft(
         by=caller.key_id,
         now=context.clock.now(),
     )
-    return await _detail(context, caller.org.id, info)
+    return await _detail(context, caller, info)
 
 
 @router.post("/{workflow_id}/publish", summary="Publish the draft")
@@ -324,4 +323,4 @@ async def version(
     info = await context.store.read(
         get_version, org_id=caller.org.id, workflow_id=workflow_id, version_id=version_id
     )
-    return await _detail(context, caller.org.id, info)
+    return await _detail(context, caller, info)

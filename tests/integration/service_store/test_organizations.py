@@ -1,0 +1,137 @@
+"""Organizations and their API keys: a key is shown once and only its SHA-256 is kept."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+import sqlalchemy as sa
+
+from callout.model.plans import Plan
+from callout.store import SqlStore
+from callout.store.organizations import (
+    KEY_PREFIX,
+    NewApiKey,
+    Organization,
+    caller_for_key,
+    create_api_key,
+    create_organization,
+    get_organization,
+    list_api_keys,
+    list_organizations,
+    mark_key_used,
+    revoke_api_key,
+    set_plan,
+)
+from callout.store.protocol import NotFoundError
+from callout.store.tables import api_keys
+from integration.service_store.seeds import T0
+
+
+async def open_org(
+    store: SqlStore, name: str = "Acme", now: float = T0
+) -> tuple[Organization, NewApiKey]:
+    return await store.write(create_organization, name=name, plan=Plan.STARTUP, now=now)
+
+
+def key_rows(conn: sa.Connection) -> list[sa.Row[tuple[object, ...]]]:
+    return list(conn.execute(sa.select(api_keys)).all())
+
+
+async def test_a_new_organization_comes_with_its_first_key(store: SqlStore) -> None:
+    org, first = await open_org(store)
+    assert org.id.startswith("org_")
+    assert (org.name, org.plan, org.created_at) == ("Acme", Plan.STARTUP, T0)
+    assert first.key.startswith(KEY_PREFIX)
+    assert KEY_PREFIX == "callout_"
+    assert len(first.key) > len(KEY_PREFIX) + 40  # 256 random bits
+    info = first.info
+    assert (info.org_id, info.name, info.created_at) == (org.id, "first key", T0)
+    assert info.prefix == first.key[: len(KEY_PREFIX) + 4]
+    assert (info.last_used_at, info.revoked_at) == (None, None)
+    assert first.key not in repr(first)
+    assert await store.read(get_organization, org_id=org.id) == org
+
+
+async def test_only_the_sha256_of_a_key_is_stored(store: SqlStore) -> None:
+    _org, first = await open_org(store)
+    [row] = await store.read(key_rows)
+    assert row.key_hash == hashlib.sha256(first.key.encode()).hexdigest()
+    for cell in row:
+        assert first.key not in str(cell)
+    assert row.prefix == first.info.prefix
+
+
+async def test_a_key_signs_in_as_its_organization(store: SqlStore) -> None:
+    org, first = await open_org(store)
+    caller = await store.read(caller_for_key, key=first.key)
+    assert caller is not None
+    assert (caller.org, caller.key_id, caller.last_used_at) == (org, first.info.id, None)
+
+
+async def test_an_unknown_key_signs_in_as_nobody(store: SqlStore) -> None:
+    _org, first = await open_org(store)
+    altered = first.key[:-1] + ("A" if first.key[-1] != "A" else "B")
+    assert await store.read(caller_for_key, key=altered) is None
+    assert await store.read(caller_for_key, key=first.key.upper()) is None
+    assert await store.read(caller_for_key, key="") is None
+
+
+async def test_a_revoked_key_signs_in_as_nobody_and_others_still_do(store: SqlStore) -> None:
+    org, first = await open_org(store)
+    second = await store.write(create_api_key, org_id=org.id, name="deploy", now=T0 + 1)
+    revoked = await store.write(revoke_api_key, key_id=first.info.id, now=T0 + 2)
+    assert revoked.revoked_at == T0 + 2
+    assert await store.read(caller_for_key, key=first.key) is None
+    caller = await store.read(caller_for_key, key=second.key)
+    assert caller is not None
+    assert caller.key_id == second.info.id
+    again = await store.write(revoke_api_key, key_id=first.info.id, now=T0 + 3, org_id=org.id)
+    assert again.revoked_at == T0 + 2  # idempotent: the first revocation stands
+    listed = await store.read(list_api_keys, org_id=org.id)
+    assert [(key.id, key.revoked_at) for key in listed] == [
+        (first.info.id, T0 + 2),
+        (second.info.id, None),
+    ]
+
+
+async def test_a_key_of_another_organization_cannot_be_revoked(store: SqlStore) -> None:
+    _acme, acme_key = await open_org(store, "Acme", T0)
+    bravo, _bravo_key = await open_org(store, "Bravo", T0 + 1)
+    with pytest.raises(NotFoundError, match=f"no API key {acme_key.info.id}"):
+        await store.write(revoke_api_key, key_id=acme_key.info.id, now=T0 + 2, org_id=bravo.id)
+    caller = await store.read(caller_for_key, key=acme_key.key)
+    assert caller is not None
+    assert caller.key_id == acme_key.info.id
+    with pytest.raises(NotFoundError):
+        await store.write(revoke_api_key, key_id="key_unknown", now=T0 + 2)
+
+
+async def test_a_plan_change_shows_wherever_the_organization_does(store: SqlStore) -> None:
+    org, first = await open_org(store)
+    moved = await store.write(set_plan, org_id=org.id, plan=Plan.ENTERPRISE, now=T0 + 5)
+    assert (moved.id, moved.plan, moved.created_at) == (org.id, Plan.ENTERPRISE, T0)
+    assert (await store.read(get_organization, org_id=org.id)).plan is Plan.ENTERPRISE
+    caller = await store.read(caller_for_key, key=first.key)
+    assert caller is not None
+    assert caller.org.plan is Plan.ENTERPRISE
+    with pytest.raises(NotFoundError, match="no organization org_unknown"):
+        await store.write(set_plan, org_id="org_unknown", plan=Plan.GROWTH, now=T0 + 5)
+
+
+async def test_a_used_key_shows_when_it_was_last_used(store: SqlStore) -> None:
+    _org, first = await open_org(store)
+    await store.write(mark_key_used, key_id=first.info.id, now=T0 + 60)
+    caller = await store.read(caller_for_key, key=first.key)
+    assert caller is not None
+    assert caller.last_used_at == T0 + 60
+
+
+async def test_organizations_are_listed_oldest_first(store: SqlStore) -> None:
+    bravo, _ = await open_org(store, "Bravo", T0 + 10)
+    acme, _ = await open_org(store, "Acme", T0)
+    assert await store.read(list_organizations) == [acme, bravo]
+    with pytest.raises(NotFoundError):
+        await store.read(get_organization, org_id="org_unknown")
+    with pytest.raises(NotFoundError):
+        await store.write(create_api_key, org_id="org_unknown", name="x", now=T0)

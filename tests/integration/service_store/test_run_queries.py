@@ -1,0 +1,117 @@
+"""Runs as the service lists them: by organization, workflow, status and time, paged by cursor."""
+
+from __future__ import annotations
+
+import pytest
+
+from callout.store import NewRun, SqlStore, UnknownRunError
+from callout.store.organizations import Organization
+from callout.store.protocol import RunFilter, RunInput, StoredRun
+from integration.service_store.seeds import T0, service_run
+
+
+async def start(store: SqlStore, run: NewRun, now: float) -> NewRun:
+    await store.create_run(run, now=now)
+    return run
+
+
+def newest_first(runs: list[StoredRun]) -> list[str]:
+    return [run.id for run in sorted(runs, key=lambda r: (r.created_at, r.id), reverse=True)]
+
+
+async def test_a_service_run_names_its_organization_workflow_and_version(
+    store: SqlStore, org_a: Organization
+) -> None:
+    run = await start(
+        store, service_run(now=T0, org_id=org_a.id, workflow_id="wfl_1", version_id="wflv_1"), T0
+    )
+    stored = await store.get_run(run.id)
+    assert (stored.org_id, stored.workflow_id, stored.version_id) == (org_a.id, "wfl_1", "wflv_1")
+    assert await store.run_input(run.id) == RunInput(
+        document={"name": "test"}, trigger={"run": run.id}, org_id=org_a.id
+    )
+
+
+async def test_a_run_of_no_organization_has_none(store: SqlStore) -> None:
+    run = await start(store, service_run(now=T0), T0)
+    stored = await store.get_run(run.id)
+    assert (stored.org_id, stored.workflow_id, stored.version_id) == (None, None, None)
+    assert (await store.run_input(run.id)).org_id is None
+    with pytest.raises(UnknownRunError):
+        await store.run_input("wfr_unknown")
+
+
+async def test_runs_are_filtered_by_organization_and_workflow(
+    store: SqlStore, org_a: Organization, org_b: Organization
+) -> None:
+    one = await start(store, service_run(now=T0, org_id=org_a.id, workflow_id="wfl_1"), T0)
+    two = await start(store, service_run(now=T0 + 1, org_id=org_a.id, workflow_id="wfl_2"), T0 + 1)
+    three = await start(
+        store, service_run(now=T0 + 2, org_id=org_a.id, workflow_id="wfl_1"), T0 + 2
+    )
+    theirs = await start(
+        store, service_run(now=T0 + 3, org_id=org_b.id, workflow_id="wfl_1"), T0 + 3
+    )
+
+    async def ids(where: RunFilter) -> list[str]:
+        return [run.id for run in await store.list_runs(where=where)]
+
+    assert await ids(RunFilter(org_id=org_a.id)) == [three.id, two.id, one.id]
+    assert await ids(RunFilter(org_id=org_b.id)) == [theirs.id]
+    assert await ids(RunFilter(org_id=org_a.id, workflow_id="wfl_1")) == [three.id, one.id]
+    assert await ids(RunFilter(workflow_id="wfl_1")) == [theirs.id, three.id, one.id]
+    listed = await store.list_runs(where=RunFilter(org_id=org_b.id))
+    assert (listed[0].org_id, listed[0].workflow_id, listed[0].steps) == (org_b.id, "wfl_1", ())
+
+
+async def test_runs_are_filtered_by_status(store: SqlStore, org_a: Organization) -> None:
+    pending = await start(store, service_run(now=T0, org_id=org_a.id), T0)
+    cancelled = await start(store, service_run(now=T0 + 1, org_id=org_a.id), T0 + 1)
+    running = await start(store, service_run(now=T0 + 2, org_id=org_a.id), T0 + 2)
+    await store.cancel(cancelled.id, now=T0 + 3)
+    await store.claim_due(now=T0 + 3, lease_seconds=30, limit=10, run_id=running.id)
+
+    async def ids(status: str) -> list[str]:
+        return [run.id for run in await store.list_runs(where=RunFilter(status=status))]
+
+    assert await ids("pending") == [pending.id]
+    assert await ids("cancelled") == [cancelled.id]
+    assert await ids("running") == [running.id]
+    assert await ids("completed") == []
+    assert [run.id for run in await store.list_runs(status="cancelled")] == [cancelled.id]
+
+
+async def test_runs_are_filtered_by_a_time_window_from_after_up_to_before(
+    store: SqlStore, org_a: Organization
+) -> None:
+    runs = [await start(store, service_run(now=T0 + i, org_id=org_a.id), T0 + i) for i in range(5)]
+    window = RunFilter(org_id=org_a.id, created_after=T0 + 1, created_before=T0 + 3)
+    assert [run.id for run in await store.list_runs(where=window)] == [runs[2].id, runs[1].id]
+    since = RunFilter(created_after=T0 + 4)
+    assert [run.id for run in await store.list_runs(where=since)] == [runs[4].id]
+    until = RunFilter(created_before=T0 + 1)
+    assert [run.id for run in await store.list_runs(where=until)] == [runs[0].id]
+
+
+async def test_pages_by_cursor_cover_every_run_once(
+    store: SqlStore, org_a: Organization, org_b: Organization
+) -> None:
+    # Three runs share one created_at, so the cursor must break ties by id.
+    times = [T0, T0 + 1, T0 + 1, T0 + 1, T0 + 2]
+    for at in times:
+        await start(store, service_run(now=at, org_id=org_a.id), at)
+        await start(store, service_run(now=at + 0.5, org_id=org_b.id), at + 0.5)
+    everything = await store.list_runs(where=RunFilter(org_id=org_a.id), limit=100)
+    assert len(everything) == 5
+    assert [run.id for run in everything] == newest_first(everything)
+
+    pages: list[list[str]] = []
+    cursor: str | None = None
+    for _ in range(3):
+        page = await store.list_runs(where=RunFilter(org_id=org_a.id, before_id=cursor), limit=2)
+        pages.append([run.id for run in page])
+        cursor = page[-1].id
+    assert [len(page) for page in pages] == [2, 2, 1]
+    assert [run_id for page in pages for run_id in page] == [run.id for run in everything]
+    after_last = await store.list_runs(where=RunFilter(org_id=org_a.id, before_id=cursor), limit=2)
+    assert after_last == []

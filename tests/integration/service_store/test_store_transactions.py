@@ -1,0 +1,137 @@
+"""`SqlStore.read` and `SqlStore.write`: a function run on a connection, in a transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from callout.model.plans import Plan
+from callout.store import NewRun, SqlStore
+from callout.store.encryption import SecretCipher
+from callout.store.organizations import (
+    Organization,
+    create_organization,
+    get_organization,
+    list_organizations,
+)
+from callout.store.protocol import ConflictError
+from callout.store.secrets import SecretInfo, create_secret, secret_values
+from callout.store.tables import organizations
+from callout.store.trigger_calls import TriggerCall, find_call, start_runs_once
+from integration.service_store.seeds import T0, new_org, service_run
+
+
+class Abandoned(Exception):
+    """What a write raises after it wrote, to prove its writes are not kept."""
+
+
+def create_then_fail(conn: sa.Connection, name: str, *, now: float) -> None:
+    create_organization(conn, name=name, plan=Plan.STARTUP, now=now)
+    raise Abandoned(name)
+
+
+def create_then_collide(conn: sa.Connection, taken_id: str, *, now: float) -> None:
+    """Write, then break a constraint: the database itself refuses the transaction's rest."""
+    create_organization(conn, name="Collider", plan=Plan.STARTUP, now=now)
+    conn.execute(
+        organizations.insert().values(
+            id=taken_id, name="Twin", plan=Plan.STARTUP.value, created_at=now, updated_at=now
+        )
+    )
+
+
+async def test_a_write_returns_what_its_function_returns(store: SqlStore) -> None:
+    org, key = await store.write(create_organization, name="Acme", plan=Plan.GROWTH, now=T0)
+    assert (org.name, org.plan, key.info.org_id) == ("Acme", Plan.GROWTH, org.id)
+    assert await store.read(get_organization, org_id=org.id) == org
+
+
+async def test_a_write_that_raises_keeps_nothing_it_wrote(store: SqlStore) -> None:
+    with pytest.raises(Abandoned, match="Ghost"):
+        await store.write(create_then_fail, "Ghost", now=T0)
+    assert await store.read(list_organizations) == []
+
+
+async def test_concurrent_writes_each_keep_or_lose_only_their_own_changes(
+    store: SqlStore, cipher: SecretCipher, org_a: Organization
+) -> None:
+    # Writes that arrive together may share one commit; each still stands or falls alone.
+    def secret(name: str, value: str) -> Coroutine[Any, Any, object]:
+        return store.write(create_secret, cipher, org_id=org_a.id, name=name, value=value, now=T0)
+
+    writes = [secret(f"key_{i}", f"v{i}") for i in range(12)]
+    writes.insert(5, store.write(create_then_fail, "Ghost", now=T0))
+    writes.insert(9, secret("key_3", "dup"))
+    writes.insert(11, store.write(create_then_collide, org_a.id, now=T0))
+    outcomes = await asyncio.gather(*writes, return_exceptions=True)
+    assert isinstance(outcomes[5], Abandoned)
+    assert isinstance(outcomes[9], ConflictError)
+    assert isinstance(outcomes[11], IntegrityError)
+    kept = [outcome for i, outcome in enumerate(outcomes) if i not in {5, 9, 11}]
+    assert [info.name for info in kept if isinstance(info, SecretInfo)] == [
+        f"key_{i}" for i in range(12)
+    ]
+    values = await store.read(secret_values, cipher, org_id=org_a.id, now=T0)
+    assert values.current == {f"key_{i}": f"v{i}" for i in range(12)}
+    assert [org.name for org in await store.read(list_organizations)] == ["Acme"]
+
+
+class MeetingRuns(list[NewRun]):
+    """Runs to start that hold each racing transaction until both have looked for the key."""
+
+    def __init__(self, runs: list[NewRun], meeting: threading.Barrier) -> None:
+        super().__init__(runs)
+        self._meeting = meeting
+
+    def __iter__(self) -> Iterator[NewRun]:
+        self._meeting.wait()
+        return super().__iter__()
+
+
+async def start_once(
+    store: SqlStore, org: Organization, run: NewRun, meeting: threading.Barrier
+) -> tuple[TriggerCall, bool]:
+    return await store.write(
+        start_runs_once,
+        org_id=org.id,
+        runs=MeetingRuns([run], meeting),
+        workflow_id=None,
+        event="signup",
+        idempotency_key="order-17",
+        fingerprint="f" * 64,
+        status_code=202,
+        response={"runs": [run.id]},
+        call_id=f"trg_{run.id}",
+        now=T0,
+    )
+
+
+async def test_two_calls_racing_with_one_key_start_the_runs_of_one_only(
+    pg_store: SqlStore,
+) -> None:
+    # SQLite has one writer, so only PostgreSQL lets two transactions both find no call.
+    # The loser raises (the API answers it as a replay); none of its runs is kept.
+    org = await new_org(pg_store, "Acme", now=T0)
+    meeting = threading.Barrier(2, timeout=10)
+    first, second = service_run(now=T0, org_id=org.id), service_run(now=T0, org_id=org.id)
+    outcomes = await asyncio.gather(
+        start_once(pg_store, org, first, meeting),
+        start_once(pg_store, org, second, meeting),
+        return_exceptions=True,
+    )
+    won = [outcome for outcome in outcomes if isinstance(outcome, tuple)]
+    lost = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    assert len(won) == 1, outcomes
+    assert len(lost) == 1, outcomes
+    assert isinstance(lost[0], IntegrityError)
+    call, replayed = won[0]
+    assert not replayed
+    assert await pg_store.read(find_call, org_id=org.id, idempotency_key="order-17") == call
+    started = [run.id for run in await pg_store.list_runs()]
+    assert started == [call.response["runs"][0]]
