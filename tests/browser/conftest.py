@@ -150,8 +150,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope: Playwright's sync API keeps an event loop running in this thread
+    # while it is open, which the asyncio tests after these must not find.
     if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
         skip_or_fail(f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
     with sync_playwright() as playwright:
