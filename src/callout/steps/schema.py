@@ -55,6 +55,10 @@ def _instance_path(error: jsonschema.ValidationError) -> str:
     )
 
 
+MAX_SCHEMA_PROBLEMS = 20
+"""Problems listed for one instance that fails a schema (the first, by path)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledSchema:
     """A checked JSON Schema, ready to validate many documents."""
@@ -62,7 +66,7 @@ class CompiledSchema:
     schema: Any
     _validator: Validator = field(repr=False, compare=False)
 
-    def problems(self, instance: Any, *, limit: int = 20) -> list[str]:
+    def problems(self, instance: Any, *, limit: int = MAX_SCHEMA_PROBLEMS) -> list[str]:
         """Return why `instance` fails the schema (`$.path: reason`), empty when it passes."""
         try:
             errors = sorted(

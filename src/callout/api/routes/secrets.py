@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from callout.api.auth import CallerDep
 from callout.api.context import context_of
@@ -25,7 +25,7 @@ from callout.store.secrets import (
 router = APIRouter(prefix="/v1/secrets", tags=["Secrets"], responses=ERROR_RESPONSES)
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
-MAX_VALUE_CHARS = 16 * 1024
+MAX_VALUE_BYTES = 16 * 1024
 NamePath = Annotated[str, Path(min_length=1, max_length=64, pattern=NAME_PATTERN)]
 
 
@@ -43,19 +43,32 @@ class SecretOut(BaseModel):
     )
 
 
+def _at_most_16_kib(value: str) -> str:
+    if len(value.encode()) > MAX_VALUE_BYTES:
+        raise ValueError(f"must be at most {MAX_VALUE_BYTES} bytes in UTF-8")
+    return value
+
+
+SecretValue = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_VALUE_BYTES, repr=False),
+    AfterValidator(_at_most_16_kib),
+]
+
+
 class NewSecretIn(BaseModel):
     """A secret to store."""
 
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN)
-    value: str = Field(min_length=1, max_length=MAX_VALUE_CHARS, repr=False)
+    value: SecretValue
 
 
 class RotateIn(BaseModel):
     """A secret's new value, and how long its previous value keeps signing."""
 
     model_config = ConfigDict(extra="forbid")
-    value: str = Field(min_length=1, max_length=MAX_VALUE_CHARS, repr=False)
+    value: SecretValue
     grace_seconds: float = Field(
         default=DEFAULT_ROTATION_GRACE,
         ge=0,

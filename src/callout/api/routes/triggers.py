@@ -29,6 +29,7 @@ from callout.engine.starting import new_run
 from callout.model.errors import DocumentError, Problem
 from callout.model.ids import new_id
 from callout.model.timestamps import iso_utc
+from callout.steps.schema import MAX_SCHEMA_PROBLEMS
 from callout.store.organizations import Caller
 from callout.store.protocol import NewRun
 from callout.store.trigger_calls import TriggerCall, find_call, list_calls, start_runs_once
@@ -178,7 +179,13 @@ def _prepare(  # noqa: PLR0913, PLR0917 - the call's parts
         return _Refusal(
             422,
             "invalid_payload",
-            f"the payload does not match the trigger schema ({len(exc.problems)} problem(s))",
+            "the payload does not match the trigger schema ("
+            + (
+                f"the first {MAX_SCHEMA_PROBLEMS} problems listed"
+                if len(exc.problems) >= MAX_SCHEMA_PROBLEMS
+                else f"{len(exc.problems)} problem(s)"
+            )
+            + ")",
             exc.problems,
         )
     return new_run(
