@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +16,7 @@ from callout.api import ApiContext, create_app
 from callout.engine.executor import StepExecutor
 from callout.engine.worker import Worker
 from callout.http import Transport
-from callout.model.clock import SystemClock
+from callout.model.clock import Clock, SystemClock
 from callout.model.plans import Plan
 from callout.store import SqlStore
 from callout.store.encryption import SecretCipher
@@ -114,3 +116,52 @@ def document(url: str, **step: Any) -> dict[str, Any]:
             | step
         ],
     }
+
+
+FINISHED = frozenset({"completed", "failed", "cancelled"})
+"""Run statuses that do not change any more."""
+
+
+def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """Assert the status and the one error shape with `code`; return the error."""
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"error"}
+    error: dict[str, Any] = body["error"]
+    assert set(error) == {"code", "message", "details"}
+    assert error["code"] == code, error
+    return error
+
+
+@asynccontextmanager
+async def working(service: Service, clock: Clock | None = None) -> AsyncIterator[None]:
+    """Run a worker over the service's store (on `clock`, if given) for the block."""
+    worker = service.worker(clock=clock)
+    if clock is not None:
+        worker.clock = clock
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def run_until(
+    org: Org, run_id: str, done: Callable[[dict[str, Any]], bool], timeout: float = 5.0
+) -> dict[str, Any]:
+    """Poll the run every 20 ms until `done(run)` holds; fail when it never does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run: dict[str, Any] = await org.ok("GET", f"/v1/runs/{run_id}")
+        if done(run):
+            return run
+        assert time.monotonic() < deadline, run
+        await asyncio.sleep(0.02)
+
+
+async def finished_run(org: Org, run_id: str, timeout: float = 5.0) -> dict[str, Any]:
+    """Poll the run until it has finished; return it."""
+    return await run_until(org, run_id, lambda run: run["status"] in FINISHED, timeout)

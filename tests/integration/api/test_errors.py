@@ -4,32 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
-import httpx
-
-from support.api_clients import Service, document
+from support.api_clients import Service, document, error_of
 
 MIB = 1024 * 1024
-
-
-def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """Assert the status and the exact error shape; return the error."""
-    assert response.status_code == status, (response.status_code, response.text)
-    assert response.headers["content-type"] == "application/json"
-    body = response.json()
-    assert set(body) == {"error"}
-    error: dict[str, Any] = body["error"]
-    assert set(error) == {"code", "message", "details"}
-    assert error["code"] == code
-    assert isinstance(error["message"], str)
-    assert error["message"]
-    assert isinstance(error["details"], list)
-    for detail in error["details"]:
-        assert set(detail) == {"path", "message"}
-        assert isinstance(detail["path"], str)
-        assert isinstance(detail["message"], str)
-    return error
 
 
 async def test_requests_without_a_valid_api_key_get_401_in_the_error_shape(

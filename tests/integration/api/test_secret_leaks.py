@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
 import math
-import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +14,7 @@ import httpx
 import pytest
 
 from callout.signing import verify
-from support.api_clients import Org, Service, document
+from support.api_clients import Service, document, finished_run, working
 from support.https_servers import HttpsServer, reply
 
 MARKER = "inq_leak_marker"
@@ -45,28 +41,6 @@ def encoded_forms(value: str) -> dict[str, bytes]:
 def leaks_in(haystack: bytes, value: str) -> list[str]:
     """Name each form of `value` found in `haystack`."""
     return [name for name, form in encoded_forms(value).items() if form in haystack]
-
-
-@asynccontextmanager
-async def working(service: Service) -> AsyncIterator[None]:
-    """Run a worker over the service's store for the duration of the block."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.worker().run(stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
-
-
-async def finished_run(org: Org, run_id: str, timeout: float = 5.0) -> dict[str, Any]:
-    """Poll the run every 20 ms until it has finished (or the time is up); return it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        run: dict[str, Any] = await org.ok("GET", f"/v1/runs/{run_id}")
-        if run["status"] in {"completed", "failed", "cancelled"} or time.monotonic() > deadline:
-            return run
-        await asyncio.sleep(0.02)
 
 
 def record_answers(client: httpx.AsyncClient) -> list[bytes]:

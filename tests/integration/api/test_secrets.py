@@ -2,72 +2,34 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-import httpx
 import pytest
 
 from callout.model.clock import ManualClock
 from callout.signing import SignatureError, verify
-from support.api_clients import Org, Service, document
+from support.api_clients import (
+    Org,
+    Service,
+    document,
+    error_of,
+    finished_run,
+    run_until,
+    working,
+)
 from support.https_servers import HttpsServer, reply
 
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 SECRET_FIELDS = {"id", "name", "version", "created_at", "updated_at", "previous_signs_until"}
 DAY = 24 * 3600
-FINISHED = frozenset({"completed", "failed", "cancelled"})
 
 
 def seconds_of(iso: str) -> float:
     """Unix seconds of a time the API shows (`...Z`)."""
     return datetime.fromisoformat(iso).timestamp()
-
-
-def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """Assert the response is the one error shape with `status` and `code`; return its error."""
-    assert response.status_code == status, (response.status_code, response.text)
-    error: dict[str, Any] = response.json()["error"]
-    assert error["code"] == code, error
-    return error
-
-
-@asynccontextmanager
-async def working(service: Service, clock: ManualClock | None = None) -> AsyncIterator[None]:
-    """Run a worker over the service's store (on `clock`, if given) for the block."""
-    worker = service.worker(clock=clock)
-    if clock is not None:
-        worker.clock = clock
-    stop = asyncio.Event()
-    task = asyncio.create_task(worker.run(stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
-
-
-async def run_until(
-    org: Org, run_id: str, done: Callable[[dict[str, Any]], bool], timeout: float = 5.0
-) -> dict[str, Any]:
-    """Poll the run every 20 ms until `done(run)` holds; fail when it never does."""
-    deadline = time.monotonic() + timeout
-    while True:
-        run: dict[str, Any] = await org.ok("GET", f"/v1/runs/{run_id}")
-        if done(run):
-            return run
-        assert time.monotonic() < deadline, run
-        await asyncio.sleep(0.02)
-
-
-async def finished_run(org: Org, run_id: str) -> dict[str, Any]:
-    """Poll the run until it has finished; return it."""
-    return await run_until(org, run_id, lambda run: run["status"] in FINISHED)
 
 
 async def signing_workflow(org: Org, url: str, **step: Any) -> str:

@@ -9,18 +9,10 @@ import httpx
 import pytest
 
 from callout.signing import verify
-from support.api_clients import Org, Service, document
+from support.api_clients import Org, Service, document, error_of
 from support.https_servers import HttpsServer, reply
 
 ANSWER_FIELDS = {"outcome", "duration_ms", "request", "response", "error", "retryable", "output"}
-
-
-def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """Assert the response is the one error shape with `status` and `code`; return its error."""
-    assert response.status_code == status, (response.status_code, response.text)
-    error: dict[str, Any] = response.json()["error"]
-    assert error["code"] == code, error
-    return error
 
 
 def headers_of(pairs: list[list[str]]) -> dict[str, str]:

@@ -10,19 +10,11 @@ from typing import Any
 
 import httpx
 
-from support.api_clients import Org, Service, document
+from support.api_clients import Org, Service, document, error_of
 
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 UNKNOWN_WORKFLOW = "wfl_0000000000ZZZZZZZZZZZZZZZZ"
 URL = "https://api.test/users"
-
-
-def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """Assert the response is the one error shape with `status` and `code`; return its error."""
-    assert response.status_code == status, (response.status_code, response.text)
-    error: dict[str, Any] = response.json()["error"]
-    assert error["code"] == code, error
-    return error
 
 
 def listening_to(event: str) -> dict[str, Any]:

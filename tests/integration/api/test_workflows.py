@@ -5,14 +5,11 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-from support.api_clients import Org, Service, document
+from support.api_clients import Org, Service, document, finished_run, working
 from support.https_servers import HttpsServer
 
-FINISHED = frozenset({"completed", "failed", "cancelled"})
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
@@ -46,28 +43,6 @@ async def trigger(org: Org, workflow_id: str, inquiry: str) -> dict[str, Any]:
         "POST", f"/v1/workflows/{workflow_id}/trigger", 202, json={"payload": {"id": inquiry}}
     )
     return started
-
-
-@asynccontextmanager
-async def working(service: Service) -> AsyncIterator[None]:
-    """Run a worker over the service's store for the duration of the block."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.worker().run(stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
-
-
-async def finished_run(org: Org, run_id: str, timeout: float = 5.0) -> dict[str, Any]:
-    """Poll the run until it has finished; return it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        run: dict[str, Any] = await org.ok("GET", f"/v1/runs/{run_id}")
-        if run["status"] in FINISHED or time.monotonic() > deadline:
-            return run
-        await asyncio.sleep(0.02)
 
 
 async def test_create_makes_a_draft_workflow_whose_version_1_lists_each_problem_with_its_path(
