@@ -25,11 +25,10 @@ from callout.store.protocol import (
     RunFilter,
     RunInput,
     RunStateError,
-    StoredAttempt,
     StoredRun,
-    StoredStepRun,
     UnknownRunError,
 )
+from callout.store.run_records import insert_run, read_run, read_runs
 from callout.store.tables import attempts, runs, step_runs, workers
 
 T = TypeVar("T")
@@ -376,86 +375,14 @@ class SyncSqlStore:
     def get_run(self, run_id: str) -> StoredRun:
         """Return a run with its step runs and their attempts."""
         with self._reader.connect() as conn:
-            run = (conn.execute(sa.select(runs).where(runs.c.id == run_id))).one_or_none()
-            if run is None:
-                raise UnknownRunError(f"no run {run_id}")
-            steps = (
-                conn.execute(
-                    sa.select(step_runs)
-                    .where(step_runs.c.run_id == run_id)
-                    .order_by(step_runs.c.position, step_runs.c.created_at)
-                )
-            ).all()
-            attempt_rows = (
-                conn.execute(
-                    sa.select(attempts)
-                    .where(attempts.c.step_run_id.in_([s.id for s in steps]))
-                    .order_by(attempts.c.number)
-                )
-            ).all()
-        by_step: dict[str, list[StoredAttempt]] = {}
-        for row in attempt_rows:
-            by_step.setdefault(row.step_run_id, []).append(
-                StoredAttempt(
-                    id=row.id,
-                    number=row.number,
-                    status=row.status,
-                    started_at=row.started_at,
-                    ended_at=row.ended_at,
-                    http_status=row.http_status,
-                    error=row.error,
-                    request=row.request,
-                    response=row.response,
-                    next_attempt_at=row.next_attempt_at,
-                )
-            )
-        return _run_from_row(
-            run,
-            tuple(
-                StoredStepRun(
-                    id=s.id,
-                    position=s.position,
-                    step_id=s.step_id,
-                    status=s.status,
-                    due_at=s.due_at,
-                    output=s.output,
-                    error=s.error,
-                    resumed_from=s.resumed_from,
-                    interruptions=s.interruptions,
-                    attempts=tuple(by_step.get(s.id, [])),
-                )
-                for s in steps
-            ),
-        )
+            return read_run(conn, run_id)
 
     def list_runs(
         self, *, status: str | None = None, limit: int = 50, where: RunFilter | None = None
     ) -> list[StoredRun]:
         """Return runs, newest first, without their steps; `before_id` pages on."""
-        where = where or RunFilter()
-        query = sa.select(runs).order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit)
-        if status is not None or where.status is not None:
-            query = query.where(runs.c.status == (where.status or status))
-        if where.org_id is not None:
-            query = query.where(runs.c.org_id == where.org_id)
-        if where.workflow_id is not None:
-            query = query.where(runs.c.workflow_id == where.workflow_id)
-        if where.created_after is not None:
-            query = query.where(runs.c.created_at >= where.created_after)
-        if where.created_before is not None:
-            query = query.where(runs.c.created_at < where.created_before)
-        if where.before_id is not None:
-            # Older than the cursor run: an earlier time, or the same time and a smaller id.
-            at = sa.select(runs.c.created_at).where(runs.c.id == where.before_id).scalar_subquery()
-            query = query.where(
-                sa.or_(
-                    runs.c.created_at < at,
-                    sa.and_(runs.c.created_at == at, runs.c.id < where.before_id),
-                )
-            )
         with self._reader.connect() as conn:
-            rows = (conn.execute(query)).all()
-        return [_run_from_row(row, ()) for row in rows]
+            return read_runs(conn, status=status, limit=limit, where=where)
 
     def cancel(self, run_id: str, *, now: float) -> None:
         """Cancel a pending or running run; a worker holding one of its steps loses its lease."""
@@ -579,56 +506,3 @@ class SyncSqlStore:
                 conn.execute(sa.select(sa.func.max(workers.c.last_seen_at)))
             ).scalar_one_or_none()
         return float(value) if value is not None else None
-
-
-def insert_run(conn: sa.Connection, run: NewRun, *, now: float) -> None:
-    """Insert a run and its step runs in the caller's transaction; the first step is due now."""
-    conn.execute(
-        runs.insert().values(
-            id=run.id,
-            workflow_name=run.workflow_name,
-            document=run.document,
-            trigger=run.trigger,
-            status=RunStatus.PENDING.value,
-            created_at=now,
-            updated_at=now,
-            org_id=run.org_id,
-            workflow_id=run.workflow_id,
-            version_id=run.version_id,
-        )
-    )
-    conn.execute(
-        step_runs.insert(),
-        [
-            {
-                "id": step_run_id,
-                "run_id": run.id,
-                "position": position,
-                "step_id": step_id,
-                "status": StepStatus.PENDING.value,
-                "due_at": now if position == 0 else None,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for position, (step_id, step_run_id) in enumerate(
-                zip(run.step_ids, run.step_run_ids, strict=True)
-            )
-        ],
-    )
-
-
-def _run_from_row(row: Any, steps: tuple[StoredStepRun, ...]) -> StoredRun:
-    return StoredRun(
-        id=row.id,
-        workflow_name=row.workflow_name,
-        document=row.document,
-        trigger=row.trigger,
-        status=row.status,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        finished_at=row.finished_at,
-        steps=steps,
-        org_id=row.org_id,
-        workflow_id=row.workflow_id,
-        version_id=row.version_id,
-    )

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from callout.model.ids import new_id
 from callout.store.protocol import NewRun
-from callout.store.sql_sync import insert_run
+from callout.store.run_records import insert_run
 from callout.store.tables import trigger_calls
 
 
