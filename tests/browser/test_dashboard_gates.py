@@ -113,6 +113,8 @@ def test_the_editor_fits_a_narrow_window(page: Page, deployment: Deployment) -> 
         "() => document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth"
     )
     assert overflow <= 1, f"the page scrolls sideways by {overflow}px at 400px wide"
+    sign_out = page.get_by_role("button", name="Sign out")
+    expect(sign_out).to_be_in_viewport()  # the top bar wraps instead of hiding it
     flow_box = page.get_by_role("region", name="Flow").bounding_box()
     panel_box = panel.bounding_box()
     assert flow_box is not None
