@@ -160,7 +160,9 @@ class StepExecutor:
         """Return the secrets a run resolves against, current and previous.
 
         An organization's are read at each attempt (so a rotation reaches the next
-        retry); a run of no organization (`callout run`) uses this process's.
+        retry), all of them, even for a step that references none: a response that
+        echoes any of them is redacted with them (test_secret_leaks.py). A run of no
+        organization (`callout run`) uses this process's.
         """
         if org_id is None:
             return self.secrets, {}
