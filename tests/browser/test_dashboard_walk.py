@@ -142,6 +142,17 @@ def _trigger_and_watch(page: Page, deployment: Deployment, key: str) -> str:
     return str(run["run_id"])
 
 
+def _archive_and_back(page: Page) -> None:
+    page.get_by_role("link", name="Workflows").click()
+    expect(page.get_by_role("row", name=re.compile("Create the user"))).to_contain_text("published")
+    page.get_by_role("link", name="Create the user").click()
+    page.get_by_role("button", name="Archive").click()
+    expect(page.get_by_text(re.compile("Archived: it starts no more runs"))).to_be_visible()
+    expect(page.locator(".editor-header .badge")).to_have_text("archived")
+    page.get_by_role("button", name="Unarchive").click()
+    expect(page.locator(".editor-header .badge")).to_have_text("published")
+
+
 def test_the_whole_walk_from_an_empty_organization_to_a_watched_run(
     page: Page, deployment: Deployment
 ) -> None:
@@ -165,6 +176,7 @@ def test_the_whole_walk_from_an_empty_organization_to_a_watched_run(
     page.get_by_role("link", name="Runs").first.click()
     expect(page.get_by_role("link", name=run_id)).to_be_visible()
     pages.append(page.content())
+    _archive_and_back(page)
     for html in pages:
         assert SECRET_VALUE not in html
 

@@ -132,6 +132,9 @@ function header() {
       "div",
       { class: "actions" },
       h("a", { class: "button", href: `/runs?workflow_id=${wf.id}` }, "Runs"),
+      wf.status === "archived"
+        ? h("button", { type: "button", onclick: () => archive(false) }, "Unarchive")
+        : h("button", { type: "button", onclick: () => archive(true) }, "Archive"),
       h("button", { type: "button", onclick: save }, "Save"),
       h("button", { type: "button", class: "primary", onclick: publish }, "Publish"),
     ),
@@ -218,6 +221,16 @@ async function publish() {
       state.problems = error.details;
       render();
     }
+    say("error", error.message, error instanceof ApiError ? error.details : []);
+  }
+}
+
+async function archive(archived) {
+  try {
+    state.workflow = await api("POST", `/v1/workflows/${workflowId}/${archived ? "archive" : "unarchive"}`);
+    render();
+    say("ok", archived ? "Archived: it starts no more runs (runs in progress finish)." : "Unarchived: its live version starts runs again.");
+  } catch (error) {
     say("error", error.message, error instanceof ApiError ? error.details : []);
   }
 }
