@@ -13,7 +13,7 @@ from callout.engine.plan_gate import PlanError, check_plan
 from callout.model.errors import DocumentError, Problem
 from callout.model.loading import MAX_DOCUMENT_BYTES
 from callout.model.plans import Plan
-from callout.steps.validation import ValidWorkflow, validate_workflow
+from callout.steps.validation import validate_workflow
 from callout.store.organizations import get_organization
 from callout.store.secrets import secret_names
 
@@ -62,8 +62,3 @@ def publish_check(context: ApiContext, org_id: str) -> Any:
         return valid.document.trigger.event
 
     return check
-
-
-def valid_for_running(context: ApiContext, document: Any) -> ValidWorkflow:
-    """Return a stored version's workflow as this process's settings see it (cached)."""
-    return context.workflows.get(document, allow_http=context.allow_http)

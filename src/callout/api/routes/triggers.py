@@ -21,22 +21,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from callout.api.auth import CallerDep
 from callout.api.context import ApiContext, context_of
-from callout.api.documents import check_size, valid_for_running
+from callout.api.documents import check_size
 from callout.api.errors import ERROR_RESPONSES, ApiError, ErrorBody, ErrorDetail, ErrorInfo
 from callout.api.pages import CursorQuery, LimitQuery, PageInfo, page_of
-from callout.engine.plan_gate import PlanError, check_plan
-from callout.engine.starting import new_run
-from callout.model.errors import DocumentError, Problem
+from callout.engine.triggering import Refusal, prepare_run
 from callout.model.ids import new_id
 from callout.model.timestamps import iso_utc
-from callout.steps.schema import MAX_SCHEMA_PROBLEMS
 from callout.store.organizations import Caller
 from callout.store.protocol import NewRun
 from callout.store.trigger_calls import TriggerCall, find_call, list_calls, start_runs_once
 from callout.store.workflows import (
     VersionInfo,
     WorkflowInfo,
-    WorkflowStatus,
     live_target,
     subscribed_targets,
 )
@@ -125,21 +121,22 @@ class TriggerCallPage(PageInfo):
     data: list[TriggerCallOut]
 
 
-@dataclass(frozen=True, slots=True)
-class _Refusal:
-    status: int
-    code: str
-    message: str
-    details: tuple[Problem, ...] = ()
+REFUSAL_STATUS = {
+    "workflow_archived": 409,
+    "not_published": 409,
+    "live_version_invalid": 409,
+    "plan_lacks_action": 403,
+    "invalid_payload": 422,
+}
+"""The HTTP status of each reason a workflow does not start."""
 
-    def body(self) -> ErrorBody:
-        return ErrorBody(
-            error=ErrorInfo(
-                code=self.code,
-                message=self.message,
-                details=[ErrorDetail(path=p.path, message=p.message) for p in self.details],
-            )
-        )
+
+def _error_of(refusal: Refusal) -> ErrorInfo:
+    return ErrorInfo(
+        code=refusal.code,
+        message=refusal.message,
+        details=[ErrorDetail(path=p.path, message=p.message) for p in refusal.problems],
+    )
 
 
 def _fingerprint(*parts: Any) -> str:
@@ -147,54 +144,22 @@ def _fingerprint(*parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _prepare(  # noqa: PLR0913, PLR0917 - the call's parts
+def _prepare(
     context: ApiContext,
     caller: Caller,
-    workflow: WorkflowInfo,
-    version: VersionInfo | None,
+    target: tuple[WorkflowInfo, VersionInfo | None],
     payload: Any,
     now: float,
-) -> NewRun | _Refusal:
-    """Check that `workflow` may start with `payload`; describe its run, or the refusal."""
-    if workflow.status is WorkflowStatus.ARCHIVED:
-        return _Refusal(409, "workflow_archived", f"workflow {workflow.id} is archived")
-    if version is None:
-        return _Refusal(409, "not_published", f"workflow {workflow.id} has no published version")
-    try:
-        check_plan(version.document, caller.org.plan)
-    except PlanError as exc:
-        return _Refusal(403, "plan_lacks_action", str(exc), exc.problems)
-    try:
-        valid = valid_for_running(context, version.document)
-    except DocumentError as exc:
-        return _Refusal(
-            409,
-            "live_version_invalid",
-            "the live version is refused by this server's settings; publish a new one",
-            exc.problems,
-        )
-    try:
-        valid.check_trigger(payload)
-    except DocumentError as exc:
-        return _Refusal(
-            422,
-            "invalid_payload",
-            "the payload does not match the trigger schema ("
-            + (
-                f"the first {MAX_SCHEMA_PROBLEMS} problems listed"
-                if len(exc.problems) >= MAX_SCHEMA_PROBLEMS
-                else f"{len(exc.problems)} problem(s)"
-            )
-            + ")",
-            exc.problems,
-        )
-    return new_run(
-        valid,
+) -> NewRun | Refusal:
+    workflow, version = target
+    return prepare_run(
+        workflow,
+        version,
         payload,
+        plan=caller.org.plan,
+        workflows=context.workflows,
+        allow_http=context.allow_http,
         now=now,
-        org_id=caller.org.id,
-        workflow_id=workflow.id,
-        version_id=version.id,
     )
 
 
@@ -322,19 +287,21 @@ async def trigger(
         return _replayed(earlier, fingerprint)
     assert workflow is not None  # noqa: S101 - read together with no earlier call
     now = context.clock.now()
-    prepared = _prepare(context, caller, workflow, version, body.payload, now)
+    prepared = _prepare(context, caller, (workflow, version), body.payload, now)
     call = _Call(caller.org.id, workflow_id, None, fingerprint, new_id("trg", now=now), now)
-    if isinstance(prepared, _Refusal):
+    if isinstance(prepared, Refusal):
+        status = REFUSAL_STATUS[prepared.code]
         # Recorded without its key: a refused call may be retried with the same key.
         await _record(
             context,
             call,
             runs=[],
             idempotency_key=None,
-            status_code=prepared.status,
-            response=prepared.body().model_dump() | {"trigger_call_id": call.call_id},
+            status_code=status,
+            response=ErrorBody(error=_error_of(prepared)).model_dump()
+            | {"trigger_call_id": call.call_id},
         )
-        raise ApiError(prepared.status, prepared.code, prepared.message, prepared.details)
+        raise ApiError(status, prepared.code, prepared.message, prepared.problems)
     out = TriggerOut(
         trigger_call_id=call.call_id,
         run_id=prepared.id,
@@ -385,9 +352,9 @@ async def send_event(
     started: list[StartedRun] = []
     refused: list[RefusedWorkflow] = []
     for workflow, version in targets:
-        prepared = _prepare(context, caller, workflow, version, body.payload, now)
-        if isinstance(prepared, _Refusal):
-            refused.append(RefusedWorkflow(workflow_id=workflow.id, error=prepared.body().error))
+        prepared = _prepare(context, caller, (workflow, version), body.payload, now)
+        if isinstance(prepared, Refusal):
+            refused.append(RefusedWorkflow(workflow_id=workflow.id, error=_error_of(prepared)))
         else:
             runs.append(prepared)
             started.append(
