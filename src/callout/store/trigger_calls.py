@@ -82,7 +82,16 @@ def record_call(  # noqa: PLR0913
             created_at=now,
         )
     )
-    return _call(conn.execute(sa.select(trigger_calls).where(trigger_calls.c.id == call_id)).one())
+    return TriggerCall(
+        id=call_id,
+        workflow_id=workflow_id,
+        event=event,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        status_code=status_code,
+        response=response,
+        created_at=now,
+    )
 
 
 def list_calls(

@@ -371,33 +371,63 @@ def live_target(
     conn: sa.Connection, *, org_id: str, workflow_id: str
 ) -> tuple[WorkflowInfo, VersionInfo | None]:
     """Return a workflow and its live version (with its document), for starting a run."""
-    info = _infos(conn, [_workflow_row(conn, org_id, workflow_id)], last_run=False)[0]
-    if info.live_version_id is None:
-        return info, None
-    return info, get_version(conn, org_id=org_id, workflow_id=workflow_id, version_id="live")
+    row = _workflow_row(conn, org_id, workflow_id)
+    return _target(conn, row)
+
+
+def _target(conn: sa.Connection, row: Any) -> tuple[WorkflowInfo, VersionInfo | None]:
+    """Return what starting a run needs of a workflow row: its state and live version."""
+    live = None
+    if row.live_version_id is not None:
+        live = conn.execute(
+            sa.select(workflow_versions).where(workflow_versions.c.id == row.live_version_id)
+        ).one()
+    status = (
+        WorkflowStatus.ARCHIVED
+        if row.archived_at is not None
+        else WorkflowStatus.PUBLISHED
+        if live is not None
+        else WorkflowStatus.DRAFT
+    )
+    info = WorkflowInfo(
+        id=row.id,
+        org_id=row.org_id,
+        name=row.name,
+        status=status,
+        event=row.event,
+        live_version_id=row.live_version_id,
+        live_version_number=live.number if live is not None else None,
+        draft_version_id=None,  # not read for starting a run
+        draft_version_number=None,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        archived_at=row.archived_at,
+    )
+    version = _version(live, row.live_version_id, with_document=True) if live else None
+    return info, version
 
 
 def subscribed_targets(
     conn: sa.Connection, *, org_id: str, event: str
 ) -> list[tuple[WorkflowInfo, VersionInfo]]:
     """Return the published, unarchived workflows listening to `event`, with live versions."""
-    return [
-        (
-            info,
-            get_version(conn, org_id=org_id, workflow_id=info.id, version_id="live"),
-        )
-        for info in subscribed_workflows(conn, org_id=org_id, event=event)
-    ]
+    rows = conn.execute(_subscribed(org_id, event)).all()
+    targets = [_target(conn, row) for row in rows]
+    return [(info, version) for info, version in targets if version is not None]
 
 
 def subscribed_workflows(conn: sa.Connection, *, org_id: str, event: str) -> list[WorkflowInfo]:
     """Return the unarchived, published workflows whose live version listens to `event`."""
-    rows = conn.execute(
+    rows = conn.execute(_subscribed(org_id, event)).all()
+    return _infos(conn, list(rows), last_run=False)
+
+
+def _subscribed(org_id: str, event: str) -> sa.Select[Any]:
+    return (
         sa.select(workflows)
         .where(workflows.c.org_id == org_id)
         .where(workflows.c.event == event)
         .where(workflows.c.archived_at.is_(None))
         .where(workflows.c.live_version_id.is_not(None))
         .order_by(workflows.c.id)
-    ).all()
-    return _infos(conn, list(rows), last_run=False)
+    )
