@@ -122,6 +122,12 @@ def _close_save_publish(page: Page, panel: Locator) -> None:
     page.get_by_role("button", name="Publish").click()
     expect(page.get_by_text(re.compile(r"Published version 1"))).to_be_visible()
     expect(page.locator(".editor-header .badge")).to_have_text("published")
+    page.get_by_text("Version history").click()
+    history = page.locator(".history tbody tr")
+    expect(history).to_have_count(1)
+    expect(history.first).to_contain_text("v1")
+    expect(history.first).to_contain_text("live")
+    expect(history.first).to_contain_text("key_")
 
 
 def _trigger_and_watch(page: Page, deployment: Deployment, key: str) -> str:

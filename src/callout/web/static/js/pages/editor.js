@@ -1,7 +1,7 @@
 // The workflow editor: the flow (trigger, steps, + between them), the step panel, Save, Publish.
 
 import { api, ApiError } from "../api.js";
-import { app, badge, banner, clear, h } from "../dom.js";
+import { app, badge, banner, clear, h, when } from "../dom.js";
 import { findAction } from "../editor/find-action.js";
 import { jsonProblem, stepPanel } from "../editor/step-panel.js";
 
@@ -175,8 +175,45 @@ function render() {
     panel = built.panel;
     state.panel = built;
   }
-  clear(root, header(), messages, h("div", { class: `editor${panel ? " with-panel" : ""}` }, flow, panel));
+  clear(root, header(), messages, h("div", { class: `editor${panel ? " with-panel" : ""}` }, flow, panel), history());
   showFieldErrors();
+}
+
+function history() {
+  const list = h("div", { class: "history-list" }, h("p", { class: "muted small" }, "Loading…"));
+  const details = h("details", { class: "card history" }, h("summary", {}, "Version history"), list);
+  details.addEventListener("toggle", async () => {
+    if (!details.open) return;
+    try {
+      const versions = await api("GET", `/v1/workflows/${workflowId}/versions`);
+      clear(
+        list,
+        h(
+          "table",
+          { class: "table compact" },
+          h("thead", {}, h("tr", {}, ["Version", "State", "Saved", "Published", "By (API key)"].map((t) => h("th", { scope: "col" }, t)))),
+          h(
+            "tbody",
+            {},
+            versions.map((v) =>
+              h(
+                "tr",
+                {},
+                h("td", {}, `v${v.number}`, v.live ? " " : "", v.live ? badge("live") : null),
+                h("td", {}, v.state),
+                h("td", {}, when(v.updated_at)),
+                h("td", {}, when(v.published_at)),
+                h("td", {}, h("code", {}, v.published_by ?? v.updated_by ?? "—")),
+              ),
+            ),
+          ),
+        ),
+      );
+    } catch (error) {
+      clear(list, banner("error", error.message));
+    }
+  });
+  return details;
 }
 
 function invalidFields() {
