@@ -167,8 +167,15 @@ export function stepPanel({ doc, index, secrets, onChange, onClose, onRemove, on
   const testResult = h("div", { class: "test-result", "aria-live": "polite" });
   const testButton = h("button", { type: "button", class: "primary" }, "Test step");
   testButton.addEventListener("click", () => {
-    const trigger = sample.area.value.trim() ? JSON.parse(sample.area.value) : null;
-    const steps = samples && samples.area.value.trim() ? JSON.parse(samples.area.value) : {};
+    let trigger;
+    let steps;
+    try {
+      trigger = sample.area.value.trim() ? JSON.parse(sample.area.value) : null;
+      steps = samples && samples.area.value.trim() ? JSON.parse(samples.area.value) : {};
+    } catch (error) {
+      testResult.replaceChildren(h("p", { class: "banner banner-error", role: "alert" }, `Fix the sample data first: ${error.message}`));
+      return;
+    }
     onTest({ trigger, steps, result: testResult, button: testButton });
   });
 
