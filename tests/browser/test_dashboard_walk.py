@@ -104,6 +104,9 @@ def _fill_the_advanced_configuration(panel: Locator) -> None:
 
 def _test_the_step(panel: Locator, deployment: Deployment) -> None:
     # Test step: one real attempt against the receiver, shown as sent.
+    panel.get_by_label("Sample trigger data").fill('{"id": ')
+    panel.get_by_role("button", name="Test step").click()
+    expect(panel.locator(".test-result")).to_contain_text("Fix the sample data first")
     panel.get_by_label("Sample trigger data").fill('{"id": "inq_1", "email": "ada@example.com"}')
     panel.get_by_role("button", name="Test step").click()
     result = panel.locator(".test-result")
