@@ -6,7 +6,7 @@ of it gets the first answer back instead of starting runs again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -68,22 +68,8 @@ def record_call(  # noqa: PLR0913
     call_id: str | None = None,
 ) -> TriggerCall:
     """Record a call (under its key when given)."""
-    call_id = call_id or new_id("trg", now=now)
-    conn.execute(
-        trigger_calls.insert().values(
-            id=call_id,
-            org_id=org_id,
-            workflow_id=workflow_id,
-            event=event,
-            idempotency_key=idempotency_key,
-            fingerprint=fingerprint,
-            status_code=status_code,
-            response=response,
-            created_at=now,
-        )
-    )
-    return TriggerCall(
-        id=call_id,
+    call = TriggerCall(
+        id=call_id or new_id("trg", now=now),
         workflow_id=workflow_id,
         event=event,
         idempotency_key=idempotency_key,
@@ -92,6 +78,8 @@ def record_call(  # noqa: PLR0913
         response=response,
         created_at=now,
     )
+    conn.execute(trigger_calls.insert().values(org_id=org_id, **asdict(call)))
+    return call
 
 
 def list_calls(
