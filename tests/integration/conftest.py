@@ -13,9 +13,11 @@ import trustme
 from aiohttp import web
 
 from callout.http import AiohttpTransport, TransportConfig
+from callout.model.clock import ManualClock
 from callout.store import SqlStore, database_url, open_store
 from support.databases import POSTGRES_ENV, fresh_database, postgres_admin_url
-from support.https_servers import Hit, HttpsServer, reply
+from support.https_servers import Hit, HttpsServer, listening, reply
+from support.private_postgres import PrivatePostgres, missing_reason, private_postgres
 from support.services import skip_or_fail
 
 
@@ -60,13 +62,9 @@ async def https_server(server_ssl: ssl.SSLContext) -> AsyncIterator[HttpsServer]
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_ssl)
-    await site.start()
-    server.port = runner.addresses[0][1]
-    yield server
-    await runner.cleanup()
+    async with listening(web.AppRunner(app, access_log=None), server_ssl) as port:
+        server.port = port
+        yield server
 
 
 @pytest.fixture
@@ -117,6 +115,20 @@ async def store(db_url: str) -> AsyncIterator[SqlStore]:
 
 
 @pytest.fixture
+def db_clock() -> ManualClock:
+    """A manual clock standing in for the database's: the store's time moves when a test says."""
+    return ManualClock()
+
+
+@pytest.fixture
+async def timed_store(db_url: str, db_clock: ManualClock) -> AsyncIterator[SqlStore]:
+    """A store on each kind of database whose clock (the database's) is `db_clock`."""
+    real = await open_store(database_url(db_url), clock=db_clock)
+    yield real
+    await real.close()
+
+
+@pytest.fixture
 async def pg_url(tmp_path: Path) -> AsyncIterator[str]:
     """A fresh PostgreSQL database, for what only PostgreSQL does."""
     if postgres_admin_url() is None:
@@ -131,3 +143,13 @@ async def pg_store(pg_url: str) -> AsyncIterator[SqlStore]:
     real = await open_store(database_url(pg_url))
     yield real
     await real.close()
+
+
+@pytest.fixture
+async def private_pg() -> AsyncIterator[PrivatePostgres]:
+    """A PostgreSQL server of this test's own, which it may stop and restart."""
+    reason = missing_reason()
+    if reason is not None:
+        skip_or_fail(reason)
+    async with private_postgres() as server:
+        yield server

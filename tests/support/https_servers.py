@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -55,3 +57,16 @@ def reply(
         )
 
     return respond
+
+
+@asynccontextmanager
+async def listening(runner: web.BaseRunner, ssl_context: ssl.SSLContext) -> AsyncIterator[int]:
+    """Serve `runner` over TLS on a free loopback port; yield the port; clean up after."""
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
+        await site.start()
+        port: int = runner.addresses[0][1]
+        yield port
+    finally:
+        await runner.cleanup()

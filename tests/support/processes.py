@@ -31,6 +31,17 @@ async def start_callout(
             out.close()
 
 
+async def wait_for_line(log: Path, text: str, *, count: int = 1, timeout: float = 30.0) -> None:
+    """Wait until `text` appears `count` times in `log` (a process said it got somewhere)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (await asyncio.to_thread(log.read_text, errors="replace")).count(text) < count:
+        if loop.time() > deadline:
+            msg = f"{text!r} did not appear {count} time(s) in {log} within {timeout} s"
+            raise AssertionError(msg)
+        await asyncio.sleep(0.05)
+
+
 async def kill_hard(process: asyncio.subprocess.Process) -> None:
     """`kill -9` the process and reap it."""
     if process.returncode is None:

@@ -29,9 +29,13 @@ async def run_workflow(
     clock: Clock | None = None,
     store: Store | None = None,
 ) -> StoredRun:
-    """Record a run of `document` and execute it to its end; return it as recorded."""
+    """Record a run of `document` and execute it to its end; return it as recorded.
+
+    The in-memory store keeps time on the same clock (it plays the database's), so
+    a manual clock runs a long retry schedule at once.
+    """
     clock = clock or ManualClock()
-    store = store or MemoryStore()
+    store = store or MemoryStore(clock=clock)
     workflow = validate_workflow(document)
     run_id = await start_run(store, workflow, trigger if trigger is not None else {}, clock=clock)
     executor = StepExecutor(store=store, transport=transport, secrets=secrets or {}, clock=clock)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from pydantic import BaseModel
+from fastapi import FastAPI, Response
 
 from callout import __version__
 from callout.api.context import ApiContext
 from callout.api.errors import install_error_handlers
+from callout.api.health import DatabaseHealth, Health
+from callout.api.json_bodies import JsonBodies
 from callout.api.limits import BodyLimit
 from callout.api.routes import organization, runs, secrets, step_test, triggers, workflows
 from callout.api.routes.docs import install_docs
@@ -20,12 +21,6 @@ prints the first one). Every resource belongs to the key's organization; another
 organization's ids answer 404. Every error has one shape:
 `{"error": {"code", "message", "details": [{"path", "message"}]}}`.
 """
-
-
-class Health(BaseModel):
-    """The service is up."""
-
-    status: str
 
 
 def create_app(context: ApiContext) -> FastAPI:
@@ -46,10 +41,27 @@ def create_app(context: ApiContext) -> FastAPI:
     app.state.api_routes = [route for module in modules for route in module.router.routes]
     install_docs(app)
 
-    @app.get("/healthz", tags=["Service"], summary="Liveness")
-    async def healthz() -> Health:
-        """Answer 200 while the service runs."""
-        return Health(status="ok")
+    database = DatabaseHealth(context.store)
 
+    @app.get(
+        "/healthz",
+        tags=["Service"],
+        summary="Liveness, and whether the database answers",
+        responses={503: {"model": Health, "description": "The database is unavailable"}},
+    )
+    async def healthz(response: Response) -> Health:
+        """Answer 200 while the service runs and reaches its database, else 503.
+
+        `{"status": "ok", "database": "ok"}`, or `{"status": "degraded", "database":
+        "unavailable"}` with 503. The database is asked at most once a second, so
+        polling this is cheap.
+        """
+        health = await database.health()
+        if health.status != "ok":
+            response.status_code = 503
+        return health
+
+    # Inside the body cap: JSON bodies are checked once the cap has held.
+    app.add_middleware(JsonBodies)
     app.add_middleware(BodyLimit, limit=context.max_body_bytes)
     return app

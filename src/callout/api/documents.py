@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from callout.api.context import ApiContext
 from callout.engine.plan_gate import PlanError, check_plan
 from callout.model.errors import DocumentError, Problem
-from callout.model.loading import MAX_DOCUMENT_BYTES
+from callout.model.json_input import JsonInputError, check_json_value
+from callout.model.loading import MAX_DOCUMENT_BYTES, document_problem
 from callout.model.plans import Plan
 from callout.steps.validation import validate_workflow
 from callout.store.organizations import get_organization
@@ -23,21 +24,39 @@ UNTITLED = "Untitled workflow"
 def name_of(document: Mapping[str, Any]) -> str:
     """Return the name a workflow is listed under (its document's, while it has one)."""
     name = document.get("name")
-    return name.strip()[:200] if isinstance(name, str) and name.strip() else UNTITLED
+    if isinstance(name, str):
+        # PostgreSQL text cannot hold NUL; a name is for listing, so it is dropped there.
+        name = name.replace("\x00", "").strip()
+    return name[:200] if isinstance(name, str) and name else UNTITLED
 
 
 def check_size(value: Any, what: str) -> None:
     """Raise DocumentError when `value` as JSON is over the 1 MiB limit."""
-    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    # surrogatepass: a lone surrogate counts its 3 bytes here instead of crashing; the
+    # JSON reader refuses it with its path (bodies are checked before routes run).
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_DOCUMENT_BYTES:
         raise DocumentError([Problem(what, f"is {size} bytes; at most {MAX_DOCUMENT_BYTES}")])
+
+
+def json_problems(document: Any) -> list[Problem]:
+    """Return how a stored document breaks the JSON rules (one stored before they held)."""
+    try:
+        check_json_value(document)
+    except JsonInputError as exc:
+        return [document_problem(exc)]
+    return []
 
 
 def problems_of(
     document: Any, *, plan: Plan, secrets: frozenset[str], allow_http: bool
 ) -> list[Problem]:
     """Return every problem publishing would report: the plan's, then the document's."""
-    problems: list[Problem] = []
+    problems = json_problems(document)
+    if problems:
+        # Nothing else is checked on a value that breaks the JSON rules (too deep to walk).
+        return problems
     try:
         check_plan(document, plan)
     except PlanError as exc:
@@ -53,6 +72,9 @@ def publish_check(context: ApiContext, org_id: str) -> Any:
     """Return the check `publish_draft` runs in its transaction: plan gate, then validation."""
 
     def check(conn: sa.Connection, document: Any) -> str | None:
+        problems = json_problems(document)
+        if problems:
+            raise DocumentError(problems)
         check_plan(document, get_organization(conn, org_id=org_id).plan)
         valid = validate_workflow(
             document,

@@ -8,6 +8,7 @@ gate 403, an invalid document or input 422 with every problem listed.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -21,7 +22,7 @@ from starlette.routing import Match
 from callout.engine.plan_gate import PlanError
 from callout.model.errors import DocumentError, Problem
 from callout.store.encryption import SecretKeyError
-from callout.store.protocol import ConflictError, NotFoundError
+from callout.store.protocol import ConflictError, NotFoundError, StoreUnavailable
 
 log = logging.getLogger("callout.api")
 
@@ -63,6 +64,24 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     )
 }
 """Declared on every /v1 route, so the OpenAPI description tells clients the error shape."""
+
+STORE_RETRY_AFTER = 5
+"""Seconds a client is told to wait (`Retry-After`) while the database is unavailable."""
+
+STORE_LOG_EVERY = 10.0
+"""Most often (seconds) the API logs that it answers 503 for an unavailable database."""
+
+ERROR_RESPONSES[503] = {
+    "model": ErrorBody,
+    "description": "The database is unavailable (`store_unavailable`): try again after "
+    "`Retry-After` seconds",
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again",
+            "schema": {"type": "integer"},
+        }
+    },
+}
 
 
 class ApiError(Exception):
@@ -187,6 +206,22 @@ async def _secret_key(_: Request, exc: Exception) -> JSONResponse:
     return error_response(503, "secret_key_unavailable", str(exc))
 
 
+async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # A restart or failover answers every request this way: say so in the log once in
+    # a while, not once per request. The driver's words stay in the log.
+    state = request.app.state
+    now = time.monotonic()
+    if now - getattr(state, "store_unavailable_logged_at", -STORE_LOG_EVERY) >= STORE_LOG_EVERY:
+        state.store_unavailable_logged_at = now
+        log.warning("%s; answering 503 store_unavailable", exc)
+    return error_response(
+        503,
+        "store_unavailable",
+        f"the database is unavailable; try again in {STORE_RETRY_AFTER} seconds",
+        headers={"Retry-After": str(STORE_RETRY_AFTER)},
+    )
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.error("unexpected error", exc_info=exc)
     return error_response(500, "internal_error", "callout failed unexpectedly; see its log")
@@ -202,4 +237,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DocumentError, _invalid_document)
     app.add_exception_handler(PlanError, _plan)
     app.add_exception_handler(SecretKeyError, _secret_key)
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(Exception, _unexpected)

@@ -2,21 +2,51 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from callout import __version__
-from callout.cli.db import db_group
-from callout.cli.orgs import keygen_command, keys_group, orgs_group
-from callout.cli.receiver import receiver_command
-from callout.cli.run import run_command
-from callout.cli.runs import runs_group
-from callout.cli.serve import api_command, serve_command
-from callout.cli.validate import validate_command
-from callout.cli.verify import verify_command
-from callout.cli.worker import worker_command
+
+COMMANDS = {
+    "validate": "callout.cli.validate:validate_command",
+    "run": "callout.cli.run:run_command",
+    "verify": "callout.cli.verify:verify_command",
+    "receiver": "callout.cli.receiver:receiver_command",
+    "worker": "callout.cli.worker:worker_command",
+    "runs": "callout.cli.runs:runs_group",
+    "db": "callout.cli.db:db_group",
+    "serve": "callout.cli.serve:serve_command",
+    "api": "callout.cli.serve:api_command",
+    "orgs": "callout.cli.orgs:orgs_group",
+    "keys": "callout.cli.orgs:keys_group",
+    "keygen": "callout.cli.orgs:keygen_command",
+}
+"""Each command and where it lives: imported only when it runs (or when --help lists it),
+so `callout validate` does not pay for the web framework, nor `callout worker` for the API."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyCommands(click.Group):
+    """A group that imports a command's module only when that command is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Return every command's name, sorted."""
+        del ctx
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import and return the command `cmd_name`, or None when there is none."""
+        del ctx
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, name = target.partition(":")
+        command = getattr(importlib.import_module(module), name)
+        assert isinstance(command, click.Command)  # noqa: S101 - COMMANDS names commands only
+        return command
+
+
+@click.group(cls=LazyCommands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="callout")
 def cli() -> None:
     """callout: run workflows whose steps make signed, retried, guarded HTTPS requests.
@@ -36,20 +66,6 @@ def cli() -> None:
     callout verify --secret S --header H --body-file F   check a signature
     callout receiver --port 8443 --secret S       a local HTTPS endpoint to try workflows on
     """  # noqa: D301  # click reads \b as "keep these lines as written"
-
-
-cli.add_command(validate_command)
-cli.add_command(run_command)
-cli.add_command(verify_command)
-cli.add_command(receiver_command)
-cli.add_command(worker_command)
-cli.add_command(runs_group)
-cli.add_command(db_group)
-cli.add_command(serve_command)
-cli.add_command(api_command)
-cli.add_command(orgs_group)
-cli.add_command(keys_group)
-cli.add_command(keygen_command)
 
 
 def main() -> None:

@@ -79,9 +79,10 @@ async def _detach(database: str | None, valid: ValidWorkflow, payload: Any) -> N
     clock = SystemClock()
     async with opened_store(database) as store:
         run_id = await start_run(store, valid, payload, clock=clock)
-        seen = await store.last_worker_seen_at()
+        # Measured by the database's clock: this machine's may be off.
+        seen_ago = await store.seconds_since_worker_seen()
     click.echo(run_id)
-    if seen is None or clock.now() - seen > WORKER_SEEN_WITHIN:
+    if seen_ago is None or seen_ago > WORKER_SEEN_WITHIN:
         click.echo(
             "note: no `callout worker` (or `callout serve`) has been seen recently; "
             "the run waits until one runs",

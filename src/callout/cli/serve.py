@@ -13,6 +13,7 @@ import click
 import uvicorn
 
 from callout.api import ApiContext, create_app
+from callout.cli.heap import freeze_startup_objects
 from callout.cli.store_access import database_option, opened_store
 from callout.cli.worker import run_worker, stop_on_signals
 from callout.engine.worker import Worker
@@ -78,6 +79,7 @@ async def _serve(
             )
             app = create_app(context)
             install_dashboard(app)
+            freeze_startup_objects()  # short collector pauses: the loop is never held long
             server = _Server(
                 uvicorn.Config(
                     app,

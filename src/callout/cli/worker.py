@@ -9,35 +9,58 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import click
 
+from callout.cli.heap import freeze_startup_objects
 from callout.cli.secret_options import EnvironmentSecrets
 from callout.cli.store_access import database_option, opened_store
 from callout.engine.executor import StepExecutor
 from callout.engine.worker import Worker
 from callout.http import AiohttpTransport, Transport, TransportConfig
-from callout.model.clock import SystemClock
 from callout.model.ids import new_id
 from callout.store import DatabaseUrl, SqlStore, database_url
 from callout.store.encryption import SecretKeyError, load_secret_key
 from callout.store.notifications import listen_for_due_work
-from callout.store.protocol import Store
+from callout.store.outage import StoreOutage
+from callout.store.protocol import Store, StoreUnavailable
 from callout.store.secrets import OrgSecrets, StoredOrgSecrets
 
 HEARTBEAT = 5.0
 """Seconds between a worker's 'still alive' records."""
 
 
-async def _heartbeat(store: Store, worker_id: str, stop: asyncio.Event) -> None:
-    clock = SystemClock()
+async def heartbeat(
+    store: Store,
+    worker_id: str,
+    stop: asyncio.Event,
+    *,
+    outage: StoreOutage,
+    every: float = HEARTBEAT,
+) -> None:
+    """Record that this worker is alive every `every` seconds until `stop` is set.
+
+    While the database is out the record is tried again on the shared backoff (and
+    the outage logged once, through `outage`), so it is fresh as soon as the
+    database is back.
+    """
+    waits: Iterator[float] | None = None
     while not stop.is_set():
-        await store.worker_seen(
-            worker_id, host=socket.gethostname(), pid=os.getpid(), now=clock.now()
-        )
+        try:
+            # Stamped with the database's time: a worker's clock may be off.
+            await store.worker_seen(worker_id, host=socket.gethostname(), pid=os.getpid())
+        except StoreUnavailable as exc:
+            outage.lost(exc)
+            waits = waits or outage.backoff.waits()
+            pause = next(waits)
+        else:
+            if waits is not None:
+                waits = None
+                outage.reached()
+            pause = every
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), HEARTBEAT)
+            await asyncio.wait_for(stop.wait(), pause)
 
 
 async def run_worker(
@@ -77,16 +100,19 @@ async def run_worker(
         f"worker {worker_id} started (concurrency {concurrency}); stop: Ctrl-C or SIGTERM",
         err=True,
     )
-    beating = asyncio.create_task(_heartbeat(store, worker_id, stop))
-    listening = asyncio.create_task(listen_for_due_work(database, worker.wake))
+    # One outage for the loop, its attempts, the heartbeat and the listener: one log line.
+    outage = worker.outage
+    beating = asyncio.create_task(heartbeat(store, worker_id, stop, outage=outage))
+    listening = asyncio.create_task(listen_for_due_work(database, worker.wake, outage=outage))
     try:
         await worker.run(stop)
     finally:
         stop.set()
-        listening.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listening
-        await beating
+        for task in (listening, beating):
+            # The heartbeat ends at `stop`, unless it waits on a database that hangs.
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     click.echo(f"worker {worker_id} stopped", err=True)
 
 
@@ -167,6 +193,10 @@ def worker_command(
     PostgreSQL database (CALLOUT_DATABASE_URL=postgresql://...). Organizations'
     secrets are decrypted with CALLOUT_SECRET_KEY (the key `callout serve` or
     `callout api` uses); runs of `callout run --detach` read CALLOUT_SECRET_<NAME>.
+
+    A database outage (a restart, a failover, SQLite locked past
+    CALLOUT_SQLITE_BUSY_TIMEOUT) is ridden out: one log line, capped backoff,
+    attempts in flight kept and recorded once the database is back.
     """
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -176,4 +206,5 @@ def worker_command(
     except ValueError as exc:
         click.echo(f"invalid setting: {exc}", err=True)
         sys.exit(2)
+    freeze_startup_objects()  # short collector pauses (cli/heap.py)
     asyncio.run(work(database, concurrency, grace, lease_margin, config))

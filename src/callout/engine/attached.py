@@ -1,8 +1,9 @@
 """An attached run: `callout run` executes its own run, under leases like a worker.
 
-Only this run's step runs are claimed. Between attempts the loop waits on the
-clock until the next one is due, so with a manual clock a ten-minute schedule
-runs at once. The run is in the store all along: if this process dies, a
+Only this run's step runs are claimed. Between attempts the loop waits on its
+clock for as long as the store says the next one is away (the store's clock
+decides when it is due), so with a manual clock shared by the store a
+ten-minute schedule runs at once. The run is in the store all along: if this process dies, a
 `callout worker` finishes it at the due times already recorded.
 """
 
@@ -31,9 +32,7 @@ async def run_attached(
 ) -> StoredRun:
     """Execute `run_id` to its end in this process; return it as recorded."""
     while await store.run_status(run_id) not in FINISHED:
-        claims = await store.claim_due(
-            now=clock.now(), lease_seconds=CLAIM_LEASE, limit=1, run_id=run_id
-        )
+        claims = await store.claim_due(lease_seconds=CLAIM_LEASE, limit=1, run_id=run_id)
         if claims:
             if on_change is not None:
                 on_change(await store.get_run(run_id))
@@ -41,8 +40,8 @@ async def run_attached(
             if on_change is not None:
                 on_change(await store.get_run(run_id))
             continue
-        due = await store.next_due_at(run_id)
-        wait = IDLE_POLL if due is None else min(max(0.0, due - clock.now()), 60.0)
+        due_in = await store.seconds_until_due(run_id)
+        wait = IDLE_POLL if due_in is None else min(due_in, 60.0)
         await clock.sleep(wait)
     final = await store.get_run(run_id)
     if on_change is not None:

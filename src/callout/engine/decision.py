@@ -13,10 +13,14 @@ from callout.steps.registry import StepPolicy
 
 @dataclass(frozen=True, slots=True)
 class StepDecision:
-    """The decision, the next attempt's due time (for a retry), and the step's output."""
+    """The decision, the wait before the next attempt (for a retry), and the step's output.
+
+    The wait is a duration: the store makes the retry due that long after it records
+    the attempt's end, by the database's clock (a worker's clock never sets a due time).
+    """
 
     decision: Decision
-    next_attempt_at: float | None = None
+    retry_delay: float | None = None
     output: dict[str, Any] | None = None
 
 
@@ -25,7 +29,6 @@ def decide(
     policy: StepPolicy,
     *,
     failed_attempts_before: int,
-    ended_at: float,
     retry_after_cap: float,
 ) -> StepDecision:
     """Decide from an attempt's result (DESIGN.md, attempt semantics).
@@ -39,7 +42,7 @@ def decide(
         schedule = RetrySchedule(policy.retry_intervals, retry_after_cap)
         wait = schedule.wait_before_retry(failed_attempts_before + 1, result.retry_after)
         if wait is not None:
-            return StepDecision(Decision.RETRY, next_attempt_at=ended_at + wait)
+            return StepDecision(Decision.RETRY, retry_delay=wait)
     if not policy.continue_on_error:
         return StepDecision(Decision.ERRORED_FAIL)
     error = result.error
@@ -49,4 +52,6 @@ def decide(
         "body": error.body if error else None,
         "error": error.to_json() if error else {},
     }
+    if error is not None and error.body_truncated:
+        output["body_truncated"] = True  # `body` is the first part of the response's text
     return StepDecision(Decision.ERRORED_CONTINUE, output=output)

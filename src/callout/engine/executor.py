@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,6 +13,7 @@ from typing import Any
 
 from callout.engine.decision import decide
 from callout.engine.retry import DEFAULT_RETRY_AFTER_CAP
+from callout.engine.run_inputs import RunInputCache, estimated_size
 from callout.http import Transport
 from callout.model.clock import Clock, SystemClock
 from callout.model.errors import DocumentError
@@ -20,7 +23,15 @@ from callout.steps.attempt import AttemptContext, AttemptResult
 from callout.steps.registry import StepPolicy
 from callout.steps.validation import ValidWorkflow, validate_workflow
 from callout.store.encryption import SecretKeyError
-from callout.store.protocol import Claim, FinishedAttempt, LeaseLostError, RunInput, Store
+from callout.store.outage import StoreOutage
+from callout.store.protocol import (
+    Claim,
+    FinishedAttempt,
+    LeaseLostError,
+    RunInput,
+    Store,
+    StoreUnavailable,
+)
 from callout.store.secrets import OrgSecrets
 from callout.templates import Scope
 
@@ -30,11 +41,11 @@ MAX_INTERRUPTIONS = 3
 """A step run whose attempts were interrupted this many times (its worker died each
 time) errors instead of being sent again, so a request that kills workers cannot loop."""
 
-INPUT_CACHE_SIZE = 4096
-"""Runs whose document and trigger a worker keeps in memory (they never change)."""
-
 LEASE_MARGIN = 30.0
 """Seconds a lease outlives the attempt's timeout, for recording its result."""
+
+LOGGED_MESSAGE_CHARS = 200
+"""An errored step's log line keeps at most this much of its (redacted) message."""
 
 
 class WorkflowCache:
@@ -43,6 +54,8 @@ class WorkflowCache:
     def __init__(self, size: int = 256) -> None:
         self._size = size
         self._entries: OrderedDict[str, ValidWorkflow] = OrderedDict()
+        # The API validates in threads (trigger calls): the dict is shared by them.
+        self._lock = threading.Lock()
 
     def get(self, document: Any, *, allow_http: bool = False) -> ValidWorkflow:
         """Return the validated workflow of `document` (validated on first sight).
@@ -50,14 +63,16 @@ class WorkflowCache:
         Raises DocumentError when this process's settings refuse the document.
         """
         key = json.dumps([document, allow_http], sort_keys=True, separators=(",", ":"))
-        found = self._entries.get(key)
-        if found is None:
-            found = validate_workflow(document, allow_http=allow_http)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        found = validate_workflow(document, allow_http=allow_http)
+        with self._lock:
             self._entries[key] = found
             if len(self._entries) > self._size:
                 self._entries.popitem(last=False)
-        else:
-            self._entries.move_to_end(key)
         return found
 
 
@@ -74,16 +89,18 @@ class StepExecutor:
     allow_http: bool = False
     workflows: WorkflowCache = field(default_factory=WorkflowCache)
     org_secrets: OrgSecrets | None = None
-    inputs: OrderedDict[str, RunInput] = field(default_factory=OrderedDict, repr=False)
+    inputs: RunInputCache = field(default_factory=RunInputCache, repr=False)
+    outage: StoreOutage = field(default_factory=StoreOutage)
+    """Shared with the worker: reads and the finish wait out a database outage."""
 
     async def _run_input(self, run_id: str) -> RunInput:
-        # A run's document and trigger never change: read them once per run.
+        # A run's document and trigger never change: read them once per run, and
+        # keep them while they fit the cache's byte budget (engine/run_inputs.py).
         found = self.inputs.get(run_id)
         if found is None:
-            found = await self.store.run_input(run_id)
-            self.inputs[run_id] = found
-            if len(self.inputs) > INPUT_CACHE_SIZE:
-                self.inputs.popitem(last=False)
+            found = await self.outage.ride_out(self.store.run_input, run_id)
+            # Sizing walks every value: off the event loop for a large trigger.
+            self.inputs.put(run_id, found, await asyncio.to_thread(estimated_size, found))
         return found
 
     async def execute(self, claim: Claim) -> None:
@@ -93,35 +110,62 @@ class StepExecutor:
         except LeaseLostError as exc:
             log.warning("%s", exc)
 
+    async def _give_back(self, claim: Claim, error: StoreUnavailable) -> None:
+        """Hand back a claim whose attempt could not be recorded as `sending` (so it was not sent).
+
+        Recorded before sent is the durability rule, and a start is not simply tried
+        again: its outcome is unknown. Once the database answers, the step run is due
+        at once (fenced: refused if another worker took it over meanwhile); a start
+        that did land unseen is marked interrupted by the next claim.
+        """
+        self.outage.lost(error)
+        try:
+            await self.outage.ride_out(self.store.release, claim)
+        except LeaseLostError:
+            self.outage.reached()  # it answered, to say another worker has it now
+            raise
+        self.outage.reached()
+
     async def _execute(self, claim: Claim) -> None:
         found = await self._run_input(claim.run_id)
         document, trigger, org_id = found.document, found.trigger, found.org_id
+        # The id sorts by this worker's clock (ids only order, they decide nothing);
+        # every time recorded is the database's.
         attempt_id = new_id("att", now=self.clock.now())
-        started = self.clock.now()
         try:
-            workflow = self.workflows.get(document, allow_http=self.allow_http)
+            # In a thread: a document not yet compiled here costs up to ~1 s of CPU
+            # (a hostile 1 MiB one), and even its cache key is a JSON dump of it.
+            workflow = await asyncio.to_thread(
+                self.workflows.get, document, allow_http=self.allow_http
+            )
         except DocumentError as exc:
             # Valid when recorded, refused by this worker's settings (say, plain http
             # no longer allowed): a final error, not a claim that comes back forever.
-            await self.store.start_attempt(
-                claim,
-                attempt_id=attempt_id,
-                number=claim.next_number,
-                now=started,
-                lease_until=started + self.lease_margin,
-            )
+            try:
+                await self.store.start_attempt(
+                    claim,
+                    attempt_id=attempt_id,
+                    number=claim.next_number,
+                    lease_seconds=self.lease_margin,
+                )
+            except StoreUnavailable as unreached:
+                await self._give_back(claim, unreached)
+                return
             result = AttemptResult(error=StepError("invalid_document", str(exc)))
             await self._record(claim, attempt_id, result, StepPolicy())
             return
         checked = workflow.steps[claim.position]
         timeout = float(getattr(checked.config, "timeout", 0.0))
-        await self.store.start_attempt(
-            claim,
-            attempt_id=attempt_id,
-            number=claim.next_number,
-            now=started,
-            lease_until=started + timeout + self.lease_margin,
-        )
+        try:
+            await self.store.start_attempt(
+                claim,
+                attempt_id=attempt_id,
+                number=claim.next_number,
+                lease_seconds=timeout + self.lease_margin,
+            )
+        except StoreUnavailable as unreached:
+            await self._give_back(claim, unreached)
+            return
         if claim.interruptions >= MAX_INTERRUPTIONS:
             result = AttemptResult(
                 error=StepError(
@@ -131,8 +175,15 @@ class StepExecutor:
                 )
             )
         else:
-            # The first step has no earlier outputs to read.
-            outputs = await self.store.outputs(claim.run_id) if claim.position else {}
+            # Only the outputs this step references: each may be large (the first
+            # step has no earlier outputs to read).
+            outputs = (
+                await self.outage.ride_out(
+                    self.store.outputs, claim.run_id, step_ids=checked.step_references
+                )
+                if claim.position
+                else {}
+            )
             try:
                 secrets, previous = await self._secrets(org_id)
             except SecretKeyError as exc:
@@ -171,30 +222,44 @@ class StepExecutor:
                 "this worker has no secret key (CALLOUT_SECRET_KEY) to read the "
                 "organization's secrets with"
             )
-        found = await self.org_secrets.values(org_id, now=self.clock.now())
+        found = await self.outage.ride_out(self.org_secrets.values, org_id, now=self.clock.now())
         return found.current, found.previous
 
     async def _record(
         self, claim: Claim, attempt_id: str, result: AttemptResult, policy: StepPolicy
     ) -> None:
-        ended = self.clock.now()
         decided = decide(
             result,
             policy,
             failed_attempts_before=claim.attempts_made,
-            ended_at=ended,
             retry_after_cap=self.retry_after_cap,
         )
         if (
             decided.decision is Decision.ERRORED_CONTINUE
             or decided.decision is Decision.ERRORED_FAIL
         ):
-            log.info("step %s of run %s errored: %s", claim.step_id, claim.run_id, result.error)
-        await self.store.finish_attempt(
+            # Type, HTTP status and message only: a body (the server's or ours) never
+            # reaches the log; the attempt record keeps it, redacted. The message of an
+            # error with a response may quote it (a schema mismatch names the value), so
+            # only our own messages, redacted when made and cut short, are logged.
+            error = result.error
+            log.info(
+                "step %s of run %s errored: %s (HTTP status %s): %s",
+                claim.step_id,
+                claim.run_id,
+                error.type if error else "unknown",
+                error.status if error and error.status is not None else "none",
+                error.message[:LOGGED_MESSAGE_CHARS]
+                if error and error.status is None
+                else "(see the attempt record)",
+            )
+        # Built once and kept while the database is out: recorded when it is back, or
+        # refused by the lease fence (LeaseLostError) if another worker took over.
+        await self.outage.ride_out(
+            self.store.finish_attempt,
             claim,
             FinishedAttempt(
                 attempt_id=attempt_id,
-                ended_at=ended,
                 succeeded=result.succeeded,
                 decision=decided.decision,
                 http_status=result.response.status if result.response else None,
@@ -202,6 +267,6 @@ class StepExecutor:
                 request=result.request.to_json() if result.request else None,
                 response=result.response.to_json() if result.response else None,
                 output=decided.output,
-                next_attempt_at=decided.next_attempt_at,
+                retry_delay=decided.retry_delay,
             ),
         )

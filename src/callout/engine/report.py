@@ -1,4 +1,4 @@
-"""A run as a report: the `--json` of `callout run` and `callout runs show`."""
+"""A run as a report: the `--json` of `callout run` and `callout runs show`, and the run API."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from callout.model.timestamps import iso_utc
 from callout.store.protocol import StoredAttempt, StoredRun, StoredStepRun
+from callout.store.run_view import RunView
 
 
 def attempt_report(attempt: StoredAttempt) -> dict[str, Any]:
@@ -62,3 +63,25 @@ def run_report(run: StoredRun) -> dict[str, Any]:
         "finished_at": iso_utc(run.finished_at) if run.finished_at is not None else None,
         "steps": [step_report(s) for s in run.steps],
     }
+
+
+def run_view_report(view: RunView) -> dict[str, Any]:
+    """Report a run view (`GET /v1/runs/{id}`): every step run, its latest attempts.
+
+    Each step says how many attempts it made (`attempts_total`); the trigger says
+    whether it is cut (`trigger_truncated`). Bodies and values are cut as
+    `store/run_view.py` explains.
+    """
+    report = run_report(view.run)
+    for step, out in zip(view.run.steps, report["steps"], strict=True):
+        out["attempts_total"] = view.attempts_total.get(step.id, len(step.attempts))
+    report["trigger"] = view.run.trigger
+    report["trigger_truncated"] = view.trigger_truncated
+    return report
+
+
+def step_run_report(step: StoredStepRun) -> dict[str, Any]:
+    """Report one step run whole: every attempt, output and error as recorded."""
+    out = step_report(step)
+    out["attempts_total"] = len(step.attempts)
+    return out

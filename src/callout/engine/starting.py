@@ -34,10 +34,12 @@ def new_run(  # noqa: PLR0913 - the run and the three ids it belongs to
 
 
 async def start_run(store: Store, workflow: ValidWorkflow, trigger: Any, *, clock: Clock) -> str:
-    """Record a run of `workflow`, pinned to its document; return the run id once durable."""
-    now = clock.now()
-    run = new_run(workflow, trigger, now=now)
-    await store.create_run(run, now=now)
+    """Record a run of `workflow`, pinned to its document; return the run id once durable.
+
+    `clock` only orders the new ids; the run's times are the store's (the database's).
+    """
+    run = new_run(workflow, trigger, now=clock.now())
+    await store.create_run(run)
     return run.id
 
 
@@ -45,9 +47,8 @@ async def resume_run(store: Store, run_id: str, *, clock: Clock) -> str:
     """Resume a failed run from its failed step; return the new step run's id (its new key).
 
     A receiver that cached its answer to the old idempotency key would replay
-    it, so the resumed step run gets a new one.
+    it, so the resumed step run gets a new one. `clock` only orders the new id.
     """
-    now = clock.now()
-    step_run_id = new_id("stp", now=now)
-    await store.resume(run_id, step_run_id=step_run_id, now=now)
+    step_run_id = new_id("stp", now=clock.now())
+    await store.resume(run_id, step_run_id=step_run_id)
     return step_run_id

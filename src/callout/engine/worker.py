@@ -5,6 +5,12 @@ Polling the store is the truth: the loop sleeps until the earliest due time
 knows new work arrived. On stop it claims nothing more, waits up to
 `grace` seconds for attempts in flight, then cancels the rest: their leases
 run out and another worker sends them again with the same idempotency key.
+
+When the database cannot be reached (`StoreUnavailable`: a restart, a
+failover, SQLite locked past its busy timeout) the loop says so once, waits
+with the shared backoff (`callout.store.outage`), keeps its attempts in flight
+(they record their results when the database is back), and carries on by
+itself; a wake-up (the LISTEN connection back) cuts a wait short.
 """
 
 from __future__ import annotations
@@ -12,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from callout.engine.executor import StepExecutor
 from callout.model.clock import Clock, SystemClock
-from callout.store.protocol import Store
+from callout.store.outage import StoreOutage
+from callout.store.protocol import Store, StoreUnavailable
 
 log = logging.getLogger("callout.engine")
 
@@ -30,13 +38,19 @@ class Worker:
 
     store: Store
     executor: StepExecutor
-    clock: Clock = field(default_factory=SystemClock)
+    clock: Clock = field(default_factory=SystemClock)  # local waits only, never due work
     concurrency: int = 64
     poll_interval: float = 0.05
     claim_lease: float = CLAIM_LEASE
     grace: float = 10.0
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     _in_flight: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
+    _waits: Iterator[float] | None = field(default=None, repr=False)  # set while the store is out
+
+    @property
+    def outage(self) -> StoreOutage:
+        """What this worker knows of the database; its executor shares it."""
+        return self.executor.outage
 
     def wake(self) -> None:
         """Look for due work now rather than at the next poll."""
@@ -47,10 +61,13 @@ class Worker:
         stopping: asyncio.Future[bool] = asyncio.ensure_future(stop.wait())
         try:
             while not stop.is_set():
-                claimed = await self._claim()
-                if claimed and len(self._in_flight) < self.concurrency:
-                    continue  # more may be due right now
-                await self._sleep(stopping)
+                try:
+                    claimed = await self._claim()
+                    if claimed and len(self._in_flight) < self.concurrency:
+                        continue  # more may be due right now
+                    await self._sleep(stopping)
+                except StoreUnavailable as exc:
+                    await self._wait_for_store(exc, stopping)
         finally:
             stopping.cancel()
             await self._drain()
@@ -59,9 +76,9 @@ class Worker:
         free = self.concurrency - len(self._in_flight)
         if free <= 0:
             return 0
-        claims = await self.store.claim_due(
-            now=self.clock.now(), lease_seconds=self.claim_lease, limit=free
-        )
+        # Due and expired are the database's judgement: this worker's clock has no say.
+        claims = await self.store.claim_due(lease_seconds=self.claim_lease, limit=free)
+        self._store_answered()
         for claim in claims:
             task = asyncio.create_task(self.executor.execute(claim))
             self._in_flight.add(task)
@@ -77,17 +94,35 @@ class Worker:
     async def _sleep(self, stopping: asyncio.Future[bool]) -> None:
         timeout = self.poll_interval
         if len(self._in_flight) < self.concurrency:
-            due = await self.store.next_due_at()
-            if due is not None:
-                timeout = max(0.0, min(timeout, due - self.clock.now()))
+            # How long to sleep is measured by the database; only the sleep itself is ours.
+            due_in = await self.store.seconds_until_due()
+            if due_in is not None:
+                timeout = max(0.0, min(timeout, due_in))
+        await self._pause(timeout, stopping)
+
+    async def _pause(self, seconds: float, stopping: asyncio.Future[bool]) -> None:
+        """Wait `seconds`, less if woken or stopped."""
         self._wakeup.clear()
         waker: asyncio.Future[bool] = asyncio.ensure_future(self._wakeup.wait())
         try:
             await asyncio.wait(
-                {waker, stopping}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                {waker, stopping}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
             waker.cancel()
+
+    async def _wait_for_store(
+        self, error: StoreUnavailable, stopping: asyncio.Future[bool]
+    ) -> None:
+        """Note the outage (logged once per outage), then wait the next step of the backoff."""
+        self.outage.lost(error)
+        self._waits = self._waits or self.outage.backoff.waits()
+        await self._pause(next(self._waits), stopping)
+
+    def _store_answered(self) -> None:
+        if self._waits is not None:
+            self._waits = None
+            self.outage.reached()
 
     async def _drain(self) -> None:
         if not self._in_flight:

@@ -37,6 +37,7 @@ _SKIP_AUTO_HEADERS = frozenset({"Content-Type", "User-Agent"})
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FORBIDDEN_IN_HEADERS = re.compile(r"[\r\n\x00]")
+_CONTROL_IN_HEADERS = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # How much decoded body to ask the stream for at a time: small enough that one
 # read never lands far past the cap, large enough to keep the loop cheap.
@@ -255,6 +256,11 @@ def _check_method_and_headers(request: OutboundRequest) -> None:
         if _FORBIDDEN_IN_HEADERS.search(value):
             # The value may be a secret: only the header's name is shown.
             raise RequestRejected(f"the value of header {name} contains CR, LF or NUL")
+        if _CONTROL_IN_HEADERS.search(value):
+            # aiohttp would raise its own ValueError for these: refuse them as ours.
+            raise RequestRejected(
+                f"the value of header {name} contains a control character (only tab is allowed)"
+            )
 
 
 def _authority(url: URL) -> str:

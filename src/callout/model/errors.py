@@ -6,9 +6,19 @@ CalloutError
 ├── ResolveError           a {{ }} reference has no value at run time
 ├── SignatureError         a signature header does not verify
 ├── SecretMissingError     a referenced secret has no value in this process
-├── StoreError             the store refused or failed
+├── PlanError              the organization's plan lacks an action (engine/plan_gate.py)
+├── SecretKeyError         the operator's secret key is missing or wrong (store/encryption.py)
+├── StoreError             the store refused or failed (the rest in store/protocol.py)
+│   ├── LeaseLostError     another worker took the lease over; the result is not recorded
+│   ├── StoreUnavailable   the database cannot be reached now (an outage: wait, then retry)
+│   ├── NotFoundError      no record has that id (in the organization asking)
+│   │   └── UnknownRunError
+│   ├── ConflictError      the change conflicts with the record's state
+│   │   └── RunStateError
+│   └── SchemaTooNewError  the database was upgraded by a newer callout (store/schema.py)
 └── AttemptError           one attempt of a step did not succeed
     ├── RequestRejected    the resolved request broke a rule (CR/LF in a header, not HTTPS...)
+    │   └── ResolvedTooLarge   a resolved body, URL or header passed its size limit
     ├── GuardError         the address guard refused the target (nothing was sent)
     ├── TransportError     the exchange itself failed
     │   ├── ConnectError       DNS failure, refused or reset connection (retryable)
@@ -16,7 +26,9 @@ CalloutError
     │   ├── TLSError           certificate verification failed (final)
     │   └── ResponseTooLarge   the response passed the byte cap (final)
     ├── StatusError        the server answered with a non-2xx status
-    └── SchemaMismatch     the response body failed the response schema (final)
+    ├── SchemaMismatch     the response body failed the response schema (final)
+    ├── ResponseTooDeep    the response's JSON nests deeper than callout reads (final)
+    └── ResponseUncheckable  the body is over the size response_schema is checked at (final)
 ```
 
 Every message is written so that it can be shown to a user as is: no secret
@@ -91,6 +103,12 @@ class RequestRejected(AttemptError):
     kind = "request_rejected"
 
 
+class ResolvedTooLarge(RequestRejected):
+    """A resolved body, URL or header value passed its size limit; resolution stopped there."""
+
+    kind = "request_too_large"
+
+
 class GuardError(AttemptError):
     """The address guard refused the target before any packet left."""
 
@@ -144,3 +162,15 @@ class SchemaMismatch(AttemptError):
     """The response body does not match the step's response schema."""
 
     kind = "schema_mismatch"
+
+
+class ResponseTooDeep(AttemptError):
+    """A 2xx response's JSON nests deeper than callout reads JSON (`MAX_JSON_DEPTH`)."""
+
+    kind = "response_too_deep"
+
+
+class ResponseUncheckable(AttemptError):
+    """A 2xx response is over the size up to which callout parses it: its schema is unchecked."""
+
+    kind = "response_too_large_to_check"

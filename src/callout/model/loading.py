@@ -2,13 +2,15 @@
 
 YAML is read with the YAML 1.2 core schema: `no`, `on`, `yes` stay strings,
 `2024-01-01` stays a string, and only `true`/`false`, `null`/`~`, integers and
-floats are typed. Duplicate keys, NaN and infinities are errors in both formats,
-and every error says where (line and column) it is.
+floats are typed. Both formats hold the rules of `json_input` (the one JSON
+reader): nesting at most 64 levels (YAML's is checked while composing, before any
+value is built, so a text nested 1,000 deep costs no recursion), no lone surrogates,
+no NaN or infinities, integers within the 64-bit ranges, no duplicate keys. Every
+error says where it is: the path, or the line and column.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import Any
@@ -16,6 +18,12 @@ from typing import Any
 import yaml
 
 from callout.model.errors import DocumentError, Problem
+from callout.model.json_input import (
+    MAX_JSON_DEPTH,
+    JsonInputError,
+    check_json_value,
+    parse_json_value,
+)
 
 MAX_DOCUMENT_BYTES = 1024 * 1024
 """A workflow document or trigger payload larger than this is refused (1 MiB)."""
@@ -44,14 +52,36 @@ class _CoreSchemaLoader(yaml.SafeLoader):
 
     yaml_implicit_resolvers: dict[str, list[tuple[str, re.Pattern[str]]]] = {}  # noqa: RUF012
 
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.open_containers = 0
+
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        """Refuse aliases: a small document must not expand into a huge one."""
+        """Refuse aliases and nesting past the JSON depth limit, before building anything.
+
+        Aliases: a small document must not expand into a huge one. Depth: composing
+        recurses once per level, so the limit is checked here, not on the result.
+        """
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()  # type: ignore[no-untyped-call]
             raise yaml.composer.ComposerError(
                 None, None, "aliases (*name) are not allowed", event.start_mark
             )
-        return super().compose_node(parent, index)
+        if not self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
+            return super().compose_node(parent, index)
+        if self.open_containers >= MAX_JSON_DEPTH:
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"nested deeper than {MAX_JSON_DEPTH} levels of arrays and objects",
+                event.start_mark,
+            )
+        self.open_containers += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.open_containers -= 1
 
 
 for _tag, _pattern, _first in _CORE_RESOLVERS:
@@ -75,8 +105,16 @@ def _construct_mapping(loader: _CoreSchemaLoader, node: yaml.MappingNode) -> dic
     return result
 
 
+_MAX_INT_DIGITS = 20  # 2**64 - 1 has 20 digits: more are out of range in any base used here
+
+
 def _construct_int(loader: _CoreSchemaLoader, node: yaml.ScalarNode) -> int:
     text = str(loader.construct_scalar(node))
+    if len(text.lstrip("+-")) > _MAX_INT_DIGITS + 2:
+        # Refused before int() converts it (quadratic in the digits, refused past 4,300).
+        raise yaml.constructor.ConstructorError(
+            None, None, f"integer out of range ({len(text)} characters)", node.start_mark
+        )
     if text.startswith("0o"):
         return int(text, 8)
     if text.startswith("0x"):
@@ -111,37 +149,18 @@ for _unsafe in ("timestamp", "binary", "set", "omap", "pairs"):
     _CoreSchemaLoader.add_constructor(f"tag:yaml.org,2002:{_unsafe}", _refuse_tag)
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number (NaN and infinities are refused)")
+def document_problem(error: JsonInputError, *, source: str = "document") -> Problem:
+    """Return a refusal of the JSON reader as a document problem (at `steps[0].body`)."""
+    path = error.path.removeprefix("$").removeprefix(".")
+    return Problem(path, error.message) if path else Problem("", f"{source} {error.message}")
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f'duplicate key "{key}"')
-        result[key] = value
-    return result
-
-
-def parse_json(text: str, *, source: str = "document") -> Any:
-    """Parse JSON text, refusing duplicate keys, NaN and infinities."""
+def parse_json(text: str | bytes, *, source: str = "document") -> Any:
+    """Parse JSON text by the rules of the one JSON reader (`json_input`)."""
     try:
-        return json.loads(
-            text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
-        )
-    except json.JSONDecodeError as exc:
-        raise DocumentError(
-            [
-                Problem(
-                    "",
-                    f"{source} is not valid JSON: {exc.msg}"
-                    f" (line {exc.lineno}, column {exc.colno})",
-                )
-            ]
-        ) from None
-    except ValueError as exc:
-        raise DocumentError([Problem("", f"{source} is not valid JSON: {exc}")]) from None
+        return parse_json_value(text)
+    except JsonInputError as exc:
+        raise DocumentError([document_problem(exc, source=source)]) from None
 
 
 def parse_yaml(text: str, *, source: str = "document") -> Any:
@@ -149,7 +168,7 @@ def parse_yaml(text: str, *, source: str = "document") -> Any:
     try:
         loader = _CoreSchemaLoader(text)
         try:
-            return loader.get_single_data()
+            value = loader.get_single_data()
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
@@ -159,6 +178,11 @@ def parse_yaml(text: str, *, source: str = "document") -> Any:
         raise DocumentError([Problem("", f"{source} is not valid YAML: {reason}{where}")]) from None
     except yaml.YAMLError as exc:
         raise DocumentError([Problem("", f"{source} is not valid YAML: {exc}")]) from None
+    try:
+        check_json_value(value)
+    except JsonInputError as exc:
+        raise DocumentError([document_problem(exc, source=source)]) from None
+    return value
 
 
 def parse_document(text: str | bytes, *, source: str = "document") -> Any:

@@ -49,21 +49,28 @@ class Decision(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RecordedRequest:
-    """A request as sent, with every secret value replaced by `[redacted]`."""
+    """A request as sent, with every secret value replaced by `[redacted]`.
+
+    `body` may be cut for the attempt log (`body_truncated`); the request sent was whole.
+    """
 
     method: str
     url: str
     headers: tuple[tuple[str, str], ...]
     body: str
+    body_truncated: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        """Return the JSON form used in reports."""
-        return {
+        """Return the JSON form used in reports (`body_truncated` only when the body was cut)."""
+        out: dict[str, Any] = {
             "method": self.method,
             "url": self.url,
             "headers": [[k, v] for k, v in self.headers],
             "body": self.body,
         }
+        if self.body_truncated:
+            out["body_truncated"] = True
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +94,17 @@ class RecordedResponse:
 
 @dataclass(frozen=True, slots=True)
 class StepError:
-    """Why a step (or an attempt) failed: the `error` output later steps may reference."""
+    """Why a step (or an attempt) failed: the `error` output later steps may reference.
+
+    `body_truncated`: `body` is the first part of the response's text, not the whole body
+    (docs/attempts.md, "What a step keeps").
+    """
 
     type: str
     message: str
     status: int | None = None
     body: Any = None
+    body_truncated: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Return the `error` output: `type`, `message`, and `status`/`body` of a response."""
@@ -100,4 +112,6 @@ class StepError:
         if self.status is not None:
             out["status"] = self.status
             out["body"] = self.body
+            if self.body_truncated:
+                out["body_truncated"] = True
         return out

@@ -13,6 +13,7 @@ from callout.model.errors import DocumentError, Problem
 from callout.steps.catalogue import ACTIONS, find_action
 from callout.steps.registry import Action, StepPolicy
 from callout.steps.schema import CompiledSchema, compile_schema
+from callout.steps.step_references import referenced_steps
 from callout.templates import ReferenceRules
 
 
@@ -24,6 +25,8 @@ class CheckedStep:
     action: Action
     config: Any
     policy: StepPolicy
+    step_references: frozenset[str]
+    """The earlier steps whose outputs the config references: all an attempt reads."""
 
     @property
     def id(self) -> str:
@@ -103,7 +106,13 @@ def validate_workflow(
         problems += found
         if config is not None:
             checked.append(
-                CheckedStep(spec=step, action=action, config=config, policy=action.policy(config))
+                CheckedStep(
+                    spec=step,
+                    action=action,
+                    config=config,
+                    policy=action.policy(config),
+                    step_references=referenced_steps(step.config),
+                )
             )
 
     if problems:

@@ -3,11 +3,14 @@
 SQLite runs in WAL mode with one connection that every write goes through,
 each write inside `BEGIN IMMEDIATE` (so two writers never both think they
 won); `synchronous=FULL`, so a run is on disk before `callout` says it was
-recorded. PostgreSQL is reached through psycopg 3.
+recorded. PostgreSQL is reached through psycopg 3. Every engine hides
+statement parameters from its errors: they hold request and response bodies,
+and a database error may be logged.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +21,10 @@ import sqlalchemy as sa
 
 DEFAULT_DATABASE = "./callout.db"
 
+BUSY_TIMEOUT_ENV = "CALLOUT_SQLITE_BUSY_TIMEOUT"
+DEFAULT_BUSY_TIMEOUT = 10.0
+"""Seconds a SQLite statement waits for another process's lock before the store is unavailable."""
+
 
 @dataclass(frozen=True, slots=True)
 class DatabaseUrl:
@@ -25,6 +32,7 @@ class DatabaseUrl:
 
     given: str
     sqlalchemy_url: str
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT  # SQLite only
 
     @property
     def is_sqlite(self) -> bool:
@@ -37,7 +45,10 @@ class DatabaseUrl:
 
 
 def database_url(value: str | None = None, environ: Mapping[str, str] = os.environ) -> DatabaseUrl:
-    """Read a database URL (default `CALLOUT_DATABASE_URL`, else `./callout.db`)."""
+    """Read a database URL (default `CALLOUT_DATABASE_URL`, else `./callout.db`).
+
+    Raises ValueError for an unsupported URL or an invalid `CALLOUT_SQLITE_BUSY_TIMEOUT`.
+    """
     given = value or environ.get("CALLOUT_DATABASE_URL") or DEFAULT_DATABASE
     if given.startswith(("postgresql://", "postgres://")):
         rest = given.split("://", 1)[1]
@@ -53,28 +64,47 @@ def database_url(value: str | None = None, environ: Mapping[str, str] = os.envir
         )
     else:
         path = given
-    return DatabaseUrl(given, f"sqlite:///{Path(path).expanduser()}")
+    return DatabaseUrl(
+        given, f"sqlite:///{Path(path).expanduser()}", busy_timeout=_busy_timeout(environ)
+    )
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _busy_timeout(environ: Mapping[str, str]) -> float:
+    text = environ.get(BUSY_TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_BUSY_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:  # an hour: longer is a mistake, not a wish
+        raise ValueError(f"{BUSY_TIMEOUT_ENV}: expected seconds from 0 to 3600, got {text!r}")
+    return seconds
+
+
+def _sqlite_pragmas(busy_ms: int, dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's BEGIN (below) start transactions, not the driver.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.close()
 
 
-def _sqlite_reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_reader_pragmas(busy_ms: int, dbapi_connection: Any, _record: Any) -> None:
     # No BEGIN at all: each read is its own statement-level snapshot, and a reader
     # never takes the write lock.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA query_only=1")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.close()
+
+
+def _milliseconds(seconds: float) -> int:
+    return round(seconds * 1000)
 
 
 def _sqlite_begin_immediate(connection: sa.Connection) -> None:
@@ -88,12 +118,24 @@ def open_engine(url: DatabaseUrl) -> sa.Engine:
         # mode (transactions are our BEGIN IMMEDIATE), so a connection given back
         # needs no ROLLBACK.
         engine = sa.create_engine(
-            url.sqlalchemy_url, pool_size=1, max_overflow=0, pool_reset_on_return=None
+            url.sqlalchemy_url,
+            pool_size=1,
+            max_overflow=0,
+            pool_reset_on_return=None,
+            hide_parameters=True,
         )
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(
+            engine, "connect", functools.partial(_sqlite_pragmas, _milliseconds(url.busy_timeout))
+        )
         sa.event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return sa.create_engine(url.sqlalchemy_url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return sa.create_engine(
+        url.sqlalchemy_url,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        hide_parameters=True,
+    )
 
 
 def open_reader_engine(url: DatabaseUrl) -> sa.Engine | None:
@@ -103,8 +145,17 @@ def open_reader_engine(url: DatabaseUrl) -> sa.Engine | None:
     """
     if not url.is_sqlite:
         return None
+    # Four reader threads and the health probe's (`SqlStore.ping`).
     engine = sa.create_engine(
-        url.sqlalchemy_url, pool_size=4, max_overflow=0, pool_reset_on_return=None
+        url.sqlalchemy_url,
+        pool_size=5,
+        max_overflow=0,
+        pool_reset_on_return=None,
+        hide_parameters=True,
     )
-    sa.event.listen(engine, "connect", _sqlite_reader_pragmas)
+    sa.event.listen(
+        engine,
+        "connect",
+        functools.partial(_sqlite_reader_pragmas, _milliseconds(url.busy_timeout)),
+    )
     return engine

@@ -1,8 +1,9 @@
 """The store in memory, for unit tests of the engine: same protocol, no database.
 
 It follows the SQL store's rules (leases fence every write, expired leases are
-taken over, interrupted attempts are counted); integration tests prove the SQL
-store against real databases.
+taken over, interrupted attempts are counted, every time is the store's own:
+its `clock` plays the database's); the store contract tests run it beside
+SQLite and PostgreSQL (tests/integration/durable/test_store.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from callout.model.clock import Clock, SystemClock
 from callout.model.records import AttemptStatus, Decision, RunStatus, StepStatus
 from callout.store.protocol import (
     Claim,
@@ -49,13 +51,15 @@ class _StepRow:
 class MemoryStore:
     """The `Store` protocol in memory (unit tests only)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()  # the database's clock, here the store's own
         self._runs: dict[str, StoredRun] = {}
         self._steps: dict[str, _StepRow] = {}
         self._workers: dict[str, float] = {}
 
-    async def create_run(self, run: NewRun, *, now: float) -> None:
+    async def create_run(self, run: NewRun) -> None:
         """Record a run; its first step is due at once."""
+        now = self._clock.now()
         self._runs[run.id] = StoredRun(
             id=run.id,
             workflow_name=run.workflow_name,
@@ -86,9 +90,10 @@ class MemoryStore:
         self._runs[run_id] = replace(self._runs[run_id], **changes)
 
     async def claim_due(
-        self, *, now: float, lease_seconds: float, limit: int, run_id: str | None = None
+        self, *, lease_seconds: float, limit: int, run_id: str | None = None
     ) -> list[Claim]:
-        """Lease due step runs, taking over expired leases."""
+        """Lease due step runs, taking over expired leases (by the store's clock)."""
+        now = self._clock.now()
         due = sorted(
             (
                 row
@@ -140,11 +145,12 @@ class MemoryStore:
         return RunInput(copy.deepcopy(run.document), copy.deepcopy(run.trigger), run.org_id)
 
     async def start_attempt(
-        self, claim: Claim, *, attempt_id: str, number: int, now: float, lease_until: float
+        self, claim: Claim, *, attempt_id: str, number: int, lease_seconds: float
     ) -> None:
         """Record the attempt as `sending` and stretch the lease."""
         row = self._fenced(claim)
-        row.due_at = lease_until
+        now = self._clock.now()
+        row.due_at = now + lease_seconds
         row.attempts.append(
             StoredAttempt(
                 id=attempt_id,
@@ -163,28 +169,27 @@ class MemoryStore:
     async def finish_attempt(self, claim: Claim, finished: FinishedAttempt) -> None:
         """Record the attempt's end and move the run on."""
         row = self._fenced(claim)
-        now = finished.ended_at
+        now = self._clock.now()
+        next_attempt_at = (
+            now + (finished.retry_delay or 0.0) if finished.decision is Decision.RETRY else None
+        )
         for index, attempt in enumerate(row.attempts):
             if attempt.id == finished.attempt_id:
                 row.attempts[index] = replace(
                     attempt,
-                    status=(
-                        AttemptStatus.SUCCEEDED.value
-                        if finished.succeeded
-                        else AttemptStatus.FAILED.value
-                    ),
+                    status=finished.status,
                     ended_at=now,
                     http_status=finished.http_status,
                     error=copy.deepcopy(finished.error),
                     request=copy.deepcopy(finished.request),
                     response=copy.deepcopy(finished.response),
-                    next_attempt_at=finished.next_attempt_at,
+                    next_attempt_at=next_attempt_at,
                 )
         row.lease_token, row.due_at = None, None
         row.attempts_made += 1
         decision = finished.decision
         if decision is Decision.RETRY:
-            row.status, row.due_at = StepStatus.WAITING.value, finished.next_attempt_at
+            row.status, row.due_at = StepStatus.WAITING.value, next_attempt_at
             return
         if decision is Decision.SUCCEEDED:
             row.status, row.output = StepStatus.SUCCEEDED.value, copy.deepcopy(finished.output)
@@ -212,10 +217,11 @@ class MemoryStore:
                 claim.run_id, status=RunStatus.COMPLETED.value, updated_at=now, finished_at=now
             )
 
-    async def release(self, claim: Claim, *, now: float) -> None:
+    async def release(self, claim: Claim) -> None:
         """Give the step run back, due at once."""
         row = self._fenced(claim)
-        row.lease_token, row.due_at, row.status = None, now, StepStatus.PENDING.value
+        row.lease_token, row.due_at = None, self._clock.now()
+        row.status = StepStatus.PENDING.value
 
     def _rows(self, run_id: str) -> list[_StepRow]:
         return sorted(
@@ -228,13 +234,16 @@ class MemoryStore:
             raise UnknownRunError(f"no run {run_id}")
         return self._runs[run_id]
 
-    async def outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
-        """Return the outputs of finished steps."""
+    async def outputs(
+        self, run_id: str, *, step_ids: frozenset[str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Return the outputs of finished steps (only `step_ids` if given)."""
         return {
             row.step_id: copy.deepcopy(row.output)
             for row in self._rows(run_id)
             if row.status in (StepStatus.SUCCEEDED.value, StepStatus.ERRORED.value)
             and row.output is not None
+            and (step_ids is None or row.step_id in step_ids)
         }
 
     async def get_run(self, run_id: str) -> StoredRun:
@@ -269,28 +278,37 @@ class MemoryStore:
             and (where.org_id is None or run.org_id == where.org_id)
             and (where.workflow_id is None or run.workflow_id == where.workflow_id)
         ]
-        found.sort(key=lambda run: run.id, reverse=True)
+        found.sort(key=lambda run: (run.created_at, run.id), reverse=True)
         return found[:limit]
 
-    async def cancel(self, run_id: str, *, now: float) -> None:
+    async def cancel(self, run_id: str) -> None:
         """Cancel a pending or running run."""
+        now = self._clock.now()
         run = self._get(run_id)
         if run.status not in (RunStatus.PENDING.value, RunStatus.RUNNING.value):
-            raise RunStateError(f"run {run_id} is {run.status}; it cannot be cancelled")
+            raise RunStateError(
+                f"run {run_id} is {run.status}; only a pending or running run can be cancelled"
+            )
         for row in self._steps.values():
             if row.run_id == run_id and row.status not in ("succeeded", "errored"):
                 row.status, row.due_at, row.lease_token = StepStatus.CANCELLED.value, None, None
+                for index, attempt in enumerate(row.attempts):
+                    if attempt.status == AttemptStatus.SENDING.value:
+                        row.attempts[index] = replace(
+                            attempt, status=AttemptStatus.INTERRUPTED.value, ended_at=now
+                        )
         self._set_run(run_id, status=RunStatus.CANCELLED.value, updated_at=now, finished_at=now)
 
     async def run_status(self, run_id: str) -> str:
         """Return a run's status."""
         return self._get(run_id).status
 
-    async def resume(self, run_id: str, *, step_run_id: str, now: float) -> None:
+    async def resume(self, run_id: str, *, step_run_id: str) -> None:
         """Resume a failed run from its failed step."""
+        now = self._clock.now()
         run = self._get(run_id)
         if run.status != RunStatus.FAILED.value:
-            raise UnknownRunError(f"run {run_id} is {run.status}; only a failed run can be resumed")
+            raise RunStateError(f"run {run_id} is {run.status}; only a failed run can be resumed")
         failed = [
             row
             for row in self._rows(run_id)
@@ -311,19 +329,24 @@ class MemoryStore:
         )
         self._set_run(run_id, status=RunStatus.RUNNING.value, updated_at=now, finished_at=None)
 
-    async def next_due_at(self, run_id: str | None = None) -> float | None:
-        """Return the earliest due time."""
+    async def seconds_until_due(self, run_id: str | None = None) -> float | None:
+        """Return the seconds until the earliest due time (0 when due now), or None."""
         times = [
             row.due_at
             for row in self._steps.values()
             if row.due_at is not None and (run_id is None or row.run_id == run_id)
         ]
-        return min(times) if times else None
+        return max(0.0, min(times) - self._clock.now()) if times else None
 
-    async def worker_seen(self, worker_id: str, *, host: str, pid: int, now: float) -> None:
+    async def worker_seen(self, worker_id: str, *, host: str, pid: int) -> None:
         """Record that a worker is alive."""
-        self._workers[worker_id] = now
+        self._workers[worker_id] = self._clock.now()
 
     async def last_worker_seen_at(self) -> float | None:
         """Return when a worker was last seen."""
         return max(self._workers.values()) if self._workers else None
+
+    async def seconds_since_worker_seen(self) -> float | None:
+        """Return how long ago, by the store's clock, a worker was last seen."""
+        last = await self.last_worker_seen_at()
+        return max(0.0, self._clock.now() - last) if last is not None else None

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from callout.model.ids import new_id
 from callout.model.plans import Plan
 from callout.store.protocol import NotFoundError
-from callout.store.tables import api_keys, organizations
+from callout.store.tables import api_keys, dashboard_sessions, organizations
 
 KEY_PREFIX = "callout_"
 LAST_USED_EVERY = 60.0
@@ -159,7 +159,10 @@ def list_api_keys(conn: sa.Connection, *, org_id: str) -> list[ApiKeyInfo]:
 def revoke_api_key(
     conn: sa.Connection, *, key_id: str, now: float, org_id: str | None = None
 ) -> ApiKeyInfo:
-    """Revoke a key (of `org_id` when given): it signs nobody in again. Idempotent."""
+    """Revoke a key (of `org_id` when given): it signs nobody in again. Idempotent.
+
+    The dashboard sessions it opened end with it.
+    """
     query = sa.select(api_keys).where(api_keys.c.id == key_id)
     if org_id is not None:
         query = query.where(api_keys.c.org_id == org_id)
@@ -168,6 +171,13 @@ def revoke_api_key(
         raise NotFoundError(f"no API key {key_id}")
     if row.revoked_at is None:
         conn.execute(sa.update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=now))
+        # Its dashboard sessions end with it (store/sessions.py also refuses a revoked key's).
+        conn.execute(
+            sa.update(dashboard_sessions)
+            .where(dashboard_sessions.c.key_id == key_id)
+            .where(dashboard_sessions.c.ended_at.is_(None))
+            .values(ended_at=now)
+        )
     return _key_info(conn.execute(sa.select(api_keys).where(api_keys.c.id == key_id)).one())
 
 

@@ -11,11 +11,19 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from callout.model.errors import StoreError
-from callout.model.records import Decision
+from callout.model.records import AttemptStatus, Decision
 
 
 class LeaseLostError(StoreError):
     """The lease on a step run is no longer ours: another worker took it over."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached now (restart, failover, lost connection, locked file).
+
+    Nothing was recorded by the operation that raised it, or its outcome is unknown:
+    callers wait and try again (`callout.store.outage`); the API answers 503.
+    """
 
 
 class NotFoundError(StoreError):
@@ -72,7 +80,7 @@ class RunFilter:
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """A step run this worker holds under a lease until `lease_expires_at`."""
+    """A step run this worker holds under a lease until `lease_expires_at` (database time)."""
 
     step_run_id: str
     run_id: str
@@ -87,10 +95,13 @@ class Claim:
 
 @dataclass(frozen=True, slots=True)
 class FinishedAttempt:
-    """An attempt's end, with what it decides for the step run."""
+    """An attempt's end, with what it decides for the step run.
+
+    It carries no times: the store stamps the end with the database's time, and a
+    retry is due `retry_delay` seconds after that (docs/durability.md, "Whose clock").
+    """
 
     attempt_id: str
-    ended_at: float
     succeeded: bool
     decision: Decision
     http_status: int | None = None
@@ -98,7 +109,12 @@ class FinishedAttempt:
     request: dict[str, Any] | None = None
     response: dict[str, Any] | None = None
     output: dict[str, Any] | None = None
-    next_attempt_at: float | None = None
+    retry_delay: float | None = None  # seconds, for a RETRY decision (None: due at once)
+
+    @property
+    def status(self) -> str:
+        """The status the attempt is recorded with."""
+        return (AttemptStatus.SUCCEEDED if self.succeeded else AttemptStatus.FAILED).value
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,16 +168,24 @@ class StoredRun:
 
 
 class Store(Protocol):
-    """The durable record of runs, and the due-work index workers claim from."""
+    """The durable record of runs, and the due-work index workers claim from.
 
-    async def create_run(self, run: NewRun, *, now: float) -> None:
+    The store owns "now": due times, lease expiry and the times records carry
+    are the database's. Callers pass durations, never times, so a worker whose
+    clock is wrong can neither make work due early nor take over a live lease.
+    """
+
+    async def create_run(self, run: NewRun) -> None:
         """Record a run; its first step is due at once. Returns once the run is durable."""
         ...
 
     async def claim_due(
-        self, *, now: float, lease_seconds: float, limit: int, run_id: str | None = None
+        self, *, lease_seconds: float, limit: int, run_id: str | None = None
     ) -> list[Claim]:
-        """Lease up to `limit` due step runs (expired leases included), of one run if given."""
+        """Lease up to `limit` due step runs (expired leases included), of one run if given.
+
+        Due and expired are judged by the database's time; the lease runs `lease_seconds`.
+        """
         ...
 
     async def run_input(self, run_id: str) -> RunInput:
@@ -169,11 +193,12 @@ class Store(Protocol):
         ...
 
     async def start_attempt(
-        self, claim: Claim, *, attempt_id: str, number: int, now: float, lease_until: float
+        self, claim: Claim, *, attempt_id: str, number: int, lease_seconds: float
     ) -> None:
         """Record an attempt as `sending` before its request leaves; fenced by the lease.
 
-        The lease is then held until `lease_until`: the attempt's timeout plus a margin.
+        The lease then runs `lease_seconds` from the database's now: the attempt's
+        timeout plus a margin.
         """
         ...
 
@@ -181,12 +206,17 @@ class Store(Protocol):
         """Record an attempt's end and move the step run and run on. Fenced by the lease."""
         ...
 
-    async def release(self, claim: Claim, *, now: float) -> None:
+    async def release(self, claim: Claim) -> None:
         """Give a claimed step run back, due at once (a worker stopping before it started)."""
         ...
 
-    async def outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
-        """Return the outputs of a run's finished steps, by step id."""
+    async def outputs(
+        self, run_id: str, *, step_ids: frozenset[str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Return the outputs of a run's finished steps, by step id (only `step_ids` if given).
+
+        An attempt reads only the outputs its step references: each may be large.
+        """
         ...
 
     async def get_run(self, run_id: str) -> StoredRun:
@@ -199,7 +229,7 @@ class Store(Protocol):
         """Return runs, newest first (without their steps)."""
         ...
 
-    async def cancel(self, run_id: str, *, now: float) -> None:
+    async def cancel(self, run_id: str) -> None:
         """Cancel a pending or running run: nothing more of it is sent or recorded."""
         ...
 
@@ -207,18 +237,26 @@ class Store(Protocol):
         """Return a run's status."""
         ...
 
-    async def worker_seen(self, worker_id: str, *, host: str, pid: int, now: float) -> None:
-        """Record that a worker is alive."""
+    async def worker_seen(self, worker_id: str, *, host: str, pid: int) -> None:
+        """Record that a worker is alive (at the database's time)."""
         ...
 
     async def last_worker_seen_at(self) -> float | None:
-        """Return when any worker last said it was alive, or None."""
+        """Return when any worker last said it was alive (database time), or None."""
         ...
 
-    async def resume(self, run_id: str, *, step_run_id: str, now: float) -> None:
+    async def seconds_since_worker_seen(self) -> float | None:
+        """Return how long ago, by the database's clock, a worker said it was alive, or None."""
+        ...
+
+    async def resume(self, run_id: str, *, step_run_id: str) -> None:
         """Resume a failed run from its failed step, as a new step run with a new key."""
         ...
 
-    async def next_due_at(self, run_id: str | None = None) -> float | None:
-        """Return the earliest due time of any step run (of one run if given), or None."""
+    async def seconds_until_due(self, run_id: str | None = None) -> float | None:
+        """Return how long until the next step run (of one run if given) is due, or None.
+
+        Measured on the database's clock; 0 when something is due now. A worker
+        sleeps that long on its own clock: only the length of the wait is local.
+        """
         ...

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from callout.model.records import RunStatus, StepStatus
+from callout.store.database_clock import database_now
 from callout.store.protocol import (
     NewRun,
     RunFilter,
@@ -44,20 +45,9 @@ def read_run(conn: sa.Connection, run_id: str) -> StoredRun:
     by_step: dict[str, list[StoredAttempt]] = {}
     for row in attempt_rows:
         by_step.setdefault(row.step_run_id, []).append(
-            StoredAttempt(
-                id=row.id,
-                number=row.number,
-                status=row.status,
-                started_at=row.started_at,
-                ended_at=row.ended_at,
-                http_status=row.http_status,
-                error=row.error,
-                request=row.request,
-                response=row.response,
-                next_attempt_at=row.next_attempt_at,
-            )
+            attempt_from_row(row, error=row.error, request=row.request, response=row.response)
         )
-    return _run_from_row(
+    return run_from_row(
         run,
         tuple(
             StoredStepRun(
@@ -74,6 +64,8 @@ def read_run(conn: sa.Connection, run_id: str) -> StoredRun:
             )
             for s in steps
         ),
+        document=run.document,
+        trigger=run.trigger,
     )
 
 
@@ -103,13 +95,18 @@ def read_runs(
             )
         )
     rows = (conn.execute(query)).all()
-    return [_run_from_row(row, ()) for row in rows]
+    return [run_from_row(row, (), document=row.document, trigger=row.trigger) for row in rows]
 
 
-def insert_run(conn: sa.Connection, run: NewRun, *, now: float) -> None:
-    """Insert a run and its step runs in the caller's transaction; the first step is due now."""
-    conn.execute(
-        runs.insert().values(
+def insert_run(conn: sa.Connection, run: NewRun) -> None:
+    """Insert a run and its step runs in the caller's transaction; the first step is due now.
+
+    Every time it writes is the database's (`database_now`), whoever triggered the run.
+    """
+    now = database_now(conn)
+    created: float = conn.execute(
+        runs.insert()
+        .values(
             id=run.id,
             workflow_name=run.workflow_name,
             document=run.document,
@@ -121,7 +118,10 @@ def insert_run(conn: sa.Connection, run: NewRun, *, now: float) -> None:
             workflow_id=run.workflow_id,
             version_id=run.version_id,
         )
-    )
+        # The step runs go in as one batch of plain values: the run's own stamp
+        # comes back with the insert (no second round trip for the time).
+        .returning(runs.c.created_at)
+    ).scalar_one()
     conn.execute(
         step_runs.insert(),
         [
@@ -131,9 +131,9 @@ def insert_run(conn: sa.Connection, run: NewRun, *, now: float) -> None:
                 "position": position,
                 "step_id": step_id,
                 "status": StepStatus.PENDING.value,
-                "due_at": now if position == 0 else None,
-                "created_at": now,
-                "updated_at": now,
+                "due_at": created if position == 0 else None,
+                "created_at": created,
+                "updated_at": created,
             }
             for position, (step_id, step_run_id) in enumerate(
                 zip(run.step_ids, run.step_run_ids, strict=True)
@@ -142,12 +142,31 @@ def insert_run(conn: sa.Connection, run: NewRun, *, now: float) -> None:
     )
 
 
-def _run_from_row(row: Any, steps: tuple[StoredStepRun, ...]) -> StoredRun:
+def attempt_from_row(row: Any, *, error: Any, request: Any, response: Any) -> StoredAttempt:
+    """Build an attempt record from an `attempts` row; its records as the caller read them."""
+    return StoredAttempt(
+        id=row.id,
+        number=row.number,
+        status=row.status,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        http_status=row.http_status,
+        error=error,
+        request=request,
+        response=response,
+        next_attempt_at=row.next_attempt_at,
+    )
+
+
+def run_from_row(
+    row: Any, steps: tuple[StoredStepRun, ...], *, document: Any = None, trigger: Any = None
+) -> StoredRun:
+    """Build a run record from a `runs` row; its document and trigger as the caller read them."""
     return StoredRun(
         id=row.id,
         workflow_name=row.workflow_name,
-        document=row.document,
-        trigger=row.trigger,
+        document=document,
+        trigger=trigger,
         status=row.status,
         created_at=row.created_at,
         updated_at=row.updated_at,

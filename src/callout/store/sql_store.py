@@ -17,7 +17,9 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 
+from callout.model.clock import Clock
 from callout.store.database import DatabaseUrl, open_engine, open_reader_engine
+from callout.store.driver_errors import outages_translated, translated, unavailable
 from callout.store.protocol import (
     Claim,
     FinishedAttempt,
@@ -25,6 +27,7 @@ from callout.store.protocol import (
     RunFilter,
     RunInput,
     StoredRun,
+    StoreUnavailable,
 )
 from callout.store.schema import upgrade
 from callout.store.sql_sync import SyncSqlStore
@@ -40,10 +43,17 @@ MAX_BATCH = 64
 
 
 class SqlStore:
-    """The `Store` protocol on SQLite or PostgreSQL."""
+    """The `Store` protocol on SQLite or PostgreSQL.
 
-    def __init__(self, engine: sa.Engine, *, reader: sa.Engine | None = None) -> None:
-        self._sql = SyncSqlStore(engine, reader=reader)
+    Its times are the database's: PostgreSQL's `now()`, or on SQLite the host's
+    clock. `clock` stands in for the database's clock on either (tests).
+    """
+
+    def __init__(
+        self, engine: sa.Engine, *, reader: sa.Engine | None = None, clock: Clock | None = None
+    ) -> None:
+        self._sql = SyncSqlStore(engine, reader=reader, clock=clock)
+        self._clock = clock
         sqlite = engine.dialect.name == "sqlite"
         self._writes = ThreadPoolExecutor(
             max_workers=1 if sqlite else POSTGRES_THREADS, thread_name_prefix="callout-write"
@@ -54,36 +64,69 @@ class SqlStore:
         self._queued: list[tuple[Callable[[sa.Connection], Any], asyncio.Future[Any]]] = []
         self._draining = 0
         self._max_draining = 1 if sqlite else 2  # batches grow while a commit is in flight
+        # Health probes get their own thread: busy readers cannot make the database look down.
+        self._probes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callout-probe")
+        self._probe: asyncio.Future[int] | None = None
 
     @property
     def engine(self) -> sa.Engine:
         """The engine this store writes through."""
         return self._sql.engine
 
+    @property
+    def clock(self) -> Clock | None:
+        """The clock standing in for the database's (tests), or None: the database's own."""
+        return self._clock
+
     async def _write(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._writes, functools.partial(call, *args, **kwargs))
+        # A database out of reach raises StoreUnavailable, never a driver error.
+        with outages_translated():
+            return await loop.run_in_executor(
+                self._writes, functools.partial(call, *args, **kwargs)
+            )
 
     async def _read(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._reads, functools.partial(call, *args, **kwargs))
+        with outages_translated():
+            return await loop.run_in_executor(self._reads, functools.partial(call, *args, **kwargs))
 
     async def close(self) -> None:
         """Finish queued work and close every connection."""
         await self._write(self._sql.close)
         self._writes.shutdown(wait=True)
         self._reads.shutdown(wait=True)
+        self._probes.shutdown(wait=False, cancel_futures=True)  # a hung probe must not hold us
 
-    async def create_run(self, run: NewRun, *, now: float) -> None:
+    async def ping(self, *, within: float) -> None:
+        """Return once the database answers `SELECT 1`; StoreUnavailable after `within` seconds.
+
+        Callers at the same moment share one probe; a probe still hanging from an
+        earlier call is waited for, not doubled.
+        """
+        if self._probe is None or self._probe.done():
+            loop = asyncio.get_running_loop()
+            self._probe = loop.run_in_executor(self._probes, self._sql.reading, _answer)
+            # Whoever stopped waiting (a timeout) must not leave its error unread.
+            self._probe.add_done_callback(lambda done: done.cancelled() or done.exception())
+        try:
+            with outages_translated():
+                await asyncio.wait_for(asyncio.shield(self._probe), within)
+        except TimeoutError as exc:
+            raise StoreUnavailable(
+                f"the database is unavailable: no answer within {within:g} s"
+            ) from exc
+
+    async def create_run(self, run: NewRun) -> None:
         """Record a run; its first step is due at once. Returns once the run is durable."""
-        await self._write(self._sql.create_run, run, now=now)
+        await self._write(self._sql.create_run, run)
 
     async def claim_due(
-        self, *, now: float, lease_seconds: float, limit: int, run_id: str | None = None
+        self, *, lease_seconds: float, limit: int, run_id: str | None = None
     ) -> list[Claim]:
         """Lease up to `limit` due step runs (expired leases included), of one run if given."""
         return await self._write(
-            self._sql.claim_due, now=now, lease_seconds=lease_seconds, limit=limit, run_id=run_id
+            self._sql.claim_due, lease_seconds=lease_seconds, limit=limit, run_id=run_id
         )
 
     async def run_input(self, run_id: str) -> RunInput:
@@ -91,7 +134,7 @@ class SqlStore:
         return await self._read(self._sql.run_input, run_id)
 
     async def start_attempt(
-        self, claim: Claim, *, attempt_id: str, number: int, now: float, lease_until: float
+        self, claim: Claim, *, attempt_id: str, number: int, lease_seconds: float
     ) -> None:
         """Record an attempt as `sending` and stretch the lease; fenced by the lease."""
         await self._write(
@@ -99,21 +142,24 @@ class SqlStore:
             claim,
             attempt_id=attempt_id,
             number=number,
-            now=now,
-            lease_until=lease_until,
+            lease_seconds=lease_seconds,
         )
 
     async def finish_attempt(self, claim: Claim, finished: FinishedAttempt) -> None:
         """Record an attempt's end and move the run on; fenced by the lease."""
         await self._write(self._sql.finish_attempt, claim, finished)
 
-    async def release(self, claim: Claim, *, now: float) -> None:
+    async def release(self, claim: Claim) -> None:
         """Give a claimed step run back, due at once."""
-        await self._write(self._sql.release, claim, now=now)
+        await self._write(self._sql.release, claim)
 
-    async def outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
-        """Return the outputs of a run's finished steps, by step id."""
-        return await self._read(self._sql.outputs, run_id)
+    async def outputs(
+        self, run_id: str, *, step_ids: frozenset[str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Return the outputs of a run's finished steps, by step id (only `step_ids` if given)."""
+        if step_ids is not None and not step_ids:
+            return {}
+        return await self._read(self._sql.outputs, run_id, step_ids=step_ids)
 
     async def get_run(self, run_id: str) -> StoredRun:
         """Return a run with its step runs and attempts."""
@@ -125,9 +171,9 @@ class SqlStore:
         """Return runs, newest first (without their steps)."""
         return await self._read(self._sql.list_runs, status=status, limit=limit, where=where)
 
-    async def cancel(self, run_id: str, *, now: float) -> None:
+    async def cancel(self, run_id: str) -> None:
         """Cancel a pending or running run: nothing more of it is sent or recorded."""
-        await self._write(self._sql.cancel, run_id, now=now)
+        await self._write(self._sql.cancel, run_id)
 
     async def read(
         self, call: Callable[Concatenate[sa.Connection, P], T], *args: P.args, **kwargs: P.kwargs
@@ -159,17 +205,27 @@ class SqlStore:
             return
         batch, self._queued = self._queued[:MAX_BATCH], self._queued[MAX_BATCH:]
         self._draining += 1
-        done = loop.run_in_executor(self._writes, self._sql.write_batch, [c for c, _ in batch])
-        done.add_done_callback(lambda finished: self._settle(loop, batch, finished))
+        # A connection lost mid-batch fails the rest with SQLAlchemy's "can't reconnect
+        # until rolled back": the outage a call saw is what every caller is told.
+        outages: list[StoreUnavailable] = []
+        calls = [_noting_outages(call, outages) for call, _ in batch]
+        done = loop.run_in_executor(self._writes, self._sql.write_batch, calls)
+        done.add_done_callback(lambda finished: self._settle(loop, batch, finished, outages))
 
     def _settle(
         self,
         loop: asyncio.AbstractEventLoop,
         batch: list[tuple[Callable[[sa.Connection], Any], asyncio.Future[Any]]],
         finished: asyncio.Future[list[tuple[bool, Any]]],
+        outages: list[StoreUnavailable],
     ) -> None:
         self._draining -= 1
         failure = None if finished.cancelled() else finished.exception()
+        if failure is not None:
+            failure = translated(failure)
+            if outages and not isinstance(failure, StoreUnavailable):
+                outages[0].__cause__ = failure
+                failure = outages[0]
         outcomes = finished.result() if not finished.cancelled() and failure is None else []
         for index, (_, future) in enumerate(batch):
             if future.done():
@@ -181,34 +237,59 @@ class SqlStore:
             elif outcomes[index][0]:
                 future.set_result(outcomes[index][1])
             else:
-                future.set_exception(outcomes[index][1])
+                future.set_exception(translated(outcomes[index][1]))
         self._drain(loop)
 
     async def run_status(self, run_id: str) -> str:
         """Return a run's status."""
         return await self._read(self._sql.run_status, run_id)
 
-    async def resume(self, run_id: str, *, step_run_id: str, now: float) -> None:
+    async def resume(self, run_id: str, *, step_run_id: str) -> None:
         """Resume a failed run from its failed step, as a new step run with a new key."""
-        await self._write(self._sql.resume, run_id, step_run_id=step_run_id, now=now)
+        await self._write(self._sql.resume, run_id, step_run_id=step_run_id)
 
-    async def next_due_at(self, run_id: str | None = None) -> float | None:
-        """Return the earliest due time (of one run if given), or None."""
-        return await self._read(self._sql.next_due_at, run_id)
+    async def seconds_until_due(self, run_id: str | None = None) -> float | None:
+        """Return the seconds until the next due time (of one run if given), or None."""
+        return await self._read(self._sql.seconds_until_due, run_id)
 
-    async def worker_seen(self, worker_id: str, *, host: str, pid: int, now: float) -> None:
-        """Record that a worker is alive."""
-        await self._write(self._sql.worker_seen, worker_id, host=host, pid=pid, now=now)
+    async def worker_seen(self, worker_id: str, *, host: str, pid: int) -> None:
+        """Record that a worker is alive (at the database's time)."""
+        await self._write(self._sql.worker_seen, worker_id, host=host, pid=pid)
 
     async def last_worker_seen_at(self) -> float | None:
         """Return when any worker last said it was alive, or None."""
         return await self._read(self._sql.last_worker_seen_at)
 
+    async def seconds_since_worker_seen(self) -> float | None:
+        """Return how long ago, by the database's clock, any worker said it was alive."""
+        return await self._read(self._sql.seconds_since_worker_seen)
 
-async def open_store(url: DatabaseUrl) -> SqlStore:
-    """Open the store at `url`, its schema brought up to date (see `schema.upgrade`)."""
+
+def _noting_outages(
+    call: Callable[[sa.Connection], T], outages: list[StoreUnavailable]
+) -> Callable[[sa.Connection], T]:
+    def noted(conn: sa.Connection) -> T:
+        try:
+            return call(conn)
+        except Exception as exc:
+            if (found := unavailable(exc)) is not None:
+                outages.append(found)
+            raise
+
+    return noted
+
+
+def _answer(conn: sa.Connection) -> int:
+    return int(conn.execute(sa.text("SELECT 1")).scalar_one())
+
+
+async def open_store(url: DatabaseUrl, *, clock: Clock | None = None) -> SqlStore:
+    """Open the store at `url`, its schema brought up to date (see `schema.upgrade`).
+
+    `clock` stands in for the database's clock (tests); None keeps the database's own.
+    """
     engine = open_engine(url)
-    store = SqlStore(engine, reader=open_reader_engine(url))
+    store = SqlStore(engine, reader=open_reader_engine(url), clock=clock)
     try:
         await upgrade(engine)
     except BaseException:

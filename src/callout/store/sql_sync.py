@@ -3,7 +3,8 @@
 No transaction stays open across network I/O: each method is one short
 transaction. Claims are one `UPDATE ... RETURNING` (with `FOR UPDATE SKIP
 LOCKED` on PostgreSQL), and every write for claimed work is fenced by
-`WHERE id = :id AND lease_token = :token`.
+`WHERE id = :id AND lease_token = :token`. Every time compared or written is
+the database's (`database_now`): callers pass durations, never times.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from callout.model.clock import Clock
 from callout.model.records import AttemptStatus, Decision, RunStatus, StepStatus
+from callout.store.database_clock import database_now, keep_time_with
 from callout.store.notifications import DUE_CHANNEL
 from callout.store.protocol import (
     Claim,
@@ -45,9 +48,15 @@ _OPEN_STEP = (
 class SyncSqlStore:
     """The store's SQL, synchronous: `SqlStore` runs each method, one transaction, in a thread."""
 
-    def __init__(self, engine: sa.Engine, *, reader: sa.Engine | None = None) -> None:
+    def __init__(
+        self, engine: sa.Engine, *, reader: sa.Engine | None = None, clock: Clock | None = None
+    ) -> None:
         self._engine = engine
         self._reader = reader or engine
+        # None: the database's own clock (PostgreSQL's server, SQLite's host).
+        keep_time_with(self._engine, clock)
+        if self._reader is not self._engine:
+            keep_time_with(self._reader, clock)
         self._postgres = engine.dialect.name == "postgresql"
         self._sqlite = engine.dialect.name == "sqlite"
 
@@ -103,36 +112,39 @@ class SyncSqlStore:
             self._notify_due(conn)
         return outcomes
 
-    def create_run(self, run: NewRun, *, now: float) -> None:
+    def create_run(self, run: NewRun) -> None:
         """Record a run and its step runs; the first is due at once. Synced to disk."""
         with self._durable() as conn:
-            insert_run(conn, run, now=now)
+            insert_run(conn, run)
             self._notify_due(conn)
 
     def claim_due(
-        self, *, now: float, lease_seconds: float, limit: int, run_id: str | None = None
+        self, *, lease_seconds: float, limit: int, run_id: str | None = None
     ) -> list[Claim]:
-        """Lease due step runs; a row whose lease expired is taken over with a new token."""
+        """Lease due step runs; a row whose lease expired is taken over with a new token.
+
+        Due and expired mean `due_at <= ` the database's now; the claimer's clock has no say.
+        """
         token = secrets.token_hex(16)
-        expires = now + lease_seconds
-        due = (
-            sa.select(step_runs.c.id)
-            .where(step_runs.c.due_at <= now)
-            .order_by(step_runs.c.due_at)
-            .limit(limit)
-        )
-        if run_id is not None:
-            due = due.where(step_runs.c.run_id == run_id)
-        if self._postgres:
-            due = due.with_for_update(skip_locked=True)
         with self._engine.begin() as conn:
+            now = database_now(conn)
+            due = (
+                sa.select(step_runs.c.id)
+                .where(step_runs.c.due_at <= now)
+                .order_by(step_runs.c.due_at)
+                .limit(limit)
+            )
+            if run_id is not None:
+                due = due.where(step_runs.c.run_id == run_id)
+            if self._postgres:
+                due = due.with_for_update(skip_locked=True)
             claimed = (
                 conn.execute(
                     sa.update(step_runs)
                     .where(step_runs.c.id.in_(due.scalar_subquery()))
                     .values(
                         lease_token=token,
-                        due_at=expires,
+                        due_at=now + lease_seconds,
                         status=StepStatus.RUNNING.value,
                         updated_at=now,
                     )
@@ -142,6 +154,7 @@ class SyncSqlStore:
                         step_runs.c.position,
                         step_runs.c.step_id,
                         step_runs.c.attempts_made,
+                        step_runs.c.due_at,  # the lease's expiry, in the database's time
                     )
                 )
             ).all()
@@ -180,7 +193,7 @@ class SyncSqlStore:
                 position=row.position,
                 step_id=row.step_id,
                 lease_token=token,
-                lease_expires_at=expires,
+                lease_expires_at=row.due_at,
                 attempts_made=row.attempts_made,
                 interruptions=interruptions.get(row.id, 0),
                 next_number=counts.get(row.id, 0) + 1,
@@ -189,7 +202,9 @@ class SyncSqlStore:
         ]
 
     @staticmethod
-    def _mark_interrupted(conn: sa.Connection, ids: list[str], now: float) -> None:
+    def _mark_interrupted(
+        conn: sa.Connection, ids: list[str], now: sa.ColumnElement[float]
+    ) -> None:
         """Mark attempts left `sending` by a dead worker as interrupted; count them per step run."""
         rows = (
             conn.execute(
@@ -236,11 +251,12 @@ class SyncSqlStore:
         return RunInput(document=row.document, trigger=row.trigger, org_id=row.org_id)
 
     def start_attempt(
-        self, claim: Claim, *, attempt_id: str, number: int, now: float, lease_until: float
+        self, claim: Claim, *, attempt_id: str, number: int, lease_seconds: float
     ) -> None:
-        """Record the attempt as `sending` while the lease holds, and stretch the lease."""
+        """Record the attempt as `sending` while the lease holds; the lease runs `lease_seconds`."""
         with self._engine.begin() as conn:
-            self._fence(conn, claim, {"updated_at": now, "due_at": lease_until})
+            now = database_now(conn)
+            self._fence(conn, claim, {"updated_at": now, "due_at": now + lease_seconds})
             conn.execute(
                 attempts.insert().values(
                     id=attempt_id,
@@ -252,8 +268,18 @@ class SyncSqlStore:
             )
 
     def finish_attempt(self, claim: Claim, finished: FinishedAttempt) -> None:
-        """Record the attempt's end and move the run on, all in one fenced transaction."""
-        now = finished.ended_at
+        """Record the attempt's end and move the run on, all in one fenced transaction.
+
+        The end is stamped, and a retry made due `retry_delay` later, by the database's clock.
+        """
+        with self._engine.begin() as conn:
+            self._finish(conn, claim, finished)
+
+    def _finish(self, conn: sa.Connection, claim: Claim, finished: FinishedAttempt) -> None:
+        now = database_now(conn)
+        next_attempt_at = (
+            now + (finished.retry_delay or 0.0) if finished.decision is Decision.RETRY else None
+        )
         step_values: dict[str, Any] = {
             "lease_token": None,
             "updated_at": now,
@@ -264,36 +290,31 @@ class SyncSqlStore:
         if decision is Decision.SUCCEEDED:
             step_values |= {"status": StepStatus.SUCCEEDED.value, "output": finished.output}
         elif decision is Decision.RETRY:
-            step_values |= {"status": StepStatus.WAITING.value, "due_at": finished.next_attempt_at}
+            step_values |= {"status": StepStatus.WAITING.value, "due_at": next_attempt_at}
         else:
             step_values |= {"status": StepStatus.ERRORED.value, "error": finished.error}
             if decision is Decision.ERRORED_CONTINUE:
                 step_values["output"] = finished.output
-        with self._engine.begin() as conn:
-            self._fence(conn, claim, step_values)
-            conn.execute(
-                sa.update(attempts)
-                .where(attempts.c.id == finished.attempt_id)
-                .values(
-                    status=(
-                        AttemptStatus.SUCCEEDED.value
-                        if finished.succeeded
-                        else AttemptStatus.FAILED.value
-                    ),
-                    ended_at=now,
-                    http_status=finished.http_status,
-                    error=finished.error,
-                    request=finished.request,
-                    response=finished.response,
-                    next_attempt_at=finished.next_attempt_at,
-                )
+        self._fence(conn, claim, step_values)
+        conn.execute(
+            sa.update(attempts)
+            .where(attempts.c.id == finished.attempt_id)
+            .values(
+                status=finished.status,
+                ended_at=now,
+                http_status=finished.http_status,
+                error=finished.error,
+                request=finished.request,
+                response=finished.response,
+                next_attempt_at=next_attempt_at,
             )
-            if decision is Decision.RETRY:
-                return
-            if decision is Decision.ERRORED_FAIL:
-                self._fail_run(conn, claim.run_id, now)
-            else:
-                self._advance(conn, claim, now)
+        )
+        if decision is Decision.RETRY:
+            return
+        if decision is Decision.ERRORED_FAIL:
+            self._fail_run(conn, claim.run_id, now)
+        else:
+            self._advance(conn, claim, now)
 
     def _notify_due(self, conn: sa.Connection) -> None:
         """On PostgreSQL, wake listening workers when this transaction commits.
@@ -303,7 +324,7 @@ class SyncSqlStore:
         if self._postgres:
             conn.execute(sa.text(f"NOTIFY {DUE_CHANNEL}"))
 
-    def _advance(self, conn: sa.Connection, claim: Claim, now: float) -> None:
+    def _advance(self, conn: sa.Connection, claim: Claim, now: sa.ColumnElement[float]) -> None:
         """Make the next pending step due, or complete the run."""
         following = (
             conn.execute(
@@ -330,7 +351,7 @@ class SyncSqlStore:
         )
 
     @staticmethod
-    def _fail_run(conn: sa.Connection, run_id: str, now: float) -> None:
+    def _fail_run(conn: sa.Connection, run_id: str, now: sa.ColumnElement[float]) -> None:
         conn.execute(
             sa.update(step_runs)
             .where(step_runs.c.run_id == run_id)
@@ -343,9 +364,10 @@ class SyncSqlStore:
             .values(status=RunStatus.FAILED.value, updated_at=now, finished_at=now)
         )
 
-    def release(self, claim: Claim, *, now: float) -> None:
+    def release(self, claim: Claim) -> None:
         """Give the step run back, due at once."""
         with self._engine.begin() as conn:
+            now = database_now(conn)
             self._fence(
                 conn,
                 claim,
@@ -358,18 +380,21 @@ class SyncSqlStore:
             )
             self._notify_due(conn)
 
-    def outputs(self, run_id: str) -> dict[str, dict[str, Any]]:
-        """Return the outputs of a run's finished steps, by step id."""
+    def outputs(
+        self, run_id: str, *, step_ids: frozenset[str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Return the outputs of a run's finished steps, by step id (only `step_ids` if given)."""
+        query = (
+            sa.select(step_runs.c.step_id, step_runs.c.output)
+            .where(step_runs.c.run_id == run_id)
+            .where(step_runs.c.status.in_(_FINISHED_STEP))
+            .where(step_runs.c.output.is_not(None))
+            .order_by(step_runs.c.position, step_runs.c.created_at)
+        )
+        if step_ids is not None:
+            query = query.where(step_runs.c.step_id.in_(sorted(step_ids)))
         with self._reader.connect() as conn:
-            rows = (
-                conn.execute(
-                    sa.select(step_runs.c.step_id, step_runs.c.output)
-                    .where(step_runs.c.run_id == run_id)
-                    .where(step_runs.c.status.in_(_FINISHED_STEP))
-                    .where(step_runs.c.output.is_not(None))
-                    .order_by(step_runs.c.position, step_runs.c.created_at)
-                )
-            ).all()
+            rows = (conn.execute(query)).all()
         return {row.step_id: row.output for row in rows}
 
     def get_run(self, run_id: str) -> StoredRun:
@@ -384,9 +409,10 @@ class SyncSqlStore:
         with self._reader.connect() as conn:
             return read_runs(conn, status=status, limit=limit, where=where)
 
-    def cancel(self, run_id: str, *, now: float) -> None:
+    def cancel(self, run_id: str) -> None:
         """Cancel a pending or running run; a worker holding one of its steps loses its lease."""
         with self._engine.begin() as conn:
+            now = database_now(conn)
             status = (
                 conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id))
             ).scalar_one_or_none()
@@ -421,9 +447,10 @@ class SyncSqlStore:
                 .values(status=RunStatus.CANCELLED.value, updated_at=now, finished_at=now)
             )
 
-    def resume(self, run_id: str, *, step_run_id: str, now: float) -> None:
+    def resume(self, run_id: str, *, step_run_id: str) -> None:
         """Resume a failed run: a new step run for the failed step; skipped ones pending again."""
         with self._engine.begin() as conn:
+            now = database_now(conn)
             status = (
                 conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id))
             ).scalar_one_or_none()
@@ -467,14 +494,17 @@ class SyncSqlStore:
             )
             self._notify_due(conn)
 
-    def next_due_at(self, run_id: str | None = None) -> float | None:
-        """Return the earliest due time (of one run if given), or None when nothing is due."""
-        query = sa.select(sa.func.min(step_runs.c.due_at))
-        if run_id is not None:
-            query = query.where(step_runs.c.run_id == run_id)
+    def seconds_until_due(self, run_id: str | None = None) -> float | None:
+        """Return the seconds until the earliest due time (of one run if given), or None.
+
+        Measured on the database's clock: 0 when something is due now.
+        """
         with self._reader.connect() as conn:
+            query = sa.select(sa.func.min(step_runs.c.due_at) - database_now(conn))
+            if run_id is not None:
+                query = query.where(step_runs.c.run_id == run_id)
             value = (conn.execute(query)).scalar_one_or_none()
-        return float(value) if value is not None else None
+        return max(0.0, float(value)) if value is not None else None
 
     def run_status(self, run_id: str) -> str:
         """Return a run's status."""
@@ -486,9 +516,10 @@ class SyncSqlStore:
             raise UnknownRunError(f"no run {run_id}")
         return str(status)
 
-    def worker_seen(self, worker_id: str, *, host: str, pid: int, now: float) -> None:
-        """Record that a worker is alive (insert it on first sight)."""
+    def worker_seen(self, worker_id: str, *, host: str, pid: int) -> None:
+        """Record that a worker is alive at the database's time (insert it on first sight)."""
         with self._engine.begin() as conn:
+            now = database_now(conn)
             updated = conn.execute(
                 sa.update(workers).where(workers.c.id == worker_id).values(last_seen_at=now)
             )
@@ -506,3 +537,11 @@ class SyncSqlStore:
                 conn.execute(sa.select(sa.func.max(workers.c.last_seen_at)))
             ).scalar_one_or_none()
         return float(value) if value is not None else None
+
+    def seconds_since_worker_seen(self) -> float | None:
+        """Return how long ago, by the database's clock, any worker said it was alive."""
+        with self._reader.connect() as conn:
+            value = (
+                conn.execute(sa.select(database_now(conn) - sa.func.max(workers.c.last_seen_at)))
+            ).scalar_one_or_none()
+        return max(0.0, float(value)) if value is not None else None

@@ -199,3 +199,19 @@ trigger_calls = sa.Table(
     sa.UniqueConstraint("org_id", "idempotency_key", name="uq_trigger_calls_key"),
     sa.Index("ix_trigger_calls_org_created", "org_id", "created_at"),
 )
+
+dashboard_sessions = sa.Table(
+    "dashboard_sessions",
+    metadata,
+    # The SHA-256 of the session's random id: the id itself lives only in the browser's cookie.
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "key_id", sa.String(40), sa.ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=False
+    ),
+    _org_id(),
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+    sa.Column("expires_at", sa.Float(precision=53), nullable=False),
+    sa.Column("ended_at", sa.Float(precision=53), nullable=True),  # signed out, or key revoked
+    sa.Index("ix_dashboard_sessions_key_created", "key_id", "created_at"),
+    sa.Index("ix_dashboard_sessions_expires", "expires_at"),
+)

@@ -126,7 +126,7 @@ def start_runs_once(  # noqa: PLR0913 - the call and what it starts
         if found is not None:
             return found, True
     for run in runs:
-        insert_run(conn, run, now=now)
+        insert_run(conn, run)  # the run's times are the database's; `now` stamps the call
     call = record_call(
         conn,
         org_id=org_id,

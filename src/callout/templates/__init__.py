@@ -4,12 +4,14 @@
 reference.py     Reference, parse_reference: one plain path (trigger.data["name-first"][0])
 template.py      Template, parse_template: literal text with {{ }} holes (cached)
 resolve.py       Scope, lookup, resolve_value / resolve_text / resolve_url (run time)
+budget.py        SizeBudget: resolution counts what it builds and stops past its limit
 check.py         ReferenceRules, check_text / check_value, referenced_secrets (validation)
 schema_paths.py  excluded_path: does a JSON Schema provably exclude a path?
 ```
 No I/O here; this package imports only `callout.model`.
 """
 
+from callout.templates.budget import SizeBudget
 from callout.templates.check import (
     ReferenceRules,
     check_reference,
@@ -27,6 +29,7 @@ __all__ = [
     "Reference",
     "ReferenceRules",
     "Scope",
+    "SizeBudget",
     "Template",
     "TemplateSyntaxError",
     "check_reference",

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from callout.model.document import type_name
 from callout.model.errors import ResolveError
+from callout.templates.budget import SizeBudget, key_text
 from callout.templates.reference import Reference, format_path, is_name, quote_key
 from callout.templates.template import CLOSE, OPEN, Template, parse_template
 
@@ -218,50 +219,118 @@ def _is_plain(text: str) -> bool:
     return OPEN not in text and CLOSE not in text
 
 
-def _interpolate(template: Template, scope: Scope) -> str:
-    return "".join(
-        part if isinstance(part, str) else _as_text(part, lookup(part, scope))
-        for part in template.parts
+def _at(reference: Reference | None, path: tuple[str | int, ...] | None = None) -> str:
+    """Say where resolution stopped: the body path, and the reference being inserted."""
+    shown = f"{{{{ {reference.text} }}}}" if reference is not None else "literal text"
+    return shown if path is None else f"{format_path('body', path)} ({shown})"
+
+
+def _interpolate(
+    template: Template,
+    scope: Scope,
+    budget: SizeBudget | None = None,
+    path: tuple[str | int, ...] | None = None,
+) -> str:
+    """Join a template's literals and values; with a budget, stop before the text passes it.
+
+    Each character takes at least one unit (byte or character) of any budget,
+    so the text's length so far is checked as each piece arrives: 2,000
+    references to one large value stop at the limit, not at 2,000 copies.
+    """
+    if budget is None:
+        return "".join(
+            part if isinstance(part, str) else _as_text(part, lookup(part, scope))
+            for part in template.parts
+        )
+    pieces: list[str] = []
+    length = 0
+    for part in template.parts:
+        piece = part if isinstance(part, str) else _as_text(part, lookup(part, scope))
+        length += len(piece)
+        if length > budget.remaining:
+            raise budget.exceeded(_at(None if isinstance(part, str) else part, path))
+        pieces.append(piece)
+    return "".join(pieces)
+
+
+def _resolve_string(
+    text: str, scope: Scope, budget: SizeBudget | None, path: tuple[str | int, ...]
+) -> Any:
+    if _is_plain(text):
+        if budget is not None and not budget.add_json(text):
+            raise budget.exceeded(_at(None, path))
+        return text
+    template = parse_template(text)
+    whole = template.whole
+    found = (
+        lookup(whole, scope) if whole is not None else _interpolate(template, scope, budget, path)
     )
+    if budget is not None and not budget.add_json(found):
+        raise budget.exceeded(_at(whole or template.references[-1], path))
+    return found
 
 
-def resolve_value(value: Any, scope: Scope) -> Any:
+def _resolve_node(
+    value: Any, scope: Scope, budget: SizeBudget | None, path: tuple[str | int, ...]
+) -> Any:
+    if isinstance(value, str):
+        return _resolve_string(value, scope, budget, path)
+    if isinstance(value, Mapping):
+        # Braces, one colon per key, a comma between entries.
+        if budget is not None and not budget.add(2 + len(value) + max(len(value) - 1, 0)):
+            raise budget.exceeded(_at(None, path))
+        resolved: dict[Any, Any] = {}
+        for key, item in value.items():
+            if budget is not None and not budget.add_json(key_text(key)):
+                raise budget.exceeded(_at(None, path))
+            resolved[key] = _resolve_node(item, scope, budget, (*path, key))
+        return resolved
+    if isinstance(value, list | tuple):
+        if budget is not None and not budget.add(2 + max(len(value) - 1, 0)):
+            raise budget.exceeded(_at(None, path))
+        return [
+            _resolve_node(item, scope, budget, (*path, index)) for index, item in enumerate(value)
+        ]
+    if budget is not None and not budget.add_json(value):
+        raise budget.exceeded(_at(None, path))
+    return value
+
+
+def resolve_value(value: Any, scope: Scope, *, budget: SizeBudget | None = None) -> Any:
     """Resolve every string in a JSON tree; dict keys stay literal.
 
     A string that is exactly one reference takes the referenced value with its
     type (null stays null, an object stays an object); other strings are
-    interpolated. Raises ResolveError, or TemplateSyntaxError for a text that
-    validation would have refused.
+    interpolated. With a `budget` (bytes of compact JSON), the result's size is
+    counted as it is built and ResolvedTooLarge stops resolution as soon as it
+    passes the limit, before that memory is spent. Raises ResolveError, or
+    TemplateSyntaxError for a text that validation would have refused.
     """
-    if isinstance(value, str):
-        if _is_plain(value):
-            return value
-        template = parse_template(value)
-        whole = template.whole
-        if whole is not None:
-            return lookup(whole, scope)
-        return _interpolate(template, scope)
-    if isinstance(value, Mapping):
-        return {key: resolve_value(item, scope) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [resolve_value(item, scope) for item in value]
-    return value
+    return _resolve_node(value, scope, budget, ())
 
 
-def resolve_text(text: str, scope: Scope) -> str:
+def resolve_text(text: str, scope: Scope, *, budget: SizeBudget | None = None) -> str:
     """Resolve `text` to a string (header values, secrets).
 
     A whole reference to a non-string scalar gives its JSON text (`3`, `true`,
     `null`); spaces around a whole reference are dropped; an object or a list
-    is a ResolveError.
+    is a ResolveError. With a `budget` (characters), ResolvedTooLarge stops
+    resolution as soon as the text passes the limit.
     """
     if _is_plain(text):
-        return text
-    template = parse_template(text)
-    whole = template.whole
-    if whole is not None:
-        return _as_text(whole, lookup(whole, scope))
-    return _interpolate(template, scope)
+        resolved = text
+    else:
+        template = parse_template(text)
+        whole = template.whole
+        if whole is not None:
+            resolved = _as_text(whole, lookup(whole, scope))
+        else:
+            resolved = _interpolate(template, scope, budget)
+        if budget is not None and len(resolved) > budget.remaining:
+            raise budget.exceeded(_at(whole or template.references[-1]))
+    if budget is not None and not budget.add(len(resolved)):
+        raise budget.exceeded(_at(None))
+    return resolved
 
 
 def url_part_after(literal: str) -> str:
@@ -300,16 +369,19 @@ def _encode_for_url(reference: Reference, text: str, part: str) -> str:
         ) from None
 
 
-def resolve_url(text: str, scope: Scope) -> str:
+def resolve_url(text: str, scope: Scope, *, budget: SizeBudget | None = None) -> str:
     """Resolve a URL template, percent-encoding each value for the part it lands in.
 
     A whole reference must be a string and is taken as is. Otherwise the
     literal text before a value decides its part: in the host a value may hold
     only letters, digits, `-` and `.`; in the path, query and fragment it is
     fully encoded (`quote(value, safe="")`), so `/`, `?`, `&`, `=`, `#` and
-    spaces in a value cannot change the URL's structure.
+    spaces in a value cannot change the URL's structure. With a `budget`
+    (characters), ResolvedTooLarge stops resolution as soon as the URL passes it.
     """
     if _is_plain(text):
+        if budget is not None and not budget.add(len(text)):
+            raise budget.exceeded(_at(None))
         return text
     template = parse_template(text)
     whole = template.whole
@@ -321,14 +393,22 @@ def resolve_url(text: str, scope: Scope) -> str:
                 f"{format_path(whole.root, whole.path)} is {describe(value)}; "
                 "a whole URL must be text",
             )
+        if budget is not None and not budget.add(len(value)):
+            raise budget.exceeded(_at(whole))
         return value
     literal = ""
     pieces: list[str] = []
     for part in template.parts:
         if isinstance(part, str):
             literal += part
-            pieces.append(part)
+            piece = part
         else:
             value = _as_text(part, lookup(part, scope))
-            pieces.append(_encode_for_url(part, value, url_part_after(literal)))
+            # Encoding never shortens a value: one too long already stops before it is encoded.
+            if budget is not None and len(value) > budget.remaining:
+                raise budget.exceeded(_at(part))
+            piece = _encode_for_url(part, value, url_part_after(literal))
+        if budget is not None and not budget.add(len(piece)):
+            raise budget.exceeded(_at(None if isinstance(part, str) else part))
+        pieces.append(piece)
     return "".join(pieces)

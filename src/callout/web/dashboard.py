@@ -22,10 +22,11 @@ from callout.api.session import (
     SESSION_SECONDS,
     csrf_ok,
     csrf_token,
-    open_session_value,
-    session_key,
+    session_cookie,
+    session_id_of,
 )
 from callout.store.organizations import Caller, caller_for_key
+from callout.store.sessions import check_session, end_session, open_session
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -43,15 +44,14 @@ SECURITY_HEADERS = {
 
 
 async def _signed_in(request: Request) -> tuple[Caller, str] | None:
+    """Return who the session acts as and its id, or None when it is not open."""
     context = context_of(request)
     cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie:
+    session_id = session_id_of(context.cipher, cookie) if cookie else None
+    if session_id is None:
         return None
-    key = session_key(context.cipher, cookie, now=context.clock.now())
-    if key is None:
-        return None
-    caller = await context.store.read(caller_for_key, key=key)
-    return (caller, cookie) if caller is not None else None
+    found = await context.store.read(check_session, session_id=session_id, now=context.clock.now())
+    return (found.caller, session_id) if found.caller is not None else None
 
 
 def _page(request: Request, template: str, status: int = 200, **values: object) -> HTMLResponse:
@@ -64,14 +64,14 @@ async def _shell(request: Request, page: str, title: str, **data: str) -> Respon
     found = await _signed_in(request)
     if found is None:
         return RedirectResponse("/sign-in", status_code=303)
-    caller, cookie = found
+    caller, session_id = found
     return _page(
         request,
         "page.html",
         page=page,
         title=title,
         org=caller.org,
-        csrf=csrf_token(context_of(request).cipher, cookie),
+        csrf=csrf_token(context_of(request).cipher, session_id),
         data=data,
     )
 
@@ -91,7 +91,7 @@ async def sign_in_page(request: Request) -> Response:
 
 @router.post("/sign-in")
 async def sign_in(request: Request, api_key: Annotated[str, Form(max_length=200)] = "") -> Response:
-    """Check the key, keep it in the session cookie, go to the workflows."""
+    """Check the key, open a session named in the cookie, go to the workflows."""
     context = context_of(request)
     if not same_origin(request):
         return _page(request, "sign_in.html", 403, title="Sign in", error="Sign in from this page.")
@@ -108,10 +108,18 @@ async def sign_in(request: Request, api_key: Annotated[str, Form(max_length=200)
                 "`callout orgs create` or `callout keys create`."
             ),
         )
+    # Read first, write only for a good key: guessing keys costs no writes.
+    opened = await context.store.write(
+        open_session,
+        key_id=caller.key_id,
+        org_id=caller.org.id,
+        now=context.clock.now(),
+        lifetime=SESSION_SECONDS,
+    )
     response = RedirectResponse("/workflows", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        open_session_value(context.cipher, key, now=context.clock.now()),
+        session_cookie(context.cipher, opened.session_id),
         max_age=int(SESSION_SECONDS),
         httponly=True,
         samesite="strict",
@@ -123,9 +131,12 @@ async def sign_in(request: Request, api_key: Annotated[str, Form(max_length=200)
 
 @router.post("/sign-out")
 async def sign_out(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
-    """End the session (the form carries the CSRF token)."""
+    """End the session in the store, then clear the cookie (the form carries the CSRF token)."""
+    context = context_of(request)
     cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie and same_origin(request) and csrf_ok(context_of(request).cipher, cookie, csrf):
+    session_id = session_id_of(context.cipher, cookie) if cookie else None
+    if session_id and same_origin(request) and csrf_ok(context.cipher, session_id, csrf):
+        await context.store.write(end_session, session_id=session_id, now=context.clock.now())
         response = RedirectResponse("/sign-in", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
 from callout.http import AiohttpTransport
 from callout.store import SqlStore
-from support.api_clients import Service, api_service
+from support.api_clients import Org, Service, api_service
+from support.in_process_servers import serving
 
 
 @pytest.fixture
@@ -25,3 +27,18 @@ async def sqlite_service(
     """The API over SQLite only, for what does not depend on the database."""
     async with api_service(sqlite_store, transport) as built:
         yield built
+
+
+@pytest.fixture
+async def served_acme(sqlite_service: Service) -> AsyncIterator[tuple[str, Org]]:
+    """The API on a loopback socket of this loop (its base URL), and an org whose client uses it.
+
+    For loop-lag tests: the probe reaches the API through that socket while the org's
+    requests run on the same loop.
+    """
+    async with serving(sqlite_service.app) as base:
+        org = await sqlite_service.org()
+        async with httpx.AsyncClient(
+            base_url=base, headers={"Authorization": f"Bearer {org.key}"}, timeout=60
+        ) as client:
+            yield base, Org(id=org.id, key=org.key, client=client)

@@ -58,10 +58,13 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "key_id": ("key_SEEDED",),
     "name": ("seeded",),
     "step_id": ("create_user", "tag_user"),
+    "step_run_id": ("stp_SEEDED",),
 }
 """Path values the generator may pick besides its own, each matching its parameter's
 pattern. A case carrying one of `SEEDED` is sent with the id of seeded data instead."""
-SEEDED = frozenset({"wfl_SEEDED", "wflv_SEEDED", "wfr_SEEDED", "key_SEEDED", "seeded"})
+SEEDED = frozenset(
+    {"wfl_SEEDED", "wflv_SEEDED", "wfr_SEEDED", "key_SEEDED", "seeded", "stp_SEEDED"}
+)
 
 
 def two_steps(url: str) -> dict[str, Any]:
@@ -100,6 +103,7 @@ class Seeded:
     failed_run: str
     pending_run: str
     spare_key: str
+    completed_step_run: str
 
     def ids_for(self, method: str, path: str) -> dict[str, str]:
         """Existing ids for an operation: one it may change or destroy gets its own."""
@@ -110,6 +114,7 @@ class Seeded:
             "key_id": self.spare_key,
             "name": "signing",
             "step_id": "create_user",
+            "step_run_id": self.completed_step_run,
         }
         if path.endswith("/publish"):
             ids["workflow_id"] = self.unpublished_workflow
@@ -182,6 +187,7 @@ async def _seed(app: FastAPI, store: SqlStore, transport: MockTransport) -> Seed
         pending = await run_of(live, execute=False)
         # A refused call: the trigger-call history holds an error answer too.
         await ok("POST", f"/v1/workflows/{live}/trigger", 422, json={"payload": {}})
+        completed_view = await ok("GET", f"/v1/runs/{completed}", 200)
     return Seeded(
         key=key.key,
         live_workflow=live,
@@ -192,6 +198,7 @@ async def _seed(app: FastAPI, store: SqlStore, transport: MockTransport) -> Seed
         failed_run=failed,
         pending_run=pending,
         spare_key=spare["api_key"]["id"],
+        completed_step_run=completed_view["steps"][0]["step_run_id"],
     )
 
 

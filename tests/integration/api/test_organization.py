@@ -76,7 +76,7 @@ async def test_healthz_answers_without_a_key(sqlite_service: Service) -> None:
     response = await sqlite_service.client().get("/healthz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok"}
 
 
 async def test_the_openapi_description_lists_the_v1_paths_and_the_bearer_scheme(

@@ -9,11 +9,13 @@ import math
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
 
 from callout.signing import verify
+from callout.web import install_dashboard
 from support.api_clients import Service, document, finished_run, working
 from support.https_servers import HttpsServer, reply
 
@@ -22,13 +24,21 @@ MARKER = "inq_leak_marker"
 
 
 def encoded_forms(value: str) -> dict[str, bytes]:
-    """The value as bytes, and the part of its base64 that appears at any byte alignment.
+    """The value in each spelling callout writes it, and its base64 at any byte alignment.
 
-    Base64 of a text that holds the value at offset 0, 1 or 2 (mod 3) contains the
-    characters made only of the value's bits; each alignment gives one such run.
+    The spellings: as is, percent-encoded (a URL's path or query), form-encoded,
+    JSON-escaped with and without ASCII escapes. Base64 of a text that holds the
+    value at offset 0, 1 or 2 (mod 3) contains the characters made only of the
+    value's bits; each alignment gives one such run.
     """
     raw = value.encode()
-    forms = {"plain": raw}
+    forms = {
+        "plain": raw,
+        "percent": quote(value, safe="").encode(),
+        "form": quote_plus(value, safe="").encode(),
+        "json": json.dumps(value, ensure_ascii=False)[1:-1].encode(),
+        "json-ascii": json.dumps(value)[1:-1].encode(),
+    }
     for shift in range(3):
         padded = b"\0" * shift + raw
         first = math.ceil(shift * 4 / 3)
@@ -82,10 +92,11 @@ def leaky_document(url: str, confirm_url: str) -> dict[str, Any]:
 
 async def use_everywhere(
     service: Service, server: HttpsServer, value: str
-) -> tuple[list[bytes], dict[str, Any], dict[str, Any]]:
+) -> tuple[list[bytes], dict[str, Any], dict[str, Any], str]:
     """Use the secret `x` = `value` in a step test and a run, then read every resource.
 
-    Returns every answer received, the finished run, and the step test's answer.
+    Returns every answer received, the finished run, the step test's answer, and the
+    organization's API key.
     """
     echo = json.dumps({"id": "u_1", "echo": value, "again": f"prefix {value} suffix"})
     server.script("/users", reply(200, echo, headers={"X-Echo": value}))
@@ -121,7 +132,7 @@ async def use_everywhere(
     ):
         await acme.ok("GET", path)
     await acme.ok("POST", "/v1/secrets/x/rotate", json={"value": f"{value}-next"})
-    return answers, run, tested
+    return answers, run, tested, acme.key
 
 
 def assert_sent_and_recorded_redacted(
@@ -156,7 +167,31 @@ def database_files(folder: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(folder.iterdir()) if path.is_file()}
 
 
+async def dashboard_pages(service: Service, key: str, run: dict[str, Any]) -> list[bytes]:
+    """Sign in to the dashboard with `key`; return the pages a person would open."""
+    install_dashboard(service.app)
+    browser = service.client()
+    signed_in = await browser.post(
+        "/sign-in", data={"api_key": key}, headers={"Origin": "http://callout.test"}
+    )
+    assert signed_in.status_code == 303, signed_in.text
+    pages: list[bytes] = []
+    for path in ("/workflows", f"/workflows/{run['workflow_id']}", "/runs", f"/runs/{run['id']}"):
+        page = await browser.get(path)
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        pages.append(page.content)
+    return pages
+
+
+@pytest.mark.parametrize(
+    "special",
+    ["", ' "quoted" back\\slash +plus/slash=eq%25&amp?q#h é 😀'],
+    ids=["plain", "characters-that-change-under-encoding"],
+)
 async def test_a_secret_value_is_in_no_answer_database_byte_or_log_in_any_encoding(
+    special: str,
+    *,
     sqlite_service: Service,
     https_server: HttpsServer,
     tmp_path: Path,
@@ -166,14 +201,17 @@ async def test_a_secret_value_is_in_no_answer_database_byte_or_log_in_any_encodi
     caplog.set_level(logging.DEBUG)
     for name in list(logging.root.manager.loggerDict):
         caplog.set_level(logging.DEBUG, logger=name)
-    value = f"sv-{uuid.uuid4().hex}"
+    value = f"sv-{uuid.uuid4().hex}{special}"
 
-    answers, run, tested = await use_everywhere(sqlite_service, https_server, value)
+    answers, run, tested, key = await use_everywhere(sqlite_service, https_server, value)
+    pages = await dashboard_pages(sqlite_service, key, run)
 
     assert_sent_and_recorded_redacted(https_server, run, tested, value)
     assert len(answers) >= 15
     for answer in answers:
         assert leaks_in(answer, value) == [], answer[:200]
+    for page in pages:
+        assert leaks_in(page, value) == [], page[:200]
     files = database_files(tmp_path)
     assert "callout.db" in files
     assert set(files) & {"callout.db-wal", "callout.db-shm"}

@@ -127,9 +127,9 @@ async def test_a_payload_failing_the_trigger_schema_is_refused_422_listing_every
     assert len(details) == 3
     assert {d["path"] for d in error["details"]} == {"trigger payload"}
     assert details == [
-        "$.count: 'many' is not of type 'integer'",
-        "$.id: 5 is not of type 'string'",
-        "$: 'email' is a required property",
+        '$.count: "many" is not of type "integer"',
+        '$.id: 5 is not of type "string"',
+        '$: "email" is a required property',
     ]
     assert await run_ids(acme) == []
     [call] = await calls_of(acme)
@@ -351,7 +351,7 @@ async def test_an_event_lists_listeners_that_refused_its_payload(service: Servic
     assert refused["workflow_id"] == refusing
     assert refused["error"]["code"] == "invalid_payload"
     assert len(refused["error"]["details"]) == 1
-    assert "'email' is a required property" in refused["error"]["details"][0]["message"]
+    assert '"email" is a required property' in refused["error"]["details"][0]["message"]
     assert await run_ids(acme) == [out["runs"][0]["run_id"]]
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from callout.store.schema import head_revision
 from support.https_servers import HttpsServer, reply
-from support.processes import run_callout, start_callout, stop_gently
+from support.processes import run_callout, start_callout, stop_gently, wait_for_line
 
 SECRET = "s3cr3t-value-that-must-not-leak"
 
@@ -159,7 +159,9 @@ async def test_unsupported_database_url_is_refused(env: dict[str, str]) -> None:
 async def test_sigterm_stops_an_idle_worker_with_exit_0(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    worker = await start_callout("worker", env=env, log=tmp_path / "worker.log")
-    await asyncio.sleep(1.5)
+    log = tmp_path / "worker.log"
+    worker = await start_callout("worker", env=env, log=log)
+    # Its signal handlers are installed before it says it started: wait for that line.
+    await wait_for_line(log, " started (concurrency")
     assert await stop_gently(worker) == 0
     assert "stopped" in (tmp_path / "worker.log").read_text()

@@ -119,7 +119,7 @@ async def test_trigger_payload_failing_its_schema_exits_2(
         "run", str(wf), "--trigger", "-", env=loopback_env, stdin=b'{"name": "x"}'
     )
     assert code == 2
-    assert "'email' is a required property" in err
+    assert '"email" is a required property' in err
     assert https_server.hits == []
 
 
@@ -129,7 +129,7 @@ async def test_missing_trigger_payload_is_checked_against_the_schema_too(
     wf = write_workflow(tmp_path, https_server.url("/users"), body={})
     code, _, err = await run_callout("run", str(wf), env=loopback_env)
     assert code == 2
-    assert "'email' is a required property" in err
+    assert '"email" is a required property' in err
     assert https_server.hits == []
 
 

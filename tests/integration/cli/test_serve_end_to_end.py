@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import pytest
 from support.api_clients import document
 from support.databases import POSTGRES_ENV, fresh_database, postgres_admin_url
 from support.processes import kill_hard, run_callout, start_callout, stop_gently
+from support.served_processes import create_org, free_port, read_log, serving_callout
 from support.services import skip_or_fail
 
 SIGNING_SECRET = "e2e-signing-s3cr3t-that-must-not-leak"
@@ -30,24 +30,13 @@ SECRET_NAME = "receiver_signing"
 RUN_TIMEOUT = 30.0
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-async def read(path: Path) -> str:
-    return await asyncio.to_thread(lambda: path.read_text() if path.exists() else "")
-
-
 async def wait_for_text(path: Path, text: str, timeout: float = RUN_TIMEOUT) -> str:
     """Wait until the log at `path` contains `text`; return the log."""
     for _ in range(int(timeout / 0.1)):
-        if text in (printed := await read(path)):
+        if text in (printed := await read_log(path)):
             return printed
         await asyncio.sleep(0.1)
-    raise AssertionError(f"{path.name} never printed {text!r}:\n{await read(path)}")
+    raise AssertionError(f"{path.name} never printed {text!r}:\n{await read_log(path)}")
 
 
 @asynccontextmanager
@@ -80,21 +69,6 @@ class Receiver:
 
 
 @pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh working directory for every process, with no callout settings inherited."""
-    monkeypatch.chdir(tmp_path)
-    for name in (
-        "CALLOUT_SECRET_KEY",
-        "CALLOUT_SECRET_KEY_FILE",
-        "CALLOUT_DATABASE_URL",
-        "CALLOUT_CA_BUNDLE",
-        "CALLOUT_ALLOWED_NETWORKS",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
-
-
-@pytest.fixture
 async def receiver(workdir: Path) -> AsyncIterator[Receiver]:
     port = free_port()
     log = workdir / "receiver.log"
@@ -105,30 +79,6 @@ async def receiver(workdir: Path) -> AsyncIterator[Receiver]:
         ca = workdir / ".callout" / "receiver" / "ca.pem"
         assert ca.exists()
         yield Receiver(process=process, port=port, ca=ca, log=log)
-
-
-async def wait_healthy(port: int, log: Path) -> None:
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-        for _ in range(int(RUN_TIMEOUT / 0.1)):
-            try:
-                if (await client.get("/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"the API never answered on port {port}:\n{await read(log)}")
-
-
-async def create_org(env: Mapping[str, str]) -> str:
-    """`callout orgs create` as the operator runs it; return the API key it printed."""
-    code, out, err = await run_callout(
-        "orgs", "create", "Acme", "--plan", "growth", "--json", env=env
-    )
-    assert code == 0, err
-    made: dict[str, Any] = json.loads(out)
-    assert made["organization"]["plan"] == "growth"
-    key: str = made["api_key"]
-    return key
 
 
 async def ok(client: httpx.AsyncClient, method: str, path: str, status: int, **kw: Any) -> Any:
@@ -195,24 +145,20 @@ def assert_signed_and_redacted(run: dict[str, Any]) -> None:
 async def test_serve_sends_a_signed_request_the_receiver_verifies(
     receiver: Receiver, workdir: Path
 ) -> None:
-    port = free_port()
     log = workdir / "serve.log"
-    async with running("serve", "--port", str(port), env=receiver.client_env(), log=log) as serve:
-        await wait_healthy(port, log)
+    async with serving_callout("serve", env=receiver.client_env(), log=log) as serve:
         key = await create_org(env={})  # the same ./callout.db serve uses
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}
-        ) as client:
+        async with serve.client(key) as client:
             started = await start_signed_run(client, receiver)
             run = await wait_finished(client, started["run_id"])
         assert_signed_and_redacted(run)
         printed = await wait_for_text(receiver.log, "signature ok")
         assert "POST /echo" in printed
         assert SIGNING_SECRET not in printed
-        assert await stop_gently(serve) == 0
+        assert await stop_gently(serve.process) == 0
     assert await stop_gently(receiver.process) == 0
-    assert "Traceback" not in await read(log)
-    assert SIGNING_SECRET not in await read(log)
+    assert "Traceback" not in await read_log(log)
+    assert SIGNING_SECRET not in await read_log(log)
 
 
 @pytest.fixture
@@ -230,28 +176,24 @@ async def test_api_and_a_separate_worker_on_postgresql_complete_a_triggered_run(
     assert code == 0, err
     database = {"CALLOUT_DATABASE_URL": postgres_url}
     env = {**database, **receiver.client_env(), "CALLOUT_SECRET_KEY": out.strip()}
-    port = free_port()
     api_log, worker_log = workdir / "api.log", workdir / "worker.log"
-    async with running("api", "--port", str(port), env=env, log=api_log) as api:
-        await wait_healthy(port, api_log)
+    async with serving_callout("api", env=env, log=api_log) as api:
         key = await create_org(env=database)
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}
-        ) as client:
+        async with api.client(key) as client:
             started = await start_signed_run(client, receiver)
             # `callout api` executes nothing: without a worker the run waits.
             await asyncio.sleep(1.0)
             waiting = await ok(client, "GET", f"/v1/runs/{started['run_id']}", 200)
             assert waiting["status"] == "pending"
-            assert "signature ok" not in await read(receiver.log)
+            assert "signature ok" not in await read_log(receiver.log)
 
             async with running("worker", env=env, log=worker_log) as worker:
                 run = await wait_finished(client, started["run_id"])
                 assert await stop_gently(worker) == 0
         assert_signed_and_redacted(run)
         await wait_for_text(receiver.log, "signature ok")
-        assert await stop_gently(api) == 0
+        assert await stop_gently(api.process) == 0
     assert await stop_gently(receiver.process) == 0
-    assert "stopped" in await read(worker_log)
+    assert "stopped" in await read_log(worker_log)
     for log in (api_log, worker_log):
-        assert "Traceback" not in await read(log)
+        assert "Traceback" not in await read_log(log)

@@ -7,37 +7,24 @@ a fresh working directory, where the secret key file and its mode are real.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import re
-import socket
 import stat
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from click.testing import CliRunner, Result
 
 from callout.cli.main import cli
 from callout.store.encryption import load_secret_key
-from support.processes import kill_hard, run_callout, start_callout, stop_gently
+from support.processes import run_callout, stop_gently
+from support.served_processes import free_port, serving_callout
 
 URL_SAFE_KEY = re.compile(r"[A-Za-z0-9_-]{43}")
 FULL_KEY = re.compile(r"callout_[A-Za-z0-9_-]{5,}")
 """More of an API key than its shown prefix (`callout_` and 4 characters)."""
-
-
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh working directory, with no key or database named in the environment."""
-    monkeypatch.chdir(tmp_path)
-    for name in ("CALLOUT_SECRET_KEY", "CALLOUT_SECRET_KEY_FILE", "CALLOUT_DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
 
 
 def callout(*args: str, database: Path) -> Result:
@@ -52,37 +39,6 @@ def created_org(database: Path, name: str = "Acme", plan: str = "growth") -> dic
     assert result.exit_code == 0, result.output
     made: dict[str, Any] = json.loads(result.stdout)
     return made
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@asynccontextmanager
-async def running(*args: str, log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`callout ARGS` as a process in the working directory; killed unless the test stopped it."""
-    process = await start_callout(*args, env={}, log=log)
-    try:
-        yield process
-    finally:
-        await kill_hard(process)
-
-
-async def wait_healthy(port: int, log: Path, timeout: float = 30.0) -> None:
-    """Wait until the server on `port` answers /healthz."""
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-        for _ in range(int(timeout / 0.1)):
-            try:
-                if (await client.get("/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    printed = await asyncio.to_thread(log.read_text)
-    raise AssertionError(f"nothing answered on port {port}:\n{printed}")
 
 
 def test_orgs_create_prints_the_organization_and_its_first_key_once(tmp_path: Path) -> None:
@@ -266,25 +222,21 @@ async def test_api_with_a_malformed_key_exits_2_and_says_why(workdir: Path) -> N
 async def test_serve_in_a_fresh_directory_creates_a_private_key_file_and_says_where(
     workdir: Path,
 ) -> None:
-    port = free_port()
     log = workdir / "serve.log"
-    async with running("serve", "--port", str(port), log=log) as server:
-        await wait_healthy(port, log)
-        assert await stop_gently(server) == 0
+    async with serving_callout("serve", env={}, log=log) as server:
+        assert await stop_gently(server.process) == 0
     key_file = workdir / ".callout" / "secret.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
     assert URL_SAFE_KEY.fullmatch(key_file.read_text().strip())
     printed = log.read_text()
     assert f"created a secret key at {key_file.resolve()} (mode 0600)" in printed
-    assert f"http://127.0.0.1:{port}/docs" in printed
+    assert f"{server.base}/docs" in printed
     assert "Traceback" not in printed
     assert (workdir / "callout.db").exists()
 
     # `callout api` started in the same directory finds the key serve made.
-    port = free_port()
-    async with running("api", "--port", str(port), log=log) as api:
-        await wait_healthy(port, log)
-        assert await stop_gently(api) == 0
+    async with serving_callout("api", env={}, log=log) as api:
+        assert await stop_gently(api.process) == 0
     fingerprint = load_secret_key({"CALLOUT_SECRET_KEY": key_file.read_text()}).cipher.fingerprint
     assert f"secret key from {key_file.resolve()} (fingerprint {fingerprint})" in log.read_text()

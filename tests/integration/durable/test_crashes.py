@@ -21,7 +21,7 @@ from callout.model.clock import SystemClock
 from callout.steps.validation import validate_workflow
 from callout.store import SqlStore
 from support.https_servers import HttpsServer, reply
-from support.processes import kill_hard, start_callout, stop_gently
+from support.processes import kill_hard, start_callout, stop_gently, wait_for_line
 from support.running import workflow_of
 
 pytestmark = pytest.mark.realclock
@@ -68,8 +68,9 @@ async def test_kill_during_a_retry_wait_keeps_the_original_due_time(
     loopback_env: dict[str, str],
     tmp_path: Path,
 ) -> None:
+    interval = 8.0
     https_server.script("/flaky", reply(503), reply(200))
-    run_id = await start(store, https_server.url("/flaky"), body={}, retry_intervals=[4])
+    run_id = await start(store, https_server.url("/flaky"), body={}, retry_intervals=[interval])
     worker = await start_worker(db_url, loopback_env, tmp_path)
 
     async def waiting() -> bool:
@@ -78,15 +79,24 @@ async def test_kill_during_a_retry_wait_keeps_the_original_due_time(
 
     await wait_for(waiting, 20, "the first attempt to fail")
     await kill_hard(worker)
-    await asyncio.sleep(1.0)
+    # Restart at least 1.5 s after the first attempt, so a timer reset by the restart
+    # would fire visibly late.
+    (first,) = https_server.hits_on("/flaky")
+    await asyncio.sleep(max(0.0, first.at + 1.5 - time.monotonic()))
     worker = await start_worker(db_url, loopback_env, tmp_path)
     try:
+        # The second worker is up (its start-up time varies with the machine's load)...
+        await wait_for_line(tmp_path / "worker.log", " started (concurrency", count=2)
+        restarted = time.monotonic()
+        assert restarted - first.at < interval - 1.0, "the worker started too late to tell"
         await wait_for(lambda: _status_is(store, run_id, "completed"), 20, "the run to complete")
     finally:
         assert await stop_gently(worker) == 0
     first, second = https_server.hits_on("/flaky")
-    # The retry fires 4 s after the first attempt, not 4 s after the restart (>= 1 s later).
-    assert second.at - first.at == pytest.approx(4.0, abs=0.6)
+    # The retry fires `interval` after the first attempt, not after the restart (which
+    # came restarted - first.at later, so a reset timer would fire that much later).
+    assert second.at - first.at == pytest.approx(interval, abs=0.6)
+    assert second.at - restarted < interval - 0.6
 
 
 async def _status_is(store: SqlStore, run_id: str, status: str) -> bool:

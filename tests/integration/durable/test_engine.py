@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from callout.store.notifications import listen_for_due_work
 from callout.store.protocol import StoredRun
 from support.https_servers import HttpsServer, reply
 from support.running import workflow_of
+from support.workers import worker_running
 
 FINISHED = {"completed", "failed"}
 
@@ -34,19 +34,12 @@ async def start(store: SqlStore, *steps: dict[str, Any], trigger: Any = None) ->
     return await start_run(store, workflow, trigger or {}, clock=SystemClock())
 
 
-@contextlib.asynccontextmanager
-async def running_worker(
+def running_worker(
     store: SqlStore, transport: AiohttpTransport, **options: Any
-) -> AsyncIterator[Worker]:
+) -> contextlib.AbstractAsyncContextManager[Worker]:
+    """A worker (with `options`) over `store` for the block."""
     executor = StepExecutor(store=store, transport=transport, lease_margin=5)
-    worker = Worker(store=store, executor=executor, poll_interval=0.2, **options)
-    stop = asyncio.Event()
-    task = asyncio.create_task(worker.run(stop))
-    try:
-        yield worker
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 20)
+    return worker_running(Worker(store=store, executor=executor, poll_interval=0.2, **options))
 
 
 async def finished(store: SqlStore, run_id: str, timeout: float = 20) -> StoredRun:

@@ -1,13 +1,20 @@
-"""The store on real SQLite files and real PostgreSQL databases."""
+"""The store on real SQLite files and real PostgreSQL databases, and in memory.
+
+The run-queue tests are the store's contract: each runs on SQLite, PostgreSQL and
+the in-memory store (`contract_store`), whose clock, the database's, is `db_clock`.
+Callers pass durations only; every time a record carries is the store's.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from callout.model.clock import ManualClock
 from callout.model.records import Decision
 from callout.store import (
     Claim,
@@ -16,6 +23,7 @@ from callout.store import (
     NewRun,
     RunStateError,
     SqlStore,
+    Store,
     UnknownRunError,
     database_url,
     open_engine,
@@ -23,7 +31,12 @@ from callout.store import (
 )
 from callout.store.schema import SchemaTooNewError, current_revision, head_revision, upgrade
 
-T0 = 1_800_000_000.0
+T0 = 1_800_000_000.0  # where `db_clock` starts
+
+
+def at(clock: ManualClock, moment: float) -> None:
+    """Set the database's time (the store's clock) to `moment`."""
+    clock.advance(moment - clock.now())
 
 
 def new_run(run_id: str = "wfr_1", steps: tuple[str, ...] = ("a", "b")) -> NewRun:
@@ -37,158 +50,279 @@ def new_run(run_id: str = "wfr_1", steps: tuple[str, ...] = ("a", "b")) -> NewRu
     )
 
 
-async def claim_one(store: SqlStore, now: float, lease: float = 30) -> Claim:
-    claims = await store.claim_due(now=now, lease_seconds=lease, limit=10)
+async def claim_one(store: Store, lease: float = 30) -> Claim:
+    claims = await store.claim_due(lease_seconds=lease, limit=10)
     assert len(claims) == 1, claims
     return claims[0]
 
 
 async def attempt(
-    store: SqlStore,
+    store: Store,
+    clock: ManualClock,
     claim: Claim,
     now: float,
     decision: Decision,
     *,
     attempt_id: str,
-    next_at: float | None = None,
+    retry_delay: float | None = None,
     output: dict[str, object] | None = None,
 ) -> None:
+    """Start an attempt at `now` and finish it one second later (by the store's clock)."""
+    at(clock, now)
     await store.start_attempt(
-        claim, attempt_id=attempt_id, number=claim.next_number, now=now, lease_until=now + 40
+        claim, attempt_id=attempt_id, number=claim.next_number, lease_seconds=40
     )
+    at(clock, now + 1)
     await store.finish_attempt(
         claim,
         FinishedAttempt(
             attempt_id=attempt_id,
-            ended_at=now + 1,
             succeeded=decision is Decision.SUCCEEDED,
             decision=decision,
             output=output,
             error=None
             if decision is Decision.SUCCEEDED
             else {"type": "http_status", "message": "x"},
-            next_attempt_at=next_at,
+            retry_delay=retry_delay,
         ),
     )
 
 
-async def test_a_recorded_run_has_its_first_step_due_at_once(store: SqlStore) -> None:
-    await store.create_run(new_run(), now=T0)
-    assert await store.claim_due(now=T0 - 1, lease_seconds=30, limit=10) == []
-    claim = await claim_one(store, T0)
+async def test_a_recorded_run_has_its_first_step_due_at_once(
+    contract_store: Store, db_clock: ManualClock
+) -> None:
+    store = contract_store
+    await store.create_run(new_run())
+    at(db_clock, T0 - 1)
+    assert await store.claim_due(lease_seconds=30, limit=10) == []
+    at(db_clock, T0)
+    claim = await claim_one(store)
     assert (claim.step_id, claim.position, claim.next_number) == ("a", 0, 1)
     run = await store.get_run("wfr_1")
     assert run.status == "running"
     assert run.trigger == {"email": "ada@example.com"}
+    assert run.created_at == T0
 
 
-async def test_a_run_completes_step_after_step(store: SqlStore) -> None:
-    await store.create_run(new_run(), now=T0)
-    first = await claim_one(store, T0)
-    await attempt(store, first, T0, Decision.SUCCEEDED, attempt_id="att_1", output={"status": 201})
-    second = await claim_one(store, T0 + 2)
+async def test_a_run_completes_step_after_step(
+    contract_store: Store, db_clock: ManualClock
+) -> None:
+    store = contract_store
+    await store.create_run(new_run())
+    first = await claim_one(store)
+    await attempt(
+        store, db_clock, first, T0, Decision.SUCCEEDED, attempt_id="att_1", output={"status": 201}
+    )
+    at(db_clock, T0 + 2)
+    second = await claim_one(store)
     assert second.step_id == "b"
     assert await store.outputs("wfr_1") == {"a": {"status": 201}}
-    await attempt(store, second, T0 + 2, Decision.SUCCEEDED, attempt_id="att_2", output={})
+    await attempt(
+        store, db_clock, second, T0 + 2, Decision.SUCCEEDED, attempt_id="att_2", output={}
+    )
     run = await store.get_run("wfr_1")
     assert run.status == "completed"
+    assert (run.updated_at, run.finished_at) == (T0 + 3, T0 + 3)
     assert [s.status for s in run.steps] == ["succeeded", "succeeded"]
-    assert await store.next_due_at() is None
+    assert await store.seconds_until_due() is None
 
 
-async def test_a_retry_due_at_t_is_claimed_at_t_and_not_before(store: SqlStore) -> None:
-    await store.create_run(new_run(steps=("a",)), now=T0)
-    claim = await claim_one(store, T0)
-    await attempt(store, claim, T0, Decision.RETRY, attempt_id="att_1", next_at=T0 + 600)
-    assert await store.next_due_at() == T0 + 600
-    assert await store.claim_due(now=T0 + 599.9, lease_seconds=30, limit=10) == []
-    retry = await claim_one(store, T0 + 600)
+async def test_a_retry_due_at_t_is_claimed_at_t_and_not_before(
+    contract_store: Store, db_clock: ManualClock
+) -> None:
+    store = contract_store
+    await store.create_run(new_run(steps=("a",)))
+    claim = await claim_one(store)
+    # Ends at T0 + 1 by the store's clock; the retry is due 599 s after that.
+    await attempt(store, db_clock, claim, T0, Decision.RETRY, attempt_id="att_1", retry_delay=599)
+    assert await store.seconds_until_due() == 599
+    at(db_clock, T0 + 599.9)
+    assert await store.claim_due(lease_seconds=30, limit=10) == []
+    assert await store.seconds_until_due() == pytest.approx(0.1)
+    at(db_clock, T0 + 600)
+    assert await store.seconds_until_due() == 0
+    retry = await claim_one(store)
     assert (retry.next_number, retry.attempts_made) == (2, 1)
     run = await store.get_run("wfr_1")
-    assert run.steps[0].attempts[0].next_attempt_at == T0 + 600
+    [first] = run.steps[0].attempts
+    assert (first.started_at, first.ended_at, first.next_attempt_at) == (T0, T0 + 1, T0 + 600)
 
 
-async def test_a_claim_goes_to_one_worker_only(store: SqlStore) -> None:
-    for index in range(20):
-        await store.create_run(new_run(f"wfr_{index}", ("a",)), now=T0)
-    batches = await asyncio.gather(
-        *(store.claim_due(now=T0, lease_seconds=30, limit=3) for _ in range(10))
+async def test_a_lease_runs_its_seconds_from_the_stores_now(
+    contract_store: Store, db_clock: ManualClock
+) -> None:
+    store = contract_store
+    await store.create_run(new_run(steps=("a",)))
+    claim = await claim_one(store, lease=30)
+    assert claim.lease_expires_at == T0 + 30
+    at(db_clock, T0 + 10)
+    await store.start_attempt(claim, attempt_id="att_1", number=1, lease_seconds=40)
+    at(db_clock, T0 + 49.9)  # past the claim's 30 s, inside the attempt's 40 s
+    assert await store.claim_due(lease_seconds=30, limit=10) == []
+    at(db_clock, T0 + 50)
+    taker = await claim_one(store)
+    assert (taker.interruptions, taker.lease_expires_at) == (1, T0 + 80)
+    run = await store.get_run("wfr_1")
+    [interrupted] = run.steps[0].attempts
+    assert (interrupted.status, interrupted.started_at, interrupted.ended_at) == (
+        "interrupted",
+        T0 + 10,
+        T0 + 50,
     )
+
+
+async def test_a_claim_goes_to_one_worker_only(contract_store: Store) -> None:
+    store = contract_store
+    for index in range(20):
+        await store.create_run(new_run(f"wfr_{index}", ("a",)))
+    batches = await asyncio.gather(*(store.claim_due(lease_seconds=30, limit=3) for _ in range(10)))
     claimed = [claim.step_run_id for batch in batches for claim in batch]
     assert len(claimed) == 20
     assert len(set(claimed)) == 20
 
 
 async def test_a_stalled_worker_whose_lease_expired_cannot_record_its_result(
-    store: SqlStore,
+    contract_store: Store, db_clock: ManualClock
 ) -> None:
-    await store.create_run(new_run(steps=("a",)), now=T0)
-    stalled = await claim_one(store, T0, lease=30)
-    await store.start_attempt(stalled, attempt_id="att_1", number=1, now=T0, lease_until=T0 + 30)
-    taker = await claim_one(store, T0 + 31)
+    store = contract_store
+    await store.create_run(new_run(steps=("a",)))
+    stalled = await claim_one(store, lease=30)
+    await store.start_attempt(stalled, attempt_id="att_1", number=1, lease_seconds=30)
+    at(db_clock, T0 + 31)
+    taker = await claim_one(store)
     assert taker.lease_token != stalled.lease_token
     assert (taker.interruptions, taker.next_number) == (1, 2)
+    at(db_clock, T0 + 32)
     late = FinishedAttempt(
-        attempt_id="att_1", ended_at=T0 + 32, succeeded=True, decision=Decision.SUCCEEDED, output={}
+        attempt_id="att_1", succeeded=True, decision=Decision.SUCCEEDED, output={}
     )
     with pytest.raises(LeaseLostError):
         await store.finish_attempt(stalled, late)
     with pytest.raises(LeaseLostError):
-        await store.start_attempt(
-            stalled, attempt_id="att_x", number=9, now=T0 + 32, lease_until=T0 + 60
-        )
-    await attempt(store, taker, T0 + 33, Decision.SUCCEEDED, attempt_id="att_2", output={})
+        await store.start_attempt(stalled, attempt_id="att_x", number=9, lease_seconds=30)
+    await attempt(
+        store, db_clock, taker, T0 + 33, Decision.SUCCEEDED, attempt_id="att_2", output={}
+    )
     run = await store.get_run("wfr_1")
     assert [a.status for a in run.steps[0].attempts] == ["interrupted", "succeeded"]
     assert run.status == "completed"
 
 
 async def test_a_failed_step_skips_the_rest_and_resume_makes_a_new_step_run(
-    store: SqlStore,
+    contract_store: Store, db_clock: ManualClock
 ) -> None:
-    await store.create_run(new_run(steps=("a", "b", "c")), now=T0)
-    first = await claim_one(store, T0)
-    await attempt(store, first, T0, Decision.SUCCEEDED, attempt_id="att_1", output={"status": 200})
-    second = await claim_one(store, T0 + 2)
-    await attempt(store, second, T0 + 2, Decision.ERRORED_FAIL, attempt_id="att_2")
+    store = contract_store
+    await store.create_run(new_run(steps=("a", "b", "c")))
+    first = await claim_one(store)
+    await attempt(
+        store, db_clock, first, T0, Decision.SUCCEEDED, attempt_id="att_1", output={"status": 200}
+    )
+    at(db_clock, T0 + 2)
+    second = await claim_one(store)
+    await attempt(store, db_clock, second, T0 + 2, Decision.ERRORED_FAIL, attempt_id="att_2")
     run = await store.get_run("wfr_1")
     assert run.status == "failed"
     assert [s.status for s in run.steps] == ["succeeded", "errored", "skipped"]
 
-    await store.resume("wfr_1", step_run_id="stp_resumed", now=T0 + 10)
-    resumed = await claim_one(store, T0 + 10)
+    at(db_clock, T0 + 10)
+    await store.resume("wfr_1", step_run_id="stp_resumed")
+    resumed = await claim_one(store)
     assert (resumed.step_run_id, resumed.step_id, resumed.next_number) == ("stp_resumed", "b", 1)
-    await attempt(store, resumed, T0 + 10, Decision.SUCCEEDED, attempt_id="att_3", output={})
-    last = await claim_one(store, T0 + 12)
+    await attempt(
+        store, db_clock, resumed, T0 + 10, Decision.SUCCEEDED, attempt_id="att_3", output={}
+    )
+    at(db_clock, T0 + 12)
+    last = await claim_one(store)
     assert last.step_id == "c"
-    await attempt(store, last, T0 + 12, Decision.SUCCEEDED, attempt_id="att_4", output={})
+    await attempt(store, db_clock, last, T0 + 12, Decision.SUCCEEDED, attempt_id="att_4", output={})
     run = await store.get_run("wfr_1")
     assert run.status == "completed"
     old, new = [s for s in run.steps if s.step_id == "b"]
     assert (old.status, new.status, new.resumed_from) == ("errored", "succeeded", old.id)
+    assert new.attempts[0].started_at == T0 + 10
 
 
-async def test_only_a_failed_run_can_be_resumed(store: SqlStore) -> None:
-    await store.create_run(new_run(), now=T0)
+async def test_only_a_failed_run_can_be_resumed(contract_store: Store) -> None:
+    store = contract_store
+    await store.create_run(new_run())
     with pytest.raises(RunStateError, match="only a failed run"):
-        await store.resume("wfr_1", step_run_id="stp_x", now=T0)
+        await store.resume("wfr_1", step_run_id="stp_x")
     with pytest.raises(UnknownRunError, match="no run"):
-        await store.resume("wfr_nope", step_run_id="stp_x", now=T0)
+        await store.resume("wfr_nope", step_run_id="stp_x")
 
 
-async def test_runs_are_listed_newest_first_and_filtered_by_status(store: SqlStore) -> None:
-    await store.create_run(new_run("wfr_old", ("a",)), now=T0)
-    await store.create_run(new_run("wfr_new", ("a",)), now=T0 + 5)
+async def test_runs_are_listed_newest_first_and_filtered_by_status(
+    contract_store: Store, db_clock: ManualClock
+) -> None:
+    store = contract_store
+    await store.create_run(new_run("wfr_old", ("a",)))
+    at(db_clock, T0 + 5)
+    await store.create_run(new_run("wfr_new", ("a",)))
     assert [r.id for r in await store.list_runs()] == ["wfr_new", "wfr_old"]
+    assert [r.created_at for r in await store.list_runs()] == [T0 + 5, T0]
     assert [r.id for r in await store.list_runs(status="completed")] == []
 
 
-async def test_released_claim_is_due_again_at_once(store: SqlStore) -> None:
-    await store.create_run(new_run(steps=("a",)), now=T0)
-    claim = await claim_one(store, T0)
-    await store.release(claim, now=T0 + 1)
-    again = await claim_one(store, T0 + 1)
+async def test_released_claim_is_due_again_at_once(
+    contract_store: Store, db_clock: ManualClock
+) -> None:
+    store = contract_store
+    await store.create_run(new_run(steps=("a",)))
+    claim = await claim_one(store)
+    at(db_clock, T0 + 1)
+    await store.release(claim)
+    assert await store.seconds_until_due() == 0
+    again = await claim_one(store)
     assert again.next_number == 1
+
+
+async def test_a_worker_is_seen_at_the_stores_time(
+    contract_store: Store, db_clock: ManualClock
+) -> None:
+    store = contract_store
+    assert await store.seconds_since_worker_seen() is None
+    await store.worker_seen("wrk_1", host="h", pid=1)
+    at(db_clock, T0 + 7)
+    assert await store.last_worker_seen_at() == T0
+    assert await store.seconds_since_worker_seen() == 7
+
+
+async def test_without_a_clock_the_times_are_the_databases_own(store: SqlStore) -> None:
+    """PostgreSQL's server clock (`now()`), SQLite's host clock: no caller's clock at all."""
+    postgres = store.engine.dialect.name == "postgresql"
+
+    def database_time() -> float:
+        if not postgres:
+            return time.time()
+        with store.engine.connect() as conn:
+            return float(
+                conn.execute(sa.text("SELECT extract(epoch from clock_timestamp())")).scalar_one()
+            )
+
+    before = database_time()
+    await store.create_run(new_run(steps=("a",)))
+    claim = await claim_one(store, lease=30)
+    await store.start_attempt(claim, attempt_id="att_1", number=1, lease_seconds=40)
+    await store.finish_attempt(
+        claim,
+        FinishedAttempt(
+            attempt_id="att_1",
+            succeeded=False,
+            decision=Decision.RETRY,
+            error={"type": "http_status", "message": "503"},
+            retry_delay=8,
+        ),
+    )
+    after = database_time()
+    run = await store.get_run("wfr_1")
+    [sent] = run.steps[0].attempts
+    assert sent.ended_at is not None
+    assert before <= run.created_at <= sent.started_at <= sent.ended_at <= after
+    assert before + 30 <= claim.lease_expires_at <= after + 30
+    assert sent.next_attempt_at == sent.ended_at + 8  # one transaction, one instant
+    until = await store.seconds_until_due()
+    assert until is not None
+    assert 8 - (database_time() - before) <= until <= 8
 
 
 async def test_upgrading_an_empty_database_reaches_the_newest_schema(db_url: str) -> None:
@@ -258,10 +392,10 @@ async def test_only_run_creation_is_synced_to_disk_on_sqlite(tmp_path: Path) -> 
             raw = conn.connection.dbapi_connection
             assert raw is not None
             raw.set_trace_callback(statements.append)
-        await store.create_run(new_run(steps=("a",)), now=T0)
+        await store.create_run(new_run(steps=("a",)))
         created = list(statements)
         statements.clear()
-        await store.claim_due(now=T0, lease_seconds=30, limit=1)
+        await store.claim_due(lease_seconds=30, limit=1)
     finally:
         await store.close()
     assert created[0] == "PRAGMA synchronous=FULL"

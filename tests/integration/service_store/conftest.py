@@ -6,10 +6,21 @@ import secrets
 
 import pytest
 
+from callout.model.clock import ManualClock
 from callout.store import SqlStore
 from callout.store.encryption import SecretCipher
 from callout.store.organizations import Organization
 from integration.service_store.seeds import T0, new_org
+
+
+@pytest.fixture
+async def store(timed_store: SqlStore, db_clock: ManualClock) -> SqlStore:
+    """The store on each database, its clock (the database's) `db_clock`, standing at T0.
+
+    Run records are stamped by the store's clock, so tests set it to the time they mean.
+    """
+    assert db_clock.now() == T0
+    return timed_store
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from callout.model.clock import ManualClock
 from callout.model.ids import new_id
 from callout.model.plans import Plan
 from callout.store import NewRun, SqlStore
@@ -14,6 +15,12 @@ from callout.store.organizations import Organization, create_organization
 from callout.store.workflows import WorkflowInfo, create_workflow, get_workflow, publish_draft
 
 T0 = 1_800_000_000.0
+"""Where the service-store tests' database clock (`db_clock`) starts."""
+
+
+def set_time(clock: ManualClock, moment: float) -> None:
+    """Set the database's time (the store's clock, `db_clock`) to `moment`."""
+    clock.advance(moment - clock.now())
 
 
 async def new_org(

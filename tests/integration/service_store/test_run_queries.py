@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from callout.model.clock import ManualClock
 from callout.store import NewRun, SqlStore, UnknownRunError
 from callout.store.organizations import Organization
 from callout.store.protocol import RunFilter, RunInput, StoredRun
-from integration.service_store.seeds import T0, service_run
+from integration.service_store.seeds import T0, service_run, set_time
 
 
-async def start(store: SqlStore, run: NewRun, now: float) -> NewRun:
-    await store.create_run(run, now=now)
+async def start(store: SqlStore, clock: ManualClock, run: NewRun, now: float) -> NewRun:
+    set_time(clock, now)  # the run is created at `now` by the database's clock
+    await store.create_run(run)
     return run
 
 
@@ -20,10 +22,13 @@ def newest_first(runs: list[StoredRun]) -> list[str]:
 
 
 async def test_a_service_run_names_its_organization_workflow_and_version(
-    store: SqlStore, org_a: Organization
+    store: SqlStore, db_clock: ManualClock, org_a: Organization
 ) -> None:
     run = await start(
-        store, service_run(now=T0, org_id=org_a.id, workflow_id="wfl_1", version_id="wflv_1"), T0
+        store,
+        db_clock,
+        service_run(now=T0, org_id=org_a.id, workflow_id="wfl_1", version_id="wflv_1"),
+        T0,
     )
     stored = await store.get_run(run.id)
     assert (stored.org_id, stored.workflow_id, stored.version_id) == (org_a.id, "wfl_1", "wflv_1")
@@ -32,8 +37,8 @@ async def test_a_service_run_names_its_organization_workflow_and_version(
     )
 
 
-async def test_a_run_of_no_organization_has_none(store: SqlStore) -> None:
-    run = await start(store, service_run(now=T0), T0)
+async def test_a_run_of_no_organization_has_none(store: SqlStore, db_clock: ManualClock) -> None:
+    run = await start(store, db_clock, service_run(now=T0), T0)
     stored = await store.get_run(run.id)
     assert (stored.org_id, stored.workflow_id, stored.version_id) == (None, None, None)
     assert (await store.run_input(run.id)).org_id is None
@@ -42,15 +47,19 @@ async def test_a_run_of_no_organization_has_none(store: SqlStore) -> None:
 
 
 async def test_runs_are_filtered_by_organization_and_workflow(
-    store: SqlStore, org_a: Organization, org_b: Organization
+    store: SqlStore, db_clock: ManualClock, org_a: Organization, org_b: Organization
 ) -> None:
-    one = await start(store, service_run(now=T0, org_id=org_a.id, workflow_id="wfl_1"), T0)
-    two = await start(store, service_run(now=T0 + 1, org_id=org_a.id, workflow_id="wfl_2"), T0 + 1)
+    one = await start(
+        store, db_clock, service_run(now=T0, org_id=org_a.id, workflow_id="wfl_1"), T0
+    )
+    two = await start(
+        store, db_clock, service_run(now=T0 + 1, org_id=org_a.id, workflow_id="wfl_2"), T0 + 1
+    )
     three = await start(
-        store, service_run(now=T0 + 2, org_id=org_a.id, workflow_id="wfl_1"), T0 + 2
+        store, db_clock, service_run(now=T0 + 2, org_id=org_a.id, workflow_id="wfl_1"), T0 + 2
     )
     theirs = await start(
-        store, service_run(now=T0 + 3, org_id=org_b.id, workflow_id="wfl_1"), T0 + 3
+        store, db_clock, service_run(now=T0 + 3, org_id=org_b.id, workflow_id="wfl_1"), T0 + 3
     )
 
     async def ids(where: RunFilter) -> list[str]:
@@ -64,12 +73,15 @@ async def test_runs_are_filtered_by_organization_and_workflow(
     assert (listed[0].org_id, listed[0].workflow_id, listed[0].steps) == (org_b.id, "wfl_1", ())
 
 
-async def test_runs_are_filtered_by_status(store: SqlStore, org_a: Organization) -> None:
-    pending = await start(store, service_run(now=T0, org_id=org_a.id), T0)
-    cancelled = await start(store, service_run(now=T0 + 1, org_id=org_a.id), T0 + 1)
-    running = await start(store, service_run(now=T0 + 2, org_id=org_a.id), T0 + 2)
-    await store.cancel(cancelled.id, now=T0 + 3)
-    await store.claim_due(now=T0 + 3, lease_seconds=30, limit=10, run_id=running.id)
+async def test_runs_are_filtered_by_status(
+    store: SqlStore, db_clock: ManualClock, org_a: Organization
+) -> None:
+    pending = await start(store, db_clock, service_run(now=T0, org_id=org_a.id), T0)
+    cancelled = await start(store, db_clock, service_run(now=T0 + 1, org_id=org_a.id), T0 + 1)
+    running = await start(store, db_clock, service_run(now=T0 + 2, org_id=org_a.id), T0 + 2)
+    set_time(db_clock, T0 + 3)
+    await store.cancel(cancelled.id)
+    await store.claim_due(lease_seconds=30, limit=10, run_id=running.id)
 
     async def ids(status: str) -> list[str]:
         return [run.id for run in await store.list_runs(where=RunFilter(status=status))]
@@ -82,9 +94,12 @@ async def test_runs_are_filtered_by_status(store: SqlStore, org_a: Organization)
 
 
 async def test_runs_are_filtered_by_a_time_window_from_after_up_to_before(
-    store: SqlStore, org_a: Organization
+    store: SqlStore, db_clock: ManualClock, org_a: Organization
 ) -> None:
-    runs = [await start(store, service_run(now=T0 + i, org_id=org_a.id), T0 + i) for i in range(5)]
+    runs = [
+        await start(store, db_clock, service_run(now=T0 + i, org_id=org_a.id), T0 + i)
+        for i in range(5)
+    ]
     window = RunFilter(org_id=org_a.id, created_after=T0 + 1, created_before=T0 + 3)
     assert [run.id for run in await store.list_runs(where=window)] == [runs[2].id, runs[1].id]
     since = RunFilter(created_after=T0 + 4)
@@ -94,13 +109,13 @@ async def test_runs_are_filtered_by_a_time_window_from_after_up_to_before(
 
 
 async def test_pages_by_cursor_cover_every_run_once(
-    store: SqlStore, org_a: Organization, org_b: Organization
+    store: SqlStore, db_clock: ManualClock, org_a: Organization, org_b: Organization
 ) -> None:
     # Three runs share one created_at, so the cursor must break ties by id.
     times = [T0, T0 + 1, T0 + 1, T0 + 1, T0 + 2]
     for at in times:
-        await start(store, service_run(now=at, org_id=org_a.id), at)
-        await start(store, service_run(now=at + 0.5, org_id=org_b.id), at + 0.5)
+        await start(store, db_clock, service_run(now=at, org_id=org_a.id), at)
+        await start(store, db_clock, service_run(now=at + 0.5, org_id=org_b.id), at + 0.5)
     everything = await store.list_runs(where=RunFilter(org_id=org_a.id), limit=100)
     assert len(everything) == 5
     assert [run.id for run in everything] == newest_first(everything)

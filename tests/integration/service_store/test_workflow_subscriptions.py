@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from callout.model.clock import ManualClock
 from callout.store import SqlStore
 from callout.store.organizations import Organization
 from callout.store.workflows import (
@@ -13,7 +14,7 @@ from callout.store.workflows import (
     set_archived,
     subscribed_workflows,
 )
-from integration.service_store.seeds import T0, published_workflow, service_run
+from integration.service_store.seeds import T0, published_workflow, service_run, set_time
 
 
 async def test_an_event_reaches_only_published_unarchived_workflows_of_its_organization(
@@ -54,7 +55,9 @@ async def test_an_event_reaches_only_published_unarchived_workflows_of_its_organ
     assert await store.read(subscribed_workflows, org_id=org_a.id, event="nothing") == []
 
 
-async def test_a_workflow_shows_its_newest_run(store: SqlStore, org_a: Organization) -> None:
+async def test_a_workflow_shows_its_newest_run(
+    store: SqlStore, db_clock: ManualClock, org_a: Organization
+) -> None:
     busy = await published_workflow(store, org_id=org_a.id, name="busy", now=T0, event="signup")
     idle = await published_workflow(store, org_id=org_a.id, name="idle", now=T0, event="signup")
     older = service_run(
@@ -63,9 +66,13 @@ async def test_a_workflow_shows_its_newest_run(store: SqlStore, org_a: Organizat
     newer = service_run(
         now=T0 + 20, org_id=org_a.id, workflow_id=busy.id, version_id=busy.live_version_id
     )
-    await store.create_run(newer, now=T0 + 20)
-    await store.create_run(older, now=T0 + 10)
-    await store.cancel(older.id, now=T0 + 30)
+    set_time(db_clock, T0 + 20)  # the database's clock stamps the runs
+    await store.create_run(newer)
+    # Stamped earlier, committed later (a PostgreSQL transaction's now() is its start).
+    set_time(db_clock, T0 + 10)
+    await store.create_run(older)
+    set_time(db_clock, T0 + 30)
+    await store.cancel(older.id)
 
     shown = await store.read(get_workflow, org_id=org_a.id, workflow_id=busy.id)
     assert shown.last_run == LastRun(id=newer.id, status="pending", created_at=T0 + 20)

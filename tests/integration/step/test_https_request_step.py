@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from callout.engine.report import step_report
 from callout.http import AiohttpTransport, TransportConfig
 from callout.model.clock import ManualClock, SystemClock
 from callout.signing import verify
-from callout.store import SqlStore
+from callout.store import SqlStore, database_url, open_store
 from callout.store.protocol import StoredRun
 from support.https_servers import HttpsServer, reply
 from support.running import run_workflow, workflow_of
@@ -24,6 +26,20 @@ SECRET = "s3cr3t-signing-key"
 
 def step(step_id: str, url: str, **config: Any) -> dict[str, Any]:
     return {"id": step_id, "action": "make_https_request", "url": url, **config}
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[SqlStore]:
+    """A store on a fresh SQLite file; its clock (the database's) is a manual one.
+
+    The attached run shares it, so retry intervals pass at once; `realclock` tests
+    keep the host's clock.
+    """
+    real = request.node.get_closest_marker("realclock") is not None
+    clock = None if real else ManualClock(start=time.time())
+    store = await open_store(database_url(str(tmp_path / "callout.db")), clock=clock)
+    yield store
+    await store.close()
 
 
 async def run(
@@ -39,7 +55,7 @@ async def run(
         transport=transport,
         trigger=trigger,
         secrets=secrets if secrets is not None else {"sig": SECRET},
-        clock=SystemClock() if real_clock else ManualClock(start=time.time()),
+        clock=SystemClock() if real_clock or store.clock is None else store.clock,
         store=store,
     )
 
@@ -302,7 +318,7 @@ async def test_schema_mismatch_fails_with_the_path(
     error = record.steps[0].error
     assert error is not None
     assert error["type"] == "schema_mismatch"
-    assert "$.id: 42 is not of type 'string'" in error["message"]
+    assert '$.id: 42 is not of type "string"' in error["message"]
     assert len(https_server.hits) == 1
 
 

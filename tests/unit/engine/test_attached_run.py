@@ -184,8 +184,8 @@ async def test_secrets_never_reach_the_record() -> None:
 
 async def test_a_document_this_worker_refuses_errors_the_step_instead_of_looping() -> None:
     document = workflow_of(step("a", url="http://api.test/x", method="GET"))
-    store = MemoryStore()
     clock = ManualClock()
+    store = MemoryStore(clock=clock)
     workflow = validate_workflow(document, allow_http=True)  # recorded where http was allowed
     run_id = await start_run(store, workflow, {}, clock=clock)
     transport = MockTransport(lambda _: answer(200))

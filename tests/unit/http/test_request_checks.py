@@ -69,6 +69,8 @@ async def test_a_rejected_url_is_not_quoted_in_the_message(transport: AiohttpTra
         ((("X-Evil", "a\r\nX-Injected: 1"),), "header X-Evil contains CR, LF or NUL"),
         ((("X-Evil", "a\nb"),), "CR, LF or NUL"),
         ((("X-Evil", "a\x00b"),), "CR, LF or NUL"),
+        ((("X-Evil", "a\x12b"),), "header X-Evil contains a control character"),
+        ((("X-Evil", "a\x7fb"),), "control character"),
         ((("Bad Name", "v"),), "header #1 has an invalid name"),
         ((("", "v"),), "invalid name"),
     ],

@@ -71,3 +71,34 @@ def test_oversized_document_is_refused() -> None:
 def test_non_utf8_bytes_are_refused() -> None:
     with pytest.raises(DocumentError, match="not UTF-8"):
         parse_document(b"\xff\xfe\x00a")
+
+
+def test_yaml_nested_past_the_json_limit_is_refused_while_composing() -> None:
+    # 1,000 levels: composing recursed until RecursionError before the limit.
+    message = problems_of("a: " + "[" * 1000 + "]" * 1000 + "\n")
+    assert "nested deeper than 64 levels of arrays and objects (line 1, column" in message
+    block = "a:\n" + "".join(" " * i + "b:\n" for i in range(1, 200))
+    assert "nested deeper than 64 levels" in problems_of(block)
+    assert parse_document("a: " + "[" * 63 + "]" * 63)["a"] is not None
+
+
+def test_json_documents_are_read_by_the_one_json_reader_with_paths() -> None:
+    assert problems_of('{"steps": [{"url": "\\ud800"}]}') == (
+        "steps[0].url: holds a lone surrogate (\\ud800); text must be valid Unicode"
+    )
+    assert problems_of('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}").startswith("a[0][0]")
+    assert problems_of('{"a": [1, {"b": 1, "b": 2}]}') == 'a[1].b: duplicate key "b"'
+    assert problems_of("[1,]").startswith("document is not valid JSON: Expecting value")
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('a: "\\ud800"\n', "a: holds a lone surrogate (\\ud800)"),
+        ("a: 18446744073709551616\n", "a: integer out of range"),
+        ("a: " + "9" * 5000 + "\n", "integer out of range (5000 characters)"),
+        ("a: 1e400\n", "NaN and infinities are refused"),
+    ],
+)
+def test_yaml_holds_the_json_rules(text: str, says: str) -> None:
+    assert says in problems_of(text)

@@ -121,6 +121,27 @@ def test_cr_lf_nul_in_header_value_is_refused_when_saved(value: str) -> None:
     ]
 
 
+@pytest.mark.parametrize("value", ["a\x12b", "a\x1bb", "a\x7fb"])
+def test_other_control_characters_in_header_value_are_refused_when_saved(value: str) -> None:
+    found = problems(document(steps__0__headers=[{"key": "X-A", "value": value}]))
+    assert found == [
+        (
+            "steps[0].headers[0].value: must not contain control characters"
+            " (of those, only tab may be sent)"
+        )
+    ]
+
+
+def test_a_tab_in_a_header_value_is_allowed() -> None:
+    valid = validate_workflow(
+        document(steps__0__headers=[{"key": "X-A", "value": "a\tb"}]),
+        secrets=frozenset({"crm_token", "crm_signing"}),
+    )
+    config = valid.steps[0].config
+    assert isinstance(config, HttpsRequestConfig)
+    assert list(config.headers) == [("X-A", "a\tb")]
+
+
 def test_header_name_with_invalid_characters_is_refused() -> None:
     found = problems(document(steps__0__headers=[{"key": "X A:", "value": "1"}]))
     assert any("not a valid header name" in p for p in found)
@@ -227,6 +248,6 @@ def test_not_an_object_is_reported() -> None:
 def test_trigger_payload_is_checked_against_the_trigger_schema() -> None:
     doc = document(trigger__schema={"type": "object", "required": ["data"]})
     valid = validate_workflow(doc)
-    with pytest.raises(DocumentError, match="'data' is a required property"):
+    with pytest.raises(DocumentError, match='"data" is a required property'):
         valid.check_trigger({"other": 1})
     valid.check_trigger({"data": {}})

@@ -1,28 +1,48 @@
-"""Runs: list, get with steps and attempts (requests and responses redacted), resume, cancel."""
+"""Runs: list, get with steps and attempts (requests and responses redacted), resume, cancel.
+
+`GET /v1/runs/{id}` answers the run view, bounded in size whatever the run holds
+(`store/run_view.py`), with an `ETag`: a page polling it gets 304 while nothing
+changed. One step run whole, and the whole trigger, have their own routes.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from callout.api.auth import CallerDep
 from callout.api.context import context_of
 from callout.api.errors import ERROR_RESPONSES, ApiError
 from callout.api.pages import CursorQuery, LimitQuery, PageInfo, page_of
-from callout.engine.report import step_report
+from callout.engine.report import run_view_report, step_run_report
 from callout.engine.starting import resume_run
 from callout.model.errors import Problem
 from callout.model.records import RunStatus
 from callout.model.timestamps import iso_utc
 from callout.store.organizations import Caller
 from callout.store.protocol import RunFilter, StoredRun, UnknownRunError
+from callout.store.run_view import (
+    VIEW_ATTEMPTS,
+    read_run_summary,
+    read_run_view,
+    read_step_run,
+    read_trigger,
+)
 
 router = APIRouter(prefix="/v1/runs", tags=["Runs"], responses=ERROR_RESPONSES)
 
 RunIdPath = Annotated[str, Path(max_length=64, pattern=r"^wfr_[0-9A-Z]+$")]
+StepRunIdPath = Annotated[str, Path(max_length=64, pattern=r"^stp_[0-9A-Z]+$")]
+
+CUT = (
+    "The body is cut: `body` is the start of its text (of its JSON text for JSON). "
+    "The attempt log keeps 64 KiB of each body; a run view shows less. "
+    "`GET /v1/runs/{run_id}/steps/{step_run_id}` gives what was recorded."
+)
 
 
 class RecordedRequestOut(BaseModel):
@@ -32,6 +52,10 @@ class RecordedRequestOut(BaseModel):
     url: str
     headers: list[list[str]] = Field(description="[name, value] pairs, in order")
     body: str
+    body_truncated: bool = Field(default=False, description=CUT)
+    headers_truncated: bool = Field(
+        default=False, description="The headers did not fit the run view and are left out"
+    )
 
 
 class RecordedResponseOut(BaseModel):
@@ -40,7 +64,10 @@ class RecordedResponseOut(BaseModel):
     status: int
     headers: list[list[str]]
     body: str
-    body_truncated: bool
+    body_truncated: bool = Field(description=CUT)
+    headers_truncated: bool = Field(
+        default=False, description="The headers did not fit the run view and are left out"
+    )
 
 
 class StepErrorOut(BaseModel):
@@ -50,6 +77,11 @@ class StepErrorOut(BaseModel):
     message: str
     status: int | None = None
     body: Any = None
+    body_truncated: bool = Field(
+        default=False,
+        description="`body` is the start of the response's text: the body was over the "
+        "64 KiB an error keeps, or over a run view's share",
+    )
 
 
 class AttemptOut(BaseModel):
@@ -73,9 +105,18 @@ class StepRunOut(BaseModel):
     step_run_id: str = Field(description="Also the Idempotency-Key its requests carry")
     status: str
     attempts: list[AttemptOut]
+    attempts_total: int = Field(
+        description=f"How many attempts the step run made; a run view lists the latest "
+        f"{VIEW_ATTEMPTS}, `GET /v1/runs/{{run_id}}/steps/{{step_run_id}}` all of them"
+    )
     resumed_from: str | None = None
     next_attempt_at: str | None = None
-    output: dict[str, Any] | None = None
+    output: dict[str, Any] | None = Field(
+        default=None,
+        description="`{status, headers, body}` as later steps read it; `body_truncated: "
+        "true` when `body` is the start of the body's text (over the output budget, or "
+        "over a run view's share)",
+    )
     error: StepErrorOut | None = None
 
 
@@ -93,10 +134,25 @@ class RunSummaryOut(BaseModel):
 
 
 class RunOut(RunSummaryOut):
-    """A run with its trigger payload and every step run and attempt."""
+    """A run with its trigger payload and every step run, each with its latest attempts.
 
-    trigger: Any
+    Bounded in size: bodies and values get an equal share of about 1 MiB (at most
+    16 KiB each); what does not fit is cut and flagged (docs/service.md, "Reading a run").
+    """
+
+    trigger: Any = Field(description="The payload; its JSON text's start when cut")
+    trigger_truncated: bool = Field(
+        description="The payload is over 16 KiB: `trigger` is the start of its JSON text; "
+        "`GET /v1/runs/{run_id}/trigger` gives it whole"
+    )
     steps: list[StepRunOut]
+
+
+class RunTriggerOut(BaseModel):
+    """A run's whole trigger payload."""
+
+    run_id: str
+    trigger: Any
 
 
 class RunPage(PageInfo):
@@ -126,11 +182,23 @@ def _summary_fields(run: StoredRun) -> dict[str, Any]:
 
 
 async def _own_run(request: Request, caller: Caller, run_id: str) -> StoredRun:
-    """Return the run if it belongs to the caller's organization; 404 otherwise, alike."""
-    run = await context_of(request).store.get_run(run_id)
+    """Return the run (without its steps) if it is the caller's organization's; else 404."""
+    run = await context_of(request).store.read(read_run_summary, run_id)
     if run.org_id != caller.org.id:
         raise UnknownRunError(f"no run {run_id}")
     return run
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def _unchanged(if_none_match: str | None, etag: str) -> bool:
+    """Say whether `If-None-Match` names `etag` (weak comparison, RFC 9110 13.1.2)."""
+    if if_none_match is None:
+        return False
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags
 
 
 def _time(value: datetime | None, name: str) -> float | None:
@@ -175,14 +243,68 @@ async def list_all(  # noqa: PLR0913, PLR0917 - each filter is a query parameter
     return RunPage(data=[RunSummaryOut(**_summary_fields(run)) for run in page], next_cursor=cursor)
 
 
-@router.get("/{run_id}", summary="Get a run with its steps and attempts")
-async def get_one(run_id: RunIdPath, caller: CallerDep, request: Request) -> RunOut:
-    """Return a run: every step run, every attempt with timing, request and response."""
-    run = await _own_run(request, caller, run_id)
-    return RunOut.model_validate(
-        _summary_fields(run)
-        | {"trigger": run.trigger, "steps": [step_report(step) for step in run.steps]}
+@router.get(
+    "/{run_id}",
+    summary="Get a run with its steps and attempts",
+    response_model=RunOut,
+    responses={
+        200: {"headers": {"ETag": {"description": "Send it back in If-None-Match"}}},
+        304: {"description": "Unchanged since the `ETag` given in `If-None-Match`"},
+    },
+)
+async def get_one(
+    run_id: RunIdPath,
+    caller: CallerDep,
+    request: Request,
+    if_none_match: Annotated[
+        str | None,
+        Header(max_length=1024, description="The `ETag` of a run view already read: 304 if same"),
+    ] = None,
+) -> Response:
+    """Return a run: every step run, its latest attempts with timing, request and response.
+
+    Bounded in size whatever the run holds; large bodies are cut and flagged.
+    """
+    view = await context_of(request).store.read(read_run_view, run_id)
+    if view.run.org_id != caller.org.id:
+        raise UnknownRunError(f"no run {run_id}")
+    report = run_view_report(view)
+    body = (
+        RunOut.model_validate(
+            _summary_fields(view.run)
+            | {
+                "trigger": report["trigger"],
+                "trigger_truncated": report["trigger_truncated"],
+                "steps": report["steps"],
+            }
+        )
+        .model_dump_json()
+        .encode()
     )
+    etag = _etag(body)
+    # no-cache: a browser may keep the view, but asks each time (and gets 304 if unchanged).
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if _unchanged(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.get("/{run_id}/steps/{step_run_id}", summary="Get one step run whole")
+async def get_step_run(
+    run_id: RunIdPath, step_run_id: StepRunIdPath, caller: CallerDep, request: Request
+) -> StepRunOut:
+    """Return one step run with every attempt, its output and error as recorded (not cut)."""
+    await _own_run(request, caller, run_id)
+    step = await context_of(request).store.read(read_step_run, run_id, step_run_id)
+    return StepRunOut.model_validate(step_run_report(step))
+
+
+@router.get("/{run_id}/trigger", summary="Get a run's whole trigger payload")
+async def get_trigger(run_id: RunIdPath, caller: CallerDep, request: Request) -> RunTriggerOut:
+    """Return the payload the run was triggered with, whole (the run view cuts it at 16 KiB)."""
+    await _own_run(request, caller, run_id)
+    trigger = await context_of(request).store.read(read_trigger, run_id)
+    return RunTriggerOut(run_id=run_id, trigger=trigger)
 
 
 @router.post("/{run_id}/resume", summary="Resume a failed run")
@@ -192,7 +314,7 @@ async def resume(run_id: RunIdPath, caller: CallerDep, request: Request) -> Resu
     await _own_run(request, caller, run_id)
     step_run_id = await resume_run(context.store, run_id, clock=context.clock)
     context.new_work()
-    run = await context.store.get_run(run_id)
+    run = await context.store.read(read_run_summary, run_id)
     return ResumedOut(run=RunSummaryOut(**_summary_fields(run)), step_run_id=step_run_id)
 
 
@@ -201,5 +323,5 @@ async def cancel(run_id: RunIdPath, caller: CallerDep, request: Request) -> RunS
     """Stop a pending or running run: nothing more is sent; a result in flight is dropped."""
     context = context_of(request)
     await _own_run(request, caller, run_id)
-    await context.store.cancel(run_id, now=context.clock.now())
-    return RunSummaryOut(**_summary_fields(await context.store.get_run(run_id)))
+    await context.store.cancel(run_id)  # stamped with the database's time
+    return RunSummaryOut(**_summary_fields(await context.store.read(read_run_summary, run_id)))

@@ -8,6 +8,7 @@ refused ones too, with what it answered: `GET /v1/trigger-calls`.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from dataclasses import dataclass
@@ -287,7 +288,11 @@ async def trigger(
         return _replayed(earlier, fingerprint)
     assert workflow is not None  # noqa: S101 - read together with no earlier call
     now = context.clock.now()
-    prepared = _prepare(context, caller, (workflow, version), body.payload, now)
+    # Off the loop: a live version not yet compiled here, and a payload checked against
+    # its trigger schema, are CPU work sized by the tenant.
+    prepared = await asyncio.to_thread(
+        _prepare, context, caller, (workflow, version), body.payload, now
+    )
     call = _Call(caller.org.id, workflow_id, None, fingerprint, new_id("trg", now=now), now)
     if isinstance(prepared, Refusal):
         status = REFUSAL_STATUS[prepared.code]
@@ -352,7 +357,9 @@ async def send_event(
     started: list[StartedRun] = []
     refused: list[RefusedWorkflow] = []
     for workflow, version in targets:
-        prepared = _prepare(context, caller, (workflow, version), body.payload, now)
+        prepared = await asyncio.to_thread(
+            _prepare, context, caller, (workflow, version), body.payload, now
+        )
         if isinstance(prepared, Refusal):
             refused.append(RefusedWorkflow(workflow_id=workflow.id, error=_error_of(prepared)))
         else:

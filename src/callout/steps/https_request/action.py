@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 from callout.model.document import StepSpec
 from callout.model.errors import AttemptError, Problem, RequestRejected, ResolveError
-from callout.model.records import StepError
+from callout.model.records import RecordedRequest, StepError
 from callout.steps.attempt import AttemptContext, AttemptResult
 from callout.steps.https_request.config import HttpsRequestConfig, check_config, secrets_of
-from callout.steps.https_request.outcome import classify
+from callout.steps.https_request.outcome import (
+    OFF_LOOP_BODY_BYTES,
+    RECORDED_BODY_BYTES,
+    classify,
+)
 from callout.steps.https_request.request import prepare_request
 from callout.steps.registry import StepPolicy
 from callout.templates import ReferenceRules, Scope, TemplateSyntaxError
@@ -57,18 +63,31 @@ class HttpsRequestAction:
             return AttemptResult(error=StepError("invalid_reference", str(exc)))
         except RequestRejected as exc:
             return AttemptResult(error=StepError(exc.kind, str(exc)))
+        record = logged_request(prepared.record)
         try:
             response = await context.transport.send(prepared.outbound)
         except AttemptError as exc:
             return AttemptResult(
                 error=StepError(exc.kind, prepared.redactor.text(str(exc))),
                 retryable=exc.retryable,
-                request=prepared.record,
+                request=record,
             )
-        return classify(
-            response,
-            config,
-            request=prepared.record,
-            redactor=prepared.redactor,
-            now=context.clock.now(),
+        now = context.clock.now()
+        size = len(response.body)
+        schema = config.response_schema
+        if size <= OFF_LOOP_BODY_BYTES and (schema is None or schema.checks_inline(size)):
+            return classify(response, config, request=record, redactor=prepared.redactor, now=now)
+        # Parsing, redacting and checking a large body is CPU work, and a dear schema check
+        # waits for the schema helper process: either way, off the event loop.
+        return await asyncio.to_thread(
+            classify, response, config, request=record, redactor=prepared.redactor, now=now
         )
+
+
+def logged_request(record: RecordedRequest) -> RecordedRequest:
+    """Return the attempt log's copy of a request: its (redacted) body cut at the record cap."""
+    raw = record.body.encode("utf-8", errors="surrogatepass")
+    if len(raw) <= RECORDED_BODY_BYTES:
+        return record
+    cut = raw[:RECORDED_BODY_BYTES].decode("utf-8", errors="ignore")
+    return dataclasses.replace(record, body=cut, body_truncated=True)

@@ -46,6 +46,7 @@ ENGINE_HEADERS = frozenset({IDEMPOTENCY_HEADER.lower(), ATTEMPT_HEADER.lower()})
 
 TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 FORBIDDEN_IN_HEADER = re.compile(r"[\r\n\x00]")
+OTHER_CONTROL_IN_HEADER = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 FIELDS = (
     "url",
@@ -137,6 +138,8 @@ def check_header_value(value: str) -> str | None:
     """Return why `value` may not be sent as a header value, or None when it may."""
     if FORBIDDEN_IN_HEADER.search(value):
         return "must not contain CR, LF or NUL (they would split the header)"
+    if OTHER_CONTROL_IN_HEADER.search(value):
+        return "must not contain control characters (of those, only tab may be sent)"
     if len(value) > MAX_HEADER_VALUE_LENGTH:
         return f"is longer than {MAX_HEADER_VALUE_LENGTH} characters"
     return None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from callout.http import OutboundRequest
@@ -16,13 +18,24 @@ from callout.steps.https_request.config import (
     ATTEMPT_HEADER,
     IDEMPOTENCY_HEADER,
     MAX_BODY_BYTES,
+    MAX_HEADER_VALUE_LENGTH,
     METHODS_WITH_BODY,
     HttpsRequestConfig,
     check_header_value,
 )
-from callout.templates import Scope, referenced_secrets, resolve_text, resolve_url, resolve_value
+from callout.templates import (
+    Scope,
+    SizeBudget,
+    referenced_secrets,
+    resolve_text,
+    resolve_url,
+    resolve_value,
+)
 
 MAX_RESOLVED_URL_LENGTH = 8192
+
+_HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+"""What HTTP forbids in a header value (RFC 9110 5.5), and aiohttp refuses with a ValueError."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,25 +88,69 @@ def _signing_secrets(config: HttpsRequestConfig, scope: Scope) -> list[str]:
     return values + [value for value in previous if value not in values]
 
 
+NOT_UNICODE = "holds text that is not valid Unicode (a lone surrogate, as JSON may escape one)"
+
+
+def _check_unicode(text: str, what: str) -> None:
+    """Refuse text that has no UTF-8 form, before the transport fails to encode it."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise RequestRejected(f"{what} {NOT_UNICODE}") from None
+
+
+def _serialise(body: Any) -> bytes:
+    """Return the body as compact JSON in UTF-8: the bytes that are signed and sent."""
+    try:
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise RequestRejected(f"the resolved body {NOT_UNICODE}") from None
+    except RecursionError:
+        raise RequestRejected("the resolved body is nested too deeply to write as JSON") from None
+
+
 def prepare_request(
     config: HttpsRequestConfig, scope: Scope, context: AttemptContext
 ) -> PreparedRequest:
     """Resolve and check `config` for one attempt. Raises ResolveError or RequestRejected."""
-    url = resolve_url(config.url, scope)
+    # Each result is counted as it is resolved and stops at its limit, before its
+    # memory is spent (2,000 references to one 50 KB value are not 100 MB first).
+    url = resolve_url(
+        config.url,
+        scope,
+        budget=SizeBudget(MAX_RESOLVED_URL_LENGTH, what="the resolved URL", unit="characters"),
+    )
     check_resolved_url(url)
+    _check_unicode(url, "the resolved URL")
 
     headers: list[tuple[str, str]] = []
     for name, template in config.headers:
-        value = resolve_text(template, scope)
+        value = resolve_text(
+            template,
+            scope,
+            budget=SizeBudget(
+                MAX_HEADER_VALUE_LENGTH,
+                what=f"header {name}: the resolved value",
+                unit="characters",
+            ),
+        )
         if (why := check_header_value(value)) is not None:
             raise RequestRejected(f"header {name}: the resolved value {why}")
+        if _HEADER_CONTROL.search(value):
+            raise RequestRejected(
+                f"header {name}: the resolved value holds a control character"
+                " (of those, only tab may be sent)"
+            )
+        _check_unicode(value, f"header {name}: the resolved value")
         headers.append((name, value))
 
     body = b""
     if config.has_body and config.method in METHODS_WITH_BODY:
-        resolved = resolve_value(config.body, scope)
-        body = json.dumps(resolved, separators=(",", ":"), ensure_ascii=False).encode()
-        if len(body) > MAX_BODY_BYTES:
+        resolved = resolve_value(
+            config.body, scope, budget=SizeBudget(MAX_BODY_BYTES, what="the resolved body")
+        )
+        body = _serialise(resolved)
+        if len(body) > MAX_BODY_BYTES:  # the budget counts exactly; this is the last word
             raise RequestRejected(
                 f"the resolved body is {len(body)} bytes; at most {MAX_BODY_BYTES}"
             )

@@ -1,4 +1,6 @@
-// A run: its flow with each step's status, every attempt, the wait before a retry; Resume.
+// A run: its flow with each step's status, its latest attempts, the wait before a retry; Resume.
+// The run is polled each second with its ETag: an unchanged run answers 304 with no body,
+// and the page is drawn again from the copy it has (countdowns move on).
 
 import { api, ApiError } from "../api.js";
 import { app, badge, banner, clear, h, when } from "../dom.js";
@@ -9,6 +11,8 @@ const messages = h("div", { class: "messages", "aria-live": "polite" });
 const FINISHED = new Set(["completed", "failed", "cancelled"]);
 let timer = null;
 let opened = new Set(); // details the reader opened stay open across live updates
+let etag = null; // of the run view last drawn
+let run = null;
 
 function pairs(headers) {
   return h("table", { class: "table compact" }, h("tbody", {}, headers.map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, h("code", {}, v))))));
@@ -39,9 +43,14 @@ function attempt(a, stepRunId) {
       ? h("details", { "data-key": `${key}-request`, open: opened.has(`${key}-request`) }, h("summary", {}, `Request: ${a.request.method} ${a.request.url}`), pairs(a.request.headers), a.request.body ? h("pre", { class: "code" }, a.request.body) : null)
       : null,
     a.response
-      ? h("details", { "data-key": `${key}-response`, open: opened.has(`${key}-response`) }, h("summary", {}, `Response: ${a.response.status}${a.response.body_truncated ? " (body cut at 64 KiB)" : ""}`), pairs(a.response.headers), h("pre", { class: "code" }, a.response.body || "(empty)"))
+      ? h("details", { "data-key": `${key}-response`, open: opened.has(`${key}-response`) }, h("summary", {}, `Response: ${a.response.status}${a.response.body_truncated ? " (body cut)" : ""}`), pairs(a.response.headers), h("pre", { class: "code" }, a.response.body || "(empty)"))
       : null,
   );
+}
+
+function whole(s) {
+  // The run view lists each step run's latest attempts and cuts large bodies; this is all of it.
+  return h("a", { href: `/v1/runs/${runId}/steps/${s.step_run_id}`, target: "_blank", rel: "noopener" }, "the whole step run (JSON)");
 }
 
 function step(s, position, superseded) {
@@ -53,7 +62,9 @@ function step(s, position, superseded) {
     s.error ? h("p", { class: "error-text", role: s.status === "errored" ? "alert" : null }, `${s.error.type}: ${s.error.message}`) : null,
     s.status === "waiting" && s.next_attempt_at ? h("p", { class: "muted" }, countdown(s.next_attempt_at)) : null,
     s.resumed_from ? h("p", { class: "muted small" }, `resumed (a new step run, key ${s.step_run_id})`) : null,
-    s.attempts.length ? h("ol", { class: "attempts" }, s.attempts.map((a) => attempt(a, s.step_run_id))) : h("p", { class: "muted small" }, s.status === "pending" ? "not started" : "no attempts"),
+    s.attempts_total > s.attempts.length ? h("p", { class: "muted small" }, `${s.attempts_total - s.attempts.length} earlier attempts not shown: `, whole(s)) : null,
+    s.attempts.length ? h("ol", { class: "attempts", start: s.attempts[0].number }, s.attempts.map((a) => attempt(a, s.step_run_id))) : h("p", { class: "muted small" }, s.status === "pending" ? "not started" : "no attempts"),
+    s.attempts.some((a) => a.response?.body_truncated || a.request?.body_truncated) ? h("p", { class: "muted small" }, "Bodies are cut here: ", whole(s)) : null,
   );
 }
 
@@ -67,8 +78,19 @@ async function act(path, done) {
   }
 }
 
+async function fetchRun() {
+  // Keeps the run view in `run`; a 304 means the copy in hand is still the run.
+  const response = await fetch(`/v1/runs/${runId}`, { credentials: "same-origin", headers: etag ? { "If-None-Match": etag } : {} });
+  if (response.status === 304) return;
+  if (response.status === 401) window.location.assign("/sign-in");
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, data);
+  etag = response.headers.get("ETag");
+  run = data;
+}
+
 async function render() {
-  const run = await api("GET", `/v1/runs/${runId}`);
+  await fetchRun();
   opened = new Set([...root.querySelectorAll("details[open][data-key]")].map((d) => d.dataset.key));
   const positions = new Map();
   for (const s of run.steps) if (!positions.has(s.id)) positions.set(s.id, positions.size + 1);
@@ -85,7 +107,7 @@ async function render() {
     ),
     messages,
     h("p", { class: "muted" }, `Started ${when(run.created_at)}`, run.finished_at ? ` · finished ${when(run.finished_at)}` : " · in progress, updating live"),
-    h("details", { class: "card", "data-key": "trigger", open: opened.has("trigger") }, h("summary", {}, "Trigger payload"), h("pre", { class: "code" }, JSON.stringify(run.trigger, null, 2))),
+    h("details", { class: "card", "data-key": "trigger", open: opened.has("trigger") }, h("summary", {}, run.trigger_truncated ? "Trigger payload (cut: " : "Trigger payload", run.trigger_truncated ? [h("a", { href: `/v1/runs/${runId}/trigger`, target: "_blank", rel: "noopener" }, "whole payload"), ")"] : null), h("pre", { class: "code" }, run.trigger_truncated ? run.trigger : JSON.stringify(run.trigger, null, 2))),
     h("div", { class: "flow run-flow" }, run.steps.map((s, i) => [i ? h("div", { class: "connector static" }) : null, step(s, positions.get(s.id), run.steps.slice(i + 1).some((later) => later.id === s.id))])),
   );
   clearTimeout(timer);
