@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from callout.engine.decision import decide
 from callout.engine.retry import DEFAULT_RETRY_AFTER_CAP
 from callout.engine.run_inputs import RunInputCache, estimated_size
+from callout.engine.workflow_cache import WorkflowCache
 from callout.http import Transport
 from callout.model.clock import Clock, SystemClock
 from callout.model.errors import DocumentError
@@ -21,7 +18,6 @@ from callout.model.ids import new_id
 from callout.model.records import Decision, StepError
 from callout.steps.attempt import AttemptContext, AttemptResult
 from callout.steps.registry import StepPolicy
-from callout.steps.validation import ValidWorkflow, validate_workflow
 from callout.store.encryption import SecretKeyError
 from callout.store.outage import StoreOutage
 from callout.store.protocol import (
@@ -46,34 +42,6 @@ LEASE_MARGIN = 30.0
 
 LOGGED_MESSAGE_CHARS = 200
 """An errored step's log line keeps at most this much of its (redacted) message."""
-
-
-class WorkflowCache:
-    """Validated workflows by document, so schemas are compiled once per document."""
-
-    def __init__(self, size: int = 256) -> None:
-        self._size = size
-        self._entries: OrderedDict[str, ValidWorkflow] = OrderedDict()
-        # The API validates in threads (trigger calls): the dict is shared by them.
-        self._lock = threading.Lock()
-
-    def get(self, document: Any, *, allow_http: bool = False) -> ValidWorkflow:
-        """Return the validated workflow of `document` (validated on first sight).
-
-        Raises DocumentError when this process's settings refuse the document.
-        """
-        key = json.dumps([document, allow_http], sort_keys=True, separators=(",", ":"))
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-                return found
-        found = validate_workflow(document, allow_http=allow_http)
-        with self._lock:
-            self._entries[key] = found
-            if len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-        return found
 
 
 @dataclass(slots=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from callout.engine.executor import WorkflowCache
 from callout.engine.plan_gate import PlanError, check_plan
 from callout.engine.starting import new_run
+from callout.engine.workflow_cache import WorkflowCache
 from callout.model.errors import DocumentError, Problem
 from callout.model.plans import Plan
 from callout.steps.schema import MAX_SCHEMA_PROBLEMS

@@ -15,6 +15,9 @@ from typing import Any
 
 from callout.model.clock import Clock, SystemClock
 from callout.model.records import AttemptStatus, Decision, RunStatus, StepStatus
+from callout.store.memory_accounts import MemoryAccounts
+from callout.store.memory_run_reading import MemoryRunReading
+from callout.store.memory_workflows import MemoryWorkflows
 from callout.store.protocol import (
     Claim,
     FinishedAttempt,
@@ -56,6 +59,24 @@ class MemoryStore:
         self._runs: dict[str, StoredRun] = {}
         self._steps: dict[str, _StepRow] = {}
         self._workers: dict[str, float] = {}
+        self._accounts = MemoryAccounts(self._clock)
+        self._workflows = MemoryWorkflows(self, self._clock)
+        self._run_reading = MemoryRunReading(self, self._clock)
+
+    @property
+    def accounts(self) -> MemoryAccounts:
+        """Organizations, API keys, dashboard sessions, secrets."""
+        return self._accounts
+
+    @property
+    def workflows(self) -> MemoryWorkflows:
+        """Workflows, versions, trigger calls."""
+        return self._workflows
+
+    @property
+    def run_reading(self) -> MemoryRunReading:
+        """The API's reads of runs."""
+        return self._run_reading
 
     async def create_run(self, run: NewRun) -> None:
         """Record a run; its first step is due at once."""

@@ -30,7 +30,10 @@ from callout.store.protocol import (
     StoreUnavailable,
 )
 from callout.store.schema import upgrade
+from callout.store.sql_accounts import SqlAccounts
+from callout.store.sql_run_reading import SqlRunReading
 from callout.store.sql_sync import SyncSqlStore
+from callout.store.sql_workflows import SqlWorkflows
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -67,6 +70,24 @@ class SqlStore:
         # Health probes get their own thread: busy readers cannot make the database look down.
         self._probes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="callout-probe")
         self._probe: asyncio.Future[int] | None = None
+        self._accounts = SqlAccounts(self)
+        self._workflows = SqlWorkflows(self)
+        self._run_reading = SqlRunReading(self)
+
+    @property
+    def accounts(self) -> SqlAccounts:
+        """Organizations, API keys, dashboard sessions, secrets."""
+        return self._accounts
+
+    @property
+    def workflows(self) -> SqlWorkflows:
+        """Workflows, versions, trigger calls."""
+        return self._workflows
+
+    @property
+    def run_reading(self) -> SqlRunReading:
+        """The API's reads of runs."""
+        return self._run_reading
 
     @property
     def engine(self) -> sa.Engine:

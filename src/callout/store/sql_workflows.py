@@ -1,0 +1,15 @@
+"""`WorkflowRecords` on SQLite or PostgreSQL (through `SqlStore`'s threads and group commit)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from callout.store.sql_store import SqlStore
+
+
+class SqlWorkflows:
+    """Workflows, versions and trigger calls in the SQL store."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
