@@ -63,6 +63,12 @@ class MemoryStore:
         self._workflows = MemoryWorkflows(self, self._clock)
         self._run_reading = MemoryRunReading(self, self._clock)
 
+    async def ping(self, *, within: float) -> None:
+        """Answer at once: memory is always reachable."""
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
     @property
     def accounts(self) -> MemoryAccounts:
         """Organizations, API keys, dashboard sessions, secrets."""
