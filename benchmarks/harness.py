@@ -27,7 +27,8 @@ import trustme
 from aiohttp import web
 
 from callout.model.ids import new_id
-from callout.store import SqlStore, database_url, open_store
+from callout.store.database import database_url
+from callout.store.sql_store import SqlStore, open_store
 from callout.store.tables import attempts, runs, step_runs
 
 POSTGRES = os.environ.get("CALLOUT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

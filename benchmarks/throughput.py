@@ -21,7 +21,7 @@ from harness import Server, count_runs, fresh_store, https_server, start_workers
 from callout.engine.starting import start_run
 from callout.model.clock import SystemClock
 from callout.steps.validation import validate_workflow
-from callout.store import SqlStore
+from callout.store.sql_store import SqlStore
 
 
 async def raw_client(server: Server, requests: int, concurrency: int) -> float:

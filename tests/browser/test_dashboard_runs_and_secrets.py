@@ -81,7 +81,13 @@ def test_a_waiting_run_is_polled_with_its_etag_and_not_downloaded_again(
     expect(step).to_have_attribute("data-status", "waiting", timeout=10000)
     countdown = step.get_by_text(re.compile(r"next attempt in \d+ s")).first
     before = countdown.inner_text()
-    page.wait_for_timeout(3500)
+    # Two more polls of the waiting run (one a second), each answered 304.
+    for _ in range(2):
+        with page.expect_response(
+            lambda response: response.url.endswith(f"/v1/runs/{run_id}") and response.status == 304,
+            timeout=15000,
+        ):
+            pass
     # Drawn again from the copy in hand: the countdown moves on without a download.
     expect(countdown).not_to_have_text(before)
     # Each poll names the view in hand; while the step waits, the answer is 304 (no body).

@@ -14,7 +14,8 @@ from aiohttp import web
 
 from callout.http import AiohttpTransport, TransportConfig
 from callout.model.clock import ManualClock
-from callout.store import SqlStore, database_url, open_store
+from callout.store.database import database_url
+from callout.store.sql_store import SqlStore, open_store
 from support.databases import POSTGRES_ENV, fresh_database, postgres_admin_url
 from support.https_servers import Hit, HttpsServer, listening, reply
 from support.private_postgres import PrivatePostgres, missing_reason, private_postgres

@@ -18,10 +18,9 @@ from callout.engine.worker import Worker
 from callout.http import Transport
 from callout.model.clock import Clock, SystemClock
 from callout.model.plans import Plan
-from callout.store import SqlStore
+from callout.store.account_records import StoredOrgSecrets
 from callout.store.encryption import SecretCipher
-from callout.store.organizations import create_organization
-from callout.store.secrets import StoredOrgSecrets
+from callout.store.sql_store import SqlStore
 
 TEST_KEY = SecretCipher(bytes(range(32)))
 """The secret key API tests encrypt with (a fixed key: tests are repeatable)."""
@@ -65,8 +64,8 @@ class Service:
 
     async def org(self, name: str = "Acme", plan: Plan = Plan.GROWTH) -> Org:
         """Create an organization with its first key, and a client that uses it."""
-        org, key = await self.store.write(
-            create_organization, name=name, plan=plan, now=SystemClock().now()
+        org, key = await self.store.accounts.create_organization(
+            name=name, plan=plan, now=SystemClock().now()
         )
         return Org(id=org.id, key=key.key, client=self.client(key.key))
 

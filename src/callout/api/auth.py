@@ -1,10 +1,12 @@
 """Who is calling: `Authorization: Bearer <API key>`, or a dashboard session cookie.
 
 Both name an organization through one of its API keys; the dashboard uses the
-same /v1 API as everyone else. A session is checked in the store on every
-request (one read, which also yields its key and organization), and must also
-pass the CSRF and Origin checks on every request that changes state (see
-`session.py`).
+same /v1 API as everyone else. An API key's answer comes from the key cache
+(`key_cache.py`: read at most once a second, so a key revoked in another
+process passes here for at most 1 s). A session is checked in the store on
+every request (one read, which also yields its key and organization), and
+must also pass the CSRF and Origin checks on every request that changes state
+(see `session.py`).
 """
 
 from __future__ import annotations
@@ -23,13 +25,7 @@ from callout.api.session import (
     csrf_ok,
     session_id_of,
 )
-from callout.store.organizations import (
-    LAST_USED_EVERY,
-    Caller,
-    caller_for_key,
-    mark_key_used,
-)
-from callout.store.sessions import SessionState, check_session
+from callout.store.account_records import LAST_USED_EVERY, Caller, SessionState
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `callout orgs create` prints one")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -56,7 +52,9 @@ async def _session_caller(request: Request, context: ApiContext) -> Caller | Non
             raise ApiError(403, "csrf_failed", "the request did not come from this site")
         if not csrf_ok(context.cipher, session_id, request.headers.get(CSRF_HEADER)):
             raise ApiError(403, "csrf_failed", f"the {CSRF_HEADER} header is missing or wrong")
-    found = await context.store.read(check_session, session_id=session_id, now=context.clock.now())
+    found = await context.store.accounts.check_session(
+        session_id=session_id, now=context.clock.now()
+    )
     if found.caller is None:
         raise ApiError(401, "unauthorized", REFUSALS[found.state])
     return found.caller
@@ -68,17 +66,20 @@ async def current_caller(
 ) -> Caller:
     """Return the organization behind the request's API key; 401 without a valid one."""
     context = context_of(request)
+    now = context.clock.now()
     if credentials is not None and credentials.scheme.lower() == "bearer":
-        caller = await context.store.read(caller_for_key, key=credentials.credentials)
+        key = credentials.credentials
+        caller = await context.key_cache.caller(key)
         if caller is None:
             raise ApiError(401, "unauthorized", "the API key is unknown or revoked")
+        due = context.key_cache.use_is_due(key, caller, now=now)
     else:
         caller = await _session_caller(request, context)
         if caller is None:
             raise ApiError(401, "unauthorized", "send an API key: Authorization: Bearer <key>")
-    now = context.clock.now()
-    if caller.last_used_at is None or now - caller.last_used_at >= LAST_USED_EVERY:
-        await context.store.write(mark_key_used, key_id=caller.key_id, now=now)
+        due = caller.last_used_at is None or now - caller.last_used_at >= LAST_USED_EVERY
+    if due:
+        await context.store.accounts.mark_key_used(key_id=caller.key_id, now=now)
     return caller
 
 

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from callout.api.key_cache import KeyCache
 from callout.engine.workflow_cache import WorkflowCache
 from callout.http import Transport
 from callout.model.clock import Clock, SystemClock
 from callout.store.encryption import SecretCipher
-from callout.store.sql_store import SqlStore
+from callout.store.service import ServiceStore
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 """Largest request body accepted: a 1 MiB document or payload with room for its envelope."""
@@ -25,7 +26,7 @@ def _no_worker() -> None:
 class ApiContext:
     """The service's parts, shared by every request."""
 
-    store: SqlStore
+    store: ServiceStore
     cipher: SecretCipher = field(repr=False)
     transport: Transport
     clock: Clock = field(default_factory=SystemClock)
@@ -34,6 +35,11 @@ class ApiContext:
     new_work: Callable[[], None] = _no_worker
     """Called after runs are started or resumed: wakes a worker in this process."""
     max_body_bytes: int = MAX_BODY_BYTES
+    key_cache: KeyCache = field(init=False, repr=False)
+    """Who each API key signs in as, read at most once a second (see `key_cache.py`)."""
+
+    def __post_init__(self) -> None:
+        self.key_cache = KeyCache(self.store.accounts, clock=self.clock)
 
 
 def context_of(request: Request) -> ApiContext:

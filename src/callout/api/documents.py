@@ -6,17 +6,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import sqlalchemy as sa
-
-from callout.api.context import ApiContext
 from callout.engine.plan_gate import PlanError, check_plan
 from callout.model.errors import DocumentError, Problem
 from callout.model.json_input import JsonInputError, check_json_value
 from callout.model.loading import MAX_DOCUMENT_BYTES, document_problem
 from callout.model.plans import Plan
 from callout.steps.validation import validate_workflow
-from callout.store.organizations import get_organization
-from callout.store.secrets import secret_names
 
 UNTITLED = "Untitled workflow"
 
@@ -68,19 +63,17 @@ def problems_of(
     return problems
 
 
-def publish_check(context: ApiContext, org_id: str) -> Any:
-    """Return the check `publish_draft` runs in its transaction: plan gate, then validation."""
+def publish_check(
+    document: Any, *, plan: Plan, secrets: frozenset[str], allow_http: bool
+) -> str | None:
+    """Check a draft for publishing: raise to refuse it, or return the event it listens to.
 
-    def check(conn: sa.Connection, document: Any) -> str | None:
-        problems = json_problems(document)
-        if problems:
-            raise DocumentError(problems)
-        check_plan(document, get_organization(conn, org_id=org_id).plan)
-        valid = validate_workflow(
-            document,
-            secrets=secret_names(conn, org_id=org_id),
-            allow_http=context.allow_http,
-        )
-        return valid.document.trigger.event
-
-    return check
+    The plan gate first (PlanError, 403), then every problem at once (DocumentError,
+    422). Pure CPU work: run it before the publish's write, off the event loop.
+    """
+    problems = json_problems(document)
+    if problems:
+        raise DocumentError(problems)
+    check_plan(document, plan)
+    valid = validate_workflow(document, secrets=secrets, allow_http=allow_http)
+    return valid.document.trigger.event

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from callout.store.protocol import StoreUnavailable
-from callout.store.sql_store import SqlStore
+from callout.store.service import ServiceStore
 
 CHECK_EVERY = 1.0
 """Seconds an answer about the database is reused before the database is asked again."""
@@ -34,7 +34,7 @@ class DatabaseHealth:
     """Whether the database answers, asked at most once every `every` seconds."""
 
     def __init__(
-        self, store: SqlStore, *, every: float = CHECK_EVERY, within: float = CHECK_WITHIN
+        self, store: ServiceStore, *, every: float = CHECK_EVERY, within: float = CHECK_WITHIN
     ) -> None:
         self._store = store
         self._every = every

@@ -4,7 +4,7 @@ The cookie holds only the session's random id and an HMAC of it under the
 operator's secret key (`s1.<id>.<hmac>`: a forged or altered cookie is refused
 before any database read, and cookie-safe characters need no quoting); the API
 key never leaves the sign-in request. The store keeps the session
-(`store/sessions.py`, only the id's SHA-256) and every request checks it there,
+(`AccountRecords`, only the id's SHA-256) and every request checks it there,
 so signing out or revoking the key ends it at once, even for a copy of the
 cookie. A session lasts `SESSION_SECONDS` from sign-in.
 
@@ -23,8 +23,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from callout.store.account_records import SessionState
 from callout.store.encryption import SecretCipher
-from callout.store.sessions import SessionState
 
 SESSION_COOKIE = "callout_session"
 CSRF_HEADER = "X-CSRF-Token"

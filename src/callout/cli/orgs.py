@@ -1,7 +1,9 @@
 """`callout orgs` and `callout keys`: organizations, plans and API keys, for the operator.
 
-These talk to the database directly (the operator's side of the service): an
-organization's first API key is how anyone reaches the API at all.
+These talk to the store directly (the operator's side of the service): an
+organization's first API key is how anyone reaches the API at all. A key
+revoked here stops passing in running API processes within a second (their
+key cache keeps an answer at most that long).
 """
 
 from __future__ import annotations
@@ -13,26 +15,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
-import sqlalchemy as sa
 
 from callout.cli.store_access import database_option, opened_store
 from callout.model.clock import SystemClock
 from callout.model.plans import Plan
 from callout.model.timestamps import iso_utc
-from callout.store import SqlStore
+from callout.store.account_records import AccountRecords, ApiKeyInfo, Organization
 from callout.store.encryption import new_key_text
-from callout.store.organizations import (
-    ApiKeyInfo,
-    Organization,
-    create_api_key,
-    create_organization,
-    get_organization,
-    list_api_keys,
-    list_organizations,
-    revoke_api_key,
-    set_plan,
-)
 from callout.store.protocol import NotFoundError
+from callout.store.sql_store import SqlStore
 
 T = TypeVar("T")
 EXIT_NOT_FOUND = 1
@@ -91,7 +82,9 @@ def create_org(name: str, plan: str, database: str | None, as_json: bool) -> Non
     now = SystemClock().now()
     org, key = _with_store(
         database,
-        lambda store: store.write(create_organization, name=name.strip(), plan=Plan(plan), now=now),
+        lambda store: store.accounts.create_organization(
+            name=name.strip(), plan=Plan(plan), now=now
+        ),
     )
     if as_json:
         click.echo(
@@ -107,7 +100,7 @@ def create_org(name: str, plan: str, database: str | None, as_json: bool) -> Non
 @json_option
 def list_orgs(database: str | None, as_json: bool) -> None:
     """List organizations."""
-    found = _with_store(database, lambda store: store.read(list_organizations))
+    found = _with_store(database, lambda store: store.accounts.list_organizations())
     if as_json:
         click.echo(json.dumps([_org_json(org) for org in found]))
         return
@@ -127,7 +120,7 @@ def change_plan(org_id: str, plan: str, database: str | None) -> None:
     """
     now = SystemClock().now()
     org = _with_store(
-        database, lambda store: store.write(set_plan, org_id=org_id, plan=Plan(plan), now=now)
+        database, lambda store: store.accounts.set_plan(org_id=org_id, plan=Plan(plan), now=now)
     )
     click.echo(f"organization {org.id} is on the {org.plan.value} plan")
 
@@ -146,7 +139,7 @@ def create_key(org_id: str, name: str, database: str | None, as_json: bool) -> N
     """Make an API key for an organization (shown this once)."""
     now = SystemClock().now()
     made = _with_store(
-        database, lambda store: store.write(create_api_key, org_id=org_id, name=name, now=now)
+        database, lambda store: store.accounts.create_api_key(org_id=org_id, name=name, now=now)
     )
     if as_json:
         click.echo(json.dumps({"api_key": made.key, "key": _key_json(made.info)}))
@@ -154,9 +147,9 @@ def create_key(org_id: str, name: str, database: str | None, as_json: bool) -> N
     click.echo(f"API key {made.info.id} (shown once, keep it safe): {made.key}")
 
 
-def _keys_of(conn: sa.Connection, *, org_id: str) -> list[ApiKeyInfo]:
-    get_organization(conn, org_id=org_id)  # NotFoundError for an unknown organization
-    return list_api_keys(conn, org_id=org_id)
+async def _keys_of(accounts: AccountRecords, *, org_id: str) -> list[ApiKeyInfo]:
+    await accounts.get_organization(org_id=org_id)  # NotFoundError for an unknown organization
+    return await accounts.list_api_keys(org_id=org_id)
 
 
 @keys_group.command("list")
@@ -165,7 +158,7 @@ def _keys_of(conn: sa.Connection, *, org_id: str) -> list[ApiKeyInfo]:
 @json_option
 def list_keys(org_id: str, database: str | None, as_json: bool) -> None:
     """List an organization's API keys (never the keys themselves)."""
-    found = _with_store(database, lambda store: store.read(_keys_of, org_id=org_id))
+    found = _with_store(database, lambda store: _keys_of(store.accounts, org_id=org_id))
     if as_json:
         click.echo(json.dumps([_key_json(info) for info in found]))
         return
@@ -180,7 +173,9 @@ def list_keys(org_id: str, database: str | None, as_json: bool) -> None:
 def revoke_key(key_id: str, database: str | None) -> None:
     """Revoke an API key at once."""
     now = SystemClock().now()
-    info = _with_store(database, lambda store: store.write(revoke_api_key, key_id=key_id, now=now))
+    info = _with_store(
+        database, lambda store: store.accounts.revoke_api_key(key_id=key_id, now=now)
+    )
     click.echo(f"API key {info.id} revoked")
 
 

@@ -13,14 +13,13 @@ import click
 import uvicorn
 
 from callout.api import ApiContext, create_app
+from callout.cli.event_loop import run
 from callout.cli.heap import freeze_startup_objects
 from callout.cli.store_access import database_option, opened_store
-from callout.cli.worker import run_worker, stop_on_signals
-from callout.engine.worker import Worker
+from callout.cli.worker import stop_on_signals
+from callout.cli.worker_process import WakePipe, supervise_worker
 from callout.http import AiohttpTransport, TransportConfig
-from callout.store import database_url
 from callout.store.encryption import LoadedKey, SecretKeyError, load_secret_key
-from callout.store.secrets import StoredOrgSecrets
 from callout.web import install_dashboard
 
 EXIT_SETTINGS = 2
@@ -91,26 +90,22 @@ async def _serve(
                 )
             )
             tasks = [asyncio.create_task(server.serve())]
+            pipe = WakePipe()
             if with_worker:
-
-                def ready(worker: Worker) -> None:
-                    context.new_work = worker.wake
-
+                # The worker in a process of its own: the API and the worker each get a core.
+                context.new_work = pipe.wake
+                arguments = [
+                    "--concurrency",
+                    str(concurrency),
+                    "--grace",
+                    str(grace),
+                    "--lease-margin",
+                    str(lease_margin),
+                ]
+                if database is not None:
+                    arguments += ["--database", database]
                 tasks.append(
-                    asyncio.create_task(
-                        run_worker(
-                            store,
-                            database_url(database),
-                            stop,
-                            transport=transport,
-                            concurrency=concurrency,
-                            grace=grace,
-                            lease_margin=lease_margin,
-                            allow_http=config.allow_http,
-                            org_secrets=StoredOrgSecrets(store, loaded.cipher),
-                            ready=ready,
-                        )
-                    )
+                    asyncio.create_task(supervise_worker(arguments, pipe, stop, grace=grace))
                 )
             click.echo(
                 f"callout {'serving' if with_worker else 'API'} on http://{host}:{port} "
@@ -123,6 +118,7 @@ async def _serve(
             stop.set()
             server.should_exit = True
             await asyncio.gather(*tasks)
+            pipe.close()
             if not server.started:
                 click.echo(f"cannot listen on {host}:{port}", err=True)
                 sys.exit(EXIT_SETTINGS)
@@ -178,7 +174,7 @@ def serve_command(
     (CALLOUT_SECRET_KEY_FILE chooses another path).
     """  # noqa: D301
     _logging()
-    asyncio.run(
+    run(
         _serve(
             database,
             host,
@@ -208,7 +204,7 @@ def api_command(database: str | None, host: str, port: int) -> None:
     CALLOUT_SECRET_KEY_FILE); `callout api` does not create one.
     """  # noqa: D301
     _logging()
-    asyncio.run(
+    run(
         _serve(
             database,
             host,

@@ -13,19 +13,23 @@ from collections.abc import Callable, Iterator
 
 import click
 
+from callout.cli.event_loop import run
 from callout.cli.heap import freeze_startup_objects
 from callout.cli.secret_options import EnvironmentSecrets
 from callout.cli.store_access import database_option, opened_store
+from callout.cli.worker_process import listen_for_wakes
 from callout.engine.executor import StepExecutor
+from callout.engine.secret_cache import CachedOrgSecrets
 from callout.engine.worker import Worker
 from callout.http import AiohttpTransport, Transport, TransportConfig
 from callout.model.ids import new_id
-from callout.store import DatabaseUrl, SqlStore, database_url
+from callout.store.database import DatabaseUrl, database_url
 from callout.store.encryption import SecretKeyError, load_secret_key
 from callout.store.notifications import listen_for_due_work
 from callout.store.outage import StoreOutage
 from callout.store.protocol import Store, StoreUnavailable
 from callout.store.secrets import OrgSecrets, StoredOrgSecrets
+from callout.store.sql_store import SqlStore
 
 HEARTBEAT = 5.0
 """Seconds between a worker's 'still alive' records."""
@@ -82,16 +86,16 @@ async def run_worker(
         store=store,
         transport=transport,
         secrets=EnvironmentSecrets(),
-        lease_margin=lease_margin,
         allow_http=allow_http,
-        org_secrets=org_secrets,
+        # Read at most once a second per organization (engine/secret_cache.py).
+        org_secrets=CachedOrgSecrets(org_secrets) if org_secrets is not None else None,
     )
     worker = Worker(
         store=store,
         executor=executor,
         concurrency=concurrency,
         grace=grace,
-        claim_lease=lease_margin,
+        lease_margin=lease_margin,
     )
     if ready is not None:
         ready(worker)
@@ -145,13 +149,24 @@ async def work(
     grace: float,
     lease_margin: float,
     config: TransportConfig,
+    wake_fd: int | None = None,
 ) -> None:
-    """Run a worker until a stop signal; finish or release work in flight within `grace`."""
+    """Run a worker until a stop signal; finish or release work in flight within `grace`.
+
+    `wake_fd`: a pipe `callout serve` writes to when it has started runs.
+    """
     stop = stop_on_signals()
     url = database_url(database)
     transport = AiohttpTransport(config)
+    unlisten: list[Callable[[], None]] = []
+
+    def ready(worker: Worker) -> None:
+        if wake_fd is not None:
+            unlisten.append(listen_for_wakes(wake_fd, worker.wake))
+
     try:
-        async with opened_store(database) as store:
+        # A database out of reach at start (locked, restarting) is waited for, not fatal.
+        async with opened_store(database, ride_out=StoreOutage()) as store:
             await run_worker(
                 store,
                 url,
@@ -162,8 +177,11 @@ async def work(
                 lease_margin=lease_margin,
                 allow_http=config.allow_http,
                 org_secrets=org_secrets_for(store),
+                ready=ready,
             )
     finally:
+        for stop_listening in unlisten:
+            stop_listening()
         await transport.aclose()
 
 
@@ -184,8 +202,9 @@ async def work(
     help="Seconds a lease outlives an attempt's timeout. If this worker dies, its work is "
     "taken over that long after the attempt's timeout would have passed.",
 )
+@click.option("--wake-fd", type=int, hidden=True, help="A pipe `callout serve` wakes us through.")
 def worker_command(
-    database: str | None, concurrency: int, grace: float, lease_margin: float
+    database: str | None, concurrency: int, grace: float, lease_margin: float, wake_fd: int | None
 ) -> None:
     """Execute due work from the store until SIGTERM or SIGINT (then exit 0).
 
@@ -207,4 +226,4 @@ def worker_command(
         click.echo(f"invalid setting: {exc}", err=True)
         sys.exit(2)
     freeze_startup_objects()  # short collector pauses (cli/heap.py)
-    asyncio.run(work(database, concurrency, grace, lease_margin, config))
+    run(work(database, concurrency, grace, lease_margin, config, wake_fd))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from callout.engine.executor import StepExecutor
-from callout.engine.worker import CLAIM_LEASE
+from callout.engine.worker import LEASE_MARGIN
 from callout.model.clock import Clock
 from callout.model.records import RunStatus
 from callout.store.protocol import Store, StoredRun
@@ -32,7 +32,7 @@ async def run_attached(
 ) -> StoredRun:
     """Execute `run_id` to its end in this process; return it as recorded."""
     while await store.run_status(run_id) not in FINISHED:
-        claims = await store.claim_due(lease_seconds=CLAIM_LEASE, limit=1, run_id=run_id)
+        claims = await store.claim_due(lease_seconds=LEASE_MARGIN, limit=1, run_id=run_id)
         if claims:
             if on_change is not None:
                 on_change(await store.get_run(run_id))

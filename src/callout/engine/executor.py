@@ -14,10 +14,10 @@ from callout.engine.workflow_cache import WorkflowCache
 from callout.http import Transport
 from callout.model.clock import Clock, SystemClock
 from callout.model.errors import DocumentError
-from callout.model.ids import new_id
 from callout.model.records import Decision, StepError
 from callout.steps.attempt import AttemptContext, AttemptResult
 from callout.steps.registry import StepPolicy
+from callout.store.account_records import OrgSecrets
 from callout.store.encryption import SecretKeyError
 from callout.store.outage import StoreOutage
 from callout.store.protocol import (
@@ -26,9 +26,7 @@ from callout.store.protocol import (
     LeaseLostError,
     RunInput,
     Store,
-    StoreUnavailable,
 )
-from callout.store.secrets import OrgSecrets
 from callout.templates import Scope
 
 log = logging.getLogger("callout.engine")
@@ -36,9 +34,6 @@ log = logging.getLogger("callout.engine")
 MAX_INTERRUPTIONS = 3
 """A step run whose attempts were interrupted this many times (its worker died each
 time) errors instead of being sent again, so a request that kills workers cannot loop."""
-
-LEASE_MARGIN = 30.0
-"""Seconds a lease outlives the attempt's timeout, for recording its result."""
 
 LOGGED_MESSAGE_CHARS = 200
 """An errored step's log line keeps at most this much of its (redacted) message."""
@@ -53,7 +48,6 @@ class StepExecutor:
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     clock: Clock = field(default_factory=SystemClock)
     retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP
-    lease_margin: float = LEASE_MARGIN
     allow_http: bool = False
     workflows: WorkflowCache = field(default_factory=WorkflowCache)
     org_secrets: OrgSecrets | None = None
@@ -78,62 +72,31 @@ class StepExecutor:
         except LeaseLostError as exc:
             log.warning("%s", exc)
 
-    async def _give_back(self, claim: Claim, error: StoreUnavailable) -> None:
-        """Hand back a claim whose attempt could not be recorded as `sending` (so it was not sent).
-
-        Recorded before sent is the durability rule, and a start is not simply tried
-        again: its outcome is unknown. Once the database answers, the step run is due
-        at once (fenced: refused if another worker took it over meanwhile); a start
-        that did land unseen is marked interrupted by the next claim.
-        """
-        self.outage.lost(error)
-        try:
-            await self.outage.ride_out(self.store.release, claim)
-        except LeaseLostError:
-            self.outage.reached()  # it answered, to say another worker has it now
-            raise
-        self.outage.reached()
-
     async def _execute(self, claim: Claim) -> None:
-        found = await self._run_input(claim.run_id)
-        document, trigger, org_id = found.document, found.trigger, found.org_id
-        # The id sorts by this worker's clock (ids only order, they decide nothing);
-        # every time recorded is the database's.
-        attempt_id = new_id("att", now=self.clock.now())
+        # The claim recorded this attempt as `sending` already (recorded before sent),
+        # leased for the step's timeout plus the margin: no write before the request.
+        # The claim usually carries the run's input; a large trigger is read on its own.
+        found = claim.input or await self._run_input(claim.run_id)
         try:
-            # In a thread: a document not yet compiled here costs up to ~1 s of CPU
-            # (a hostile 1 MiB one), and even its cache key is a JSON dump of it.
-            workflow = await asyncio.to_thread(
-                self.workflows.get, document, allow_http=self.allow_http
-            )
+            # A published version is compiled once per process (keyed by its id). In a
+            # thread: one not yet compiled here costs up to ~1 s of CPU (a hostile 1 MiB one).
+            workflow = self.workflows.cached(found.version_id, allow_http=self.allow_http)
+            if workflow is None:
+                if found.document is None:  # a version's document is not sent with claims
+                    found = await self._run_input(claim.run_id)
+                workflow = await asyncio.to_thread(
+                    self.workflows.get,
+                    found.document,
+                    allow_http=self.allow_http,
+                    version_id=found.version_id,
+                )
         except DocumentError as exc:
             # Valid when recorded, refused by this worker's settings (say, plain http
             # no longer allowed): a final error, not a claim that comes back forever.
-            try:
-                await self.store.start_attempt(
-                    claim,
-                    attempt_id=attempt_id,
-                    number=claim.next_number,
-                    lease_seconds=self.lease_margin,
-                )
-            except StoreUnavailable as unreached:
-                await self._give_back(claim, unreached)
-                return
             result = AttemptResult(error=StepError("invalid_document", str(exc)))
-            await self._record(claim, attempt_id, result, StepPolicy())
+            await self._record(claim, result, StepPolicy())
             return
         checked = workflow.steps[claim.position]
-        timeout = float(getattr(checked.config, "timeout", 0.0))
-        try:
-            await self.store.start_attempt(
-                claim,
-                attempt_id=attempt_id,
-                number=claim.next_number,
-                lease_seconds=timeout + self.lease_margin,
-            )
-        except StoreUnavailable as unreached:
-            await self._give_back(claim, unreached)
-            return
         if claim.interruptions >= MAX_INTERRUPTIONS:
             result = AttemptResult(
                 error=StepError(
@@ -149,17 +112,17 @@ class StepExecutor:
                 await self.outage.ride_out(
                     self.store.outputs, claim.run_id, step_ids=checked.step_references
                 )
-                if claim.position
+                if claim.position and checked.step_references
                 else {}
             )
             try:
-                secrets, previous = await self._secrets(org_id)
+                secrets, previous = await self._secrets(found.org_id)
             except SecretKeyError as exc:
                 # The operator's key is missing or wrong: nothing can be signed or resolved.
                 result = AttemptResult(error=StepError("secret_unavailable", str(exc)))
             else:
                 scope = Scope(
-                    trigger=trigger,
+                    trigger=found.trigger,
                     steps=outputs,
                     secrets=secrets,
                     run={"id": claim.run_id},
@@ -173,7 +136,7 @@ class StepExecutor:
                     attempt_number=claim.next_number,
                 )
                 result = await checked.action.attempt(checked.config, scope, context)
-        await self._record(claim, attempt_id, result, checked.policy)
+        await self._record(claim, result, checked.policy)
 
     async def _secrets(self, org_id: str | None) -> tuple[Mapping[str, str], Mapping[str, str]]:
         """Return the secrets a run resolves against, current and previous.
@@ -193,9 +156,7 @@ class StepExecutor:
         found = await self.outage.ride_out(self.org_secrets.values, org_id, now=self.clock.now())
         return found.current, found.previous
 
-    async def _record(
-        self, claim: Claim, attempt_id: str, result: AttemptResult, policy: StepPolicy
-    ) -> None:
+    async def _record(self, claim: Claim, result: AttemptResult, policy: StepPolicy) -> None:
         decided = decide(
             result,
             policy,
@@ -227,7 +188,7 @@ class StepExecutor:
             self.store.finish_attempt,
             claim,
             FinishedAttempt(
-                attempt_id=attempt_id,
+                attempt_id=claim.attempt_id,
                 succeeded=result.succeeded,
                 decision=decided.decision,
                 http_status=result.response.status if result.response else None,

@@ -6,7 +6,7 @@ from typing import Any
 
 from callout.model.timestamps import iso_utc
 from callout.store.protocol import StoredAttempt, StoredRun, StoredStepRun
-from callout.store.run_view import RunView
+from callout.store.run_reading import RunView
 
 
 def attempt_report(attempt: StoredAttempt) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def run_view_report(view: RunView) -> dict[str, Any]:
 
     Each step says how many attempts it made (`attempts_total`); the trigger says
     whether it is cut (`trigger_truncated`). Bodies and values are cut as
-    `store/run_view.py` explains.
+    `store/run_view_pieces.py` explains.
     """
     report = run_report(view.run)
     for step, out in zip(view.run.steps, report["steps"], strict=True):

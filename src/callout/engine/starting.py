@@ -27,6 +27,7 @@ def new_run(  # noqa: PLR0913 - the run and the three ids it belongs to
         trigger=trigger,
         step_ids=tuple(step.id for step in workflow.steps),
         step_run_ids=tuple(new_id("stp", now=now) for _ in workflow.steps),
+        step_timeouts=tuple(step.policy.timeout for step in workflow.steps),
         org_id=org_id,
         workflow_id=workflow_id,
         version_id=version_id,

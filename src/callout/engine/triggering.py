@@ -18,7 +18,7 @@ from callout.model.errors import DocumentError, Problem
 from callout.model.plans import Plan
 from callout.steps.schema import MAX_SCHEMA_PROBLEMS
 from callout.store.protocol import NewRun
-from callout.store.workflows import VersionInfo, WorkflowInfo, WorkflowStatus
+from callout.store.workflow_records import VersionInfo, WorkflowInfo, WorkflowStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ def prepare_run(  # noqa: PLR0913 - the trigger's whole context
     except PlanError as exc:
         return Refusal("plan_lacks_action", str(exc), exc.problems)
     try:
-        valid = workflows.get(version.document, allow_http=allow_http)
+        valid = workflows.get(version.document, allow_http=allow_http, version_id=version.id)
     except DocumentError as exc:
         return Refusal(
             "live_version_invalid",

@@ -28,8 +28,8 @@ from callout.store.protocol import Store, StoreUnavailable
 
 log = logging.getLogger("callout.engine")
 
-CLAIM_LEASE = 30.0
-"""Seconds a fresh claim holds before the attempt stretches it to its own timeout."""
+LEASE_MARGIN = 30.0
+"""Seconds a claim's lease outlives the step's timeout: room to record the attempt's result."""
 
 
 @dataclass(slots=True)
@@ -41,7 +41,7 @@ class Worker:
     clock: Clock = field(default_factory=SystemClock)  # local waits only, never due work
     concurrency: int = 64
     poll_interval: float = 0.05
-    claim_lease: float = CLAIM_LEASE
+    lease_margin: float = LEASE_MARGIN
     grace: float = 10.0
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     _in_flight: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
@@ -61,6 +61,9 @@ class Worker:
         stopping: asyncio.Future[bool] = asyncio.ensure_future(stop.wait())
         try:
             while not stop.is_set():
+                # Cleared before looking, not before sleeping: a wake-up that arrives while
+                # the store is asked (work recorded just after it answered) is not lost.
+                self._wakeup.clear()
                 try:
                     claimed = await self._claim()
                     if claimed and len(self._in_flight) < self.concurrency:
@@ -77,7 +80,7 @@ class Worker:
         if free <= 0:
             return 0
         # Due and expired are the database's judgement: this worker's clock has no say.
-        claims = await self.store.claim_due(lease_seconds=self.claim_lease, limit=free)
+        claims = await self.store.claim_due(lease_seconds=self.lease_margin, limit=free)
         self._store_answered()
         for claim in claims:
             task = asyncio.create_task(self.executor.execute(claim))
@@ -101,8 +104,7 @@ class Worker:
         await self._pause(timeout, stopping)
 
     async def _pause(self, seconds: float, stopping: asyncio.Future[bool]) -> None:
-        """Wait `seconds`, less if woken or stopped."""
-        self._wakeup.clear()
+        """Wait `seconds`, less if woken (since the loop last looked) or stopped."""
         waker: asyncio.Future[bool] = asyncio.ensure_future(self._wakeup.wait())
         try:
             await asyncio.wait(

@@ -22,6 +22,8 @@ class StepPolicy:
 
     retry_intervals: tuple[float, ...] = ()
     continue_on_error: bool = False
+    timeout: float = 30.0
+    """Seconds an attempt may take: a claim leases the step run this long plus a margin."""
 
 
 class Action(Protocol):

@@ -1,6 +1,10 @@
-"""The durable record of runs: the store protocol and its SQLAlchemy implementation."""
+"""The durable record of runs and the service's records: the protocols the engine and API use.
 
-from callout.store.database import DatabaseUrl, database_url, open_engine
+Importing this package loads no database library: the SQL implementation is
+`callout.store.sql_store` (`SqlStore`, `open_store`) over `callout.store.database`
+(`database_url`, `open_engine`), which only `callout.cli` and tests wire in.
+"""
+
 from callout.store.protocol import (
     Claim,
     FinishedAttempt,
@@ -13,22 +17,18 @@ from callout.store.protocol import (
     StoredStepRun,
     UnknownRunError,
 )
-from callout.store.sql_store import SqlStore, open_store
+from callout.store.service import ServiceStore
 
 __all__ = [
     "Claim",
-    "DatabaseUrl",
     "FinishedAttempt",
     "LeaseLostError",
     "NewRun",
     "RunStateError",
-    "SqlStore",
+    "ServiceStore",
     "Store",
     "StoredAttempt",
     "StoredRun",
     "StoredStepRun",
     "UnknownRunError",
-    "database_url",
-    "open_engine",
-    "open_store",
 ]

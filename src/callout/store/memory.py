@@ -14,11 +14,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from callout.model.clock import Clock, SystemClock
+from callout.model.ids import new_id
 from callout.model.records import AttemptStatus, Decision, RunStatus, StepStatus
 from callout.store.memory_accounts import MemoryAccounts
 from callout.store.memory_run_reading import MemoryRunReading
 from callout.store.memory_workflows import MemoryWorkflows
 from callout.store.protocol import (
+    DEFAULT_STEP_TIMEOUT,
     Claim,
     FinishedAttempt,
     LeaseLostError,
@@ -45,6 +47,7 @@ class _StepRow:
     lease_token: str | None = None
     attempts_made: int = 0
     interruptions: int = 0
+    timeout: float = DEFAULT_STEP_TIMEOUT
     output: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     resumed_from: str | None = None
@@ -111,6 +114,7 @@ class MemoryStore:
                 status=StepStatus.PENDING.value,
                 created_at=now,
                 due_at=now if position == 0 else None,
+                timeout=run.timeout_of(position),
             )
 
     def _set_run(self, run_id: str, **changes: Any) -> None:
@@ -134,7 +138,8 @@ class MemoryStore:
         token = secrets.token_hex(16)
         claims = []
         for row in due:
-            row.lease_token, row.due_at, row.status = token, now + lease_seconds, "running"
+            row.lease_token, row.status = token, StepStatus.RUNNING.value
+            row.due_at = now + row.timeout + lease_seconds
             for index, attempt in enumerate(row.attempts):
                 if attempt.status == AttemptStatus.SENDING.value:
                     row.attempts[index] = replace(
@@ -143,6 +148,21 @@ class MemoryStore:
                     row.interruptions += 1
             if self._runs[row.run_id].status == RunStatus.PENDING.value:
                 self._set_run(row.run_id, status=RunStatus.RUNNING.value, updated_at=now)
+            attempt_id = new_id("att")
+            row.attempts.append(
+                StoredAttempt(
+                    id=attempt_id,
+                    number=len(row.attempts) + 1,
+                    status=AttemptStatus.SENDING.value,
+                    started_at=now,
+                    ended_at=None,
+                    http_status=None,
+                    error=None,
+                    request=None,
+                    response=None,
+                    next_attempt_at=None,
+                )
+            )
             claims.append(
                 Claim(
                     step_run_id=row.id,
@@ -150,10 +170,11 @@ class MemoryStore:
                     position=row.position,
                     step_id=row.step_id,
                     lease_token=token,
-                    lease_expires_at=now + lease_seconds,
+                    lease_expires_at=row.due_at,
                     attempts_made=row.attempts_made,
                     interruptions=row.interruptions,
-                    next_number=len(row.attempts) + 1,
+                    next_number=len(row.attempts),
+                    attempt_id=attempt_id,
                 )
             )
         return claims
@@ -169,28 +190,8 @@ class MemoryStore:
     async def run_input(self, run_id: str) -> RunInput:
         """Return the pinned document, trigger payload and organization."""
         run = self._get(run_id)
-        return RunInput(copy.deepcopy(run.document), copy.deepcopy(run.trigger), run.org_id)
-
-    async def start_attempt(
-        self, claim: Claim, *, attempt_id: str, number: int, lease_seconds: float
-    ) -> None:
-        """Record the attempt as `sending` and stretch the lease."""
-        row = self._fenced(claim)
-        now = self._clock.now()
-        row.due_at = now + lease_seconds
-        row.attempts.append(
-            StoredAttempt(
-                id=attempt_id,
-                number=number,
-                status=AttemptStatus.SENDING.value,
-                started_at=now,
-                ended_at=None,
-                http_status=None,
-                error=None,
-                request=None,
-                response=None,
-                next_attempt_at=None,
-            )
+        return RunInput(
+            copy.deepcopy(run.document), copy.deepcopy(run.trigger), run.org_id, run.version_id
         )
 
     async def finish_attempt(self, claim: Claim, finished: FinishedAttempt) -> None:
@@ -244,12 +245,6 @@ class MemoryStore:
                 claim.run_id, status=RunStatus.COMPLETED.value, updated_at=now, finished_at=now
             )
 
-    async def release(self, claim: Claim) -> None:
-        """Give the step run back, due at once."""
-        row = self._fenced(claim)
-        row.lease_token, row.due_at = None, self._clock.now()
-        row.status = StepStatus.PENDING.value
-
     def _rows(self, run_id: str) -> list[_StepRow]:
         return sorted(
             (row for row in self._steps.values() if row.run_id == run_id),
@@ -296,15 +291,25 @@ class MemoryStore:
     async def list_runs(
         self, *, status: str | None = None, limit: int = 50, where: RunFilter | None = None
     ) -> list[StoredRun]:
-        """Return runs, newest first (the organization, workflow and status filters only)."""
-        where = where or RunFilter(status=status)
+        """Return runs, newest first, without their steps; `before_id` pages on."""
+        where = where or RunFilter()
+        status = where.status or status
         found = [
-            run
+            replace(run, steps=())
             for run in self._runs.values()
-            if (where.status is None or run.status == where.status)
+            if (status is None or run.status == status)
             and (where.org_id is None or run.org_id == where.org_id)
             and (where.workflow_id is None or run.workflow_id == where.workflow_id)
+            and (where.created_after is None or run.created_at >= where.created_after)
+            and (where.created_before is None or run.created_at < where.created_before)
         ]
+        if where.before_id is not None:
+            cursor = self._runs.get(where.before_id)
+            found = (
+                []
+                if cursor is None
+                else [r for r in found if (r.created_at, r.id) < (cursor.created_at, cursor.id)]
+            )
         found.sort(key=lambda run: (run.created_at, run.id), reverse=True)
         return found[:limit]
 
@@ -353,6 +358,7 @@ class MemoryStore:
             created_at=now,
             due_at=now,
             resumed_from=failed.id,
+            timeout=failed.timeout,
         )
         self._set_run(run_id, status=RunStatus.RUNNING.value, updated_at=now, finished_at=None)
 

@@ -1,13 +1,66 @@
-"""`RunReading` in memory (unit tests), passing the same contract tests as SQL."""
+"""`RunReading` in memory (unit tests), passing the same contract tests as SQL.
+
+It reads the runs a `MemoryStore` holds (through its `get_run`) and cuts them
+as the SQL store does: the same shares, the same latest attempts, the same
+pieces built back into records (`run_view_pieces.py`). JSON text is measured
+as the SQL stores keep it (`json_text`).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import copy
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from callout.model.clock import Clock
+from callout.store.protocol import StoredAttempt, StoredRun, StoredStepRun, UnknownRunError
+from callout.store.run_reading import (
+    VIEW_ATTEMPTS,
+    VIEW_MAX_CHARS,
+    WHOLE_RECORD_CHARS,
+    RunView,
+    field_share,
+)
+from callout.store.run_view_pieces import (
+    ERROR,
+    OUTPUT,
+    REQUEST,
+    RESPONSE,
+    json_text,
+    parsed,
+    pieces_of,
+    record_from_pieces,
+)
 
 if TYPE_CHECKING:
     from callout.store.memory import MemoryStore
+
+
+def _cut_attempt(attempt: StoredAttempt, cap: int) -> StoredAttempt:
+    return replace(
+        attempt,
+        error=record_from_pieces(pieces_of(attempt.error, ERROR, "e", cap), ERROR, "e"),
+        request=record_from_pieces(pieces_of(attempt.request, REQUEST, "q", cap), REQUEST, "q"),
+        response=record_from_pieces(pieces_of(attempt.response, RESPONSE, "r", cap), RESPONSE, "r"),
+    )
+
+
+def _cut_step(step: StoredStepRun, cap: int, latest: int | None) -> StoredStepRun:
+    shown = step.attempts if latest is None else step.attempts[-latest:]
+    return replace(
+        step,
+        output=record_from_pieces(pieces_of(step.output, OUTPUT, "o", cap), OUTPUT, "o"),
+        error=record_from_pieces(pieces_of(step.error, ERROR, "e", cap), ERROR, "e"),
+        attempts=tuple(_cut_attempt(attempt, cap) for attempt in shown),
+    )
+
+
+def _trigger_shown(trigger: Any) -> tuple[Any, bool]:
+    """Return the trigger as a view shows it: whole, or its JSON text's start (truncated)."""
+    text = json_text(trigger)  # as both databases keep a whole column's text
+    if len(text) > VIEW_MAX_CHARS:
+        return text[:VIEW_MAX_CHARS], True
+    return parsed(text)
 
 
 class MemoryRunReading:
@@ -16,3 +69,38 @@ class MemoryRunReading:
     def __init__(self, runs: MemoryStore, clock: Clock) -> None:
         self._runs = runs
         self._clock = clock
+
+    async def run_summary(self, run_id: str) -> StoredRun:
+        """Return a run without its steps, trigger or document."""
+        run = await self._runs.get_run(run_id)
+        return replace(run, document=None, trigger=None, steps=())
+
+    async def run_view(self, run_id: str) -> RunView:
+        """Return the run view: every step run, its latest attempts, each value cut."""
+        run = await self._runs.get_run(run_id)
+        counts = {step.id: len(step.attempts) for step in run.steps}
+        cap = field_share(len(counts), sum(min(n, VIEW_ATTEMPTS) for n in counts.values()))
+        trigger, truncated = _trigger_shown(run.trigger)
+        steps = tuple(_cut_step(step, cap, VIEW_ATTEMPTS) for step in run.steps)
+        return RunView(
+            run=replace(run, document=None, trigger=trigger, steps=steps),
+            attempts_total=counts,
+            trigger_truncated=truncated,
+            field_chars=cap,
+        )
+
+    async def step_run(self, run_id: str, step_run_id: str) -> StoredStepRun:
+        """Return one step run of a run whole (cut only past `WHOLE_RECORD_CHARS`)."""
+        try:
+            run = await self._runs.get_run(run_id)
+        except UnknownRunError:
+            run = None
+        found = [step for step in run.steps if step.id == step_run_id] if run else []
+        if not found:
+            raise UnknownRunError(f"no step run {step_run_id} in run {run_id}")
+        return _cut_step(found[0], WHOLE_RECORD_CHARS, None)
+
+    async def trigger(self, run_id: str) -> Any:
+        """Return a run's whole trigger payload."""
+        run = await self._runs.get_run(run_id)
+        return copy.deepcopy(run.trigger)

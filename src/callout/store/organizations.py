@@ -1,75 +1,46 @@
-"""Organizations and their API keys. A key is shown once and stored as its SHA-256.
+"""Organizations and their API keys in SQL. A key is shown once and stored as its SHA-256.
 
-Keys are 256 random bits, so a plain SHA-256 (not a slow password hash) is
-enough to make a stolen database useless for signing in, and lets each request
-find its key by one indexed lookup.
+The records and the contract are in `account_records.py`; `SqlAccounts` calls
+these functions, each on the connection of one transaction.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from callout.model.ids import new_id
 from callout.model.plans import Plan
+from callout.store.account_keys import KEY_PREFIX, hash_key, key_prefix, new_api_key
+from callout.store.account_records import (
+    LAST_USED_EVERY,
+    ApiKeyInfo,
+    Caller,
+    NewApiKey,
+    Organization,
+)
 from callout.store.protocol import NotFoundError
 from callout.store.tables import api_keys, dashboard_sessions, organizations
 
-KEY_PREFIX = "callout_"
-LAST_USED_EVERY = 60.0
-"""Seconds between updates of a key's `last_used_at` (not a write per request)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Organization:
-    """An organization: every workflow, secret and run belongs to one."""
-
-    id: str
-    name: str
-    plan: Plan
-    created_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKeyInfo:
-    """What may be shown of an API key: its id, name and first characters."""
-
-    id: str
-    org_id: str
-    name: str
-    prefix: str
-    created_at: float
-    last_used_at: float | None
-    revoked_at: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class NewApiKey:
-    """A key just made: `key` is shown this once and never again."""
-
-    info: ApiKeyInfo
-    key: str
-
-    def __repr__(self) -> str:
-        return f"NewApiKey(info={self.info!r}, key=[hidden])"
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who a request comes from: an organization, through one of its keys."""
-
-    org: Organization
-    key_id: str
-    last_used_at: float | None
-
-
-def hash_key(key: str) -> str:
-    """Return how a key is stored (hex SHA-256)."""
-    return hashlib.sha256(key.encode()).hexdigest()
+__all__ = [
+    "KEY_PREFIX",
+    "LAST_USED_EVERY",
+    "ApiKeyInfo",
+    "Caller",
+    "NewApiKey",
+    "Organization",
+    "caller_for_key",
+    "create_api_key",
+    "create_organization",
+    "get_organization",
+    "hash_key",
+    "list_api_keys",
+    "list_organizations",
+    "mark_key_used",
+    "revoke_api_key",
+    "set_plan",
+]
 
 
 def _organization(row: Any) -> Organization:
@@ -132,14 +103,14 @@ def set_plan(conn: sa.Connection, *, org_id: str, plan: Plan, now: float) -> Org
 def create_api_key(conn: sa.Connection, *, org_id: str, name: str, now: float) -> NewApiKey:
     """Make a key for an organization; the key itself is returned this once."""
     get_organization(conn, org_id=org_id)
-    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = new_api_key()
     key_id = new_id("key", now=now)
     conn.execute(
         api_keys.insert().values(
             id=key_id,
             org_id=org_id,
             name=name,
-            prefix=key[: len(KEY_PREFIX) + 4],
+            prefix=key_prefix(key),
             key_hash=hash_key(key),
             created_at=now,
         )

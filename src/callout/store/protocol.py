@@ -55,6 +55,19 @@ class NewRun:
     org_id: str | None = None
     workflow_id: str | None = None
     version_id: str | None = None
+    step_timeouts: tuple[float, ...] = ()
+    """Each step's timeout (seconds), by position; a claim leases the step run that long
+    plus the worker's margin. Missing entries are `DEFAULT_STEP_TIMEOUT`."""
+
+    def timeout_of(self, position: int) -> float:
+        """Return the timeout of the step at `position`."""
+        if position < len(self.step_timeouts):
+            return self.step_timeouts[position]
+        return DEFAULT_STEP_TIMEOUT
+
+
+DEFAULT_STEP_TIMEOUT = 30.0
+"""The timeout a step run is leased for when its run did not say (a step's own default)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +77,7 @@ class RunInput:
     document: Any
     trigger: Any
     org_id: str | None = None
+    version_id: str | None = None  # published versions never change: compiled once per id
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +94,11 @@ class RunFilter:
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """A step run this worker holds under a lease until `lease_expires_at` (database time)."""
+    """A step run this worker holds under a lease until `lease_expires_at` (database time).
+
+    The claim recorded the attempt it is for (`attempt_id`, number `next_number`) as
+    `sending`: recorded before the request leaves, with no second write.
+    """
 
     step_run_id: str
     run_id: str
@@ -91,6 +109,15 @@ class Claim:
     attempts_made: int
     interruptions: int
     next_number: int
+    attempt_id: str
+    input: RunInput | None = None
+    """The run's trigger, organization and version, read with the claim when the trigger is
+    small (`CLAIM_INPUT_BYTES`); its `document` only for a run of no published version (a
+    version's document is compiled once per process, by id). None: read it (`run_input`)."""
+
+
+CLAIM_INPUT_BYTES = 64 * 1024
+"""Largest trigger a claim carries; a larger one is read on its own (and cached by size)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +211,9 @@ class Store(Protocol):
     ) -> list[Claim]:
         """Lease up to `limit` due step runs (expired leases included), of one run if given.
 
-        Due and expired are judged by the database's time; the lease runs `lease_seconds`.
+        Each claim records its attempt as `sending` in the same transaction, and marks
+        attempts a dead worker left `sending` as interrupted. Due and expired are judged
+        by the database's time; the lease runs the step's timeout plus `lease_seconds`.
         """
         ...
 
@@ -192,22 +221,11 @@ class Store(Protocol):
         """Return the document a run is pinned to, its trigger payload and organization."""
         ...
 
-    async def start_attempt(
-        self, claim: Claim, *, attempt_id: str, number: int, lease_seconds: float
-    ) -> None:
-        """Record an attempt as `sending` before its request leaves; fenced by the lease.
-
-        The lease then runs `lease_seconds` from the database's now: the attempt's
-        timeout plus a margin.
-        """
-        ...
-
     async def finish_attempt(self, claim: Claim, finished: FinishedAttempt) -> None:
-        """Record an attempt's end and move the step run and run on. Fenced by the lease."""
-        ...
+        """Record an attempt's end and move the step run and run on. Fenced by the lease.
 
-    async def release(self, claim: Claim) -> None:
-        """Give a claimed step run back, due at once (a worker stopping before it started)."""
+        Finishes arriving together may share one commit; each is fenced on its own.
+        """
         ...
 
     async def outputs(

@@ -132,6 +132,7 @@ def insert_run(conn: sa.Connection, run: NewRun) -> None:
                 "step_id": step_id,
                 "status": StepStatus.PENDING.value,
                 "due_at": created if position == 0 else None,
+                "timeout": run.timeout_of(position),
                 "created_at": created,
                 "updated_at": created,
             }

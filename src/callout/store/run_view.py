@@ -1,86 +1,41 @@
-"""A run as the API shows it, bounded in size whatever the run holds.
+"""The run view in SQL: a run cut to size in the database, whatever the run holds.
 
-The run view (`GET /v1/runs/{id}`) spends at most `VIEW_BUDGET_CHARS` on bodies and
-values: each field that can be large (a body, an output's headers, an error message,
-a URL) gets an equal share of it, between `VIEW_MIN_CHARS` and `VIEW_MAX_CHARS` (so
-only a run of over 4,000 such fields, resumed again and again, spends more: 256
-characters a field); each step run shows its latest `VIEW_ATTEMPTS` attempts. A body
-that does not fit becomes the first characters of its text (of its JSON text, for
-JSON) with `body_truncated: true`. The cutting happens in SQL (`length`, `substr`,
-JSON extraction, on SQLite and PostgreSQL alike), so a large record never becomes
-Python objects here: reading a run costs memory in proportion to the view, not to
-the run. `read_step_run` gives one step run whole: its output, its error and every
-attempt as recorded (docs/service.md, "Reading a run").
+The limits and the records are in `run_reading.py`; how each record is cut, in
+`run_view_pieces.py`. The cutting happens in SQL (`length`, `substr`, JSON
+extraction, on SQLite and PostgreSQL alike), so a large record never becomes
+Python objects here: reading a run costs memory in proportion to the view, not
+to the run. `read_step_run` gives one step run whole: its output, its error and
+every attempt as recorded (docs/service.md, "Reading a run").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from callout.model.json_input import MAX_JSON_DEPTH, JsonInputError, parse_json_value
 from callout.store.protocol import StoredAttempt, StoredRun, StoredStepRun, UnknownRunError
+from callout.store.run_reading import (
+    VIEW_ATTEMPTS,
+    VIEW_MAX_CHARS,
+    VIEW_MIN_CHARS,
+    WHOLE_RECORD_CHARS,
+    RunView,
+    field_share,
+)
 from callout.store.run_records import attempt_from_row, run_from_row
+from callout.store.run_view_pieces import (
+    ERROR,
+    OUTPUT,
+    REQUEST,
+    RESPONSE,
+    RecordShape,
+    parsed,
+    record_from_pieces,
+)
 from callout.store.tables import attempts, runs, step_runs
-
-VIEW_BUDGET_CHARS = 1024 * 1024
-"""Characters of bodies and values a run view holds at most, all fields together."""
-
-VIEW_MAX_CHARS = 16 * 1024
-"""The most characters one field gets (the trigger always gets this much)."""
-
-VIEW_MIN_CHARS = 256
-"""The fewest characters one field gets, however many the run has."""
-
-VIEW_ATTEMPTS = 5
-"""How many attempts of each step run the run view shows: the latest ones."""
-
-STORED_DEPTH = MAX_JSON_DEPTH + 3
-# Records wrap values read under MAX_JSON_DEPTH (output.error.body is 3 levels down).
-
-
-@dataclass(frozen=True, slots=True)
-class _Shape:
-    """The keys of one kind of record: which are tiny, which are cut, which dropped."""
-
-    tiny: tuple[str, ...]  # always small (a status, a type, a flag): kept whole
-    text: tuple[str, ...]  # strings cut to the field's share (a message, a URL)
-    bulky: tuple[str, ...]  # containers: whole when they fit, else left out (`<key>_truncated`)
-    empty: Mapping[str, Any]  # what a left-out container shows
-
-
-_OUTPUT = _Shape(("status", "body_truncated"), (), ("headers", "error"), {"headers": {}})
-_ERROR = _Shape(("type", "status", "body_truncated"), ("message",), (), {})
-_REQUEST = _Shape(("method", "body_truncated"), ("url",), ("headers",), {"headers": []})
-_RESPONSE = _Shape(("status", "body_truncated"), (), ("headers",), {"headers": []})
-
-
-_FIELDS_PER_STEP_RUN = 5  # output: headers, error, body; error: message, body
-_FIELDS_PER_ATTEMPT = 7  # request: url, headers, body; response: headers, body; error: 2
-
-
-@dataclass(frozen=True, slots=True)
-class RunView:
-    """A run cut to size: `run` holds the latest attempts and every value within its share.
-
-    `attempts_total` gives each step run's number of attempts (by step run id);
-    `trigger_truncated` says the trigger is the first `VIEW_MAX_CHARS` of its JSON text.
-    """
-
-    run: StoredRun
-    attempts_total: Mapping[str, int]
-    trigger_truncated: bool
-    field_chars: int
-
-
-def field_share(step_runs_count: int, attempts_shown: int) -> int:
-    """Return the characters each field gets in a view of this many step runs and attempts."""
-    fields = 1 + _FIELDS_PER_STEP_RUN * step_runs_count + _FIELDS_PER_ATTEMPT * attempts_shown
-    return max(VIEW_MIN_CHARS, min(VIEW_MAX_CHARS, VIEW_BUDGET_CHARS // fields))
 
 
 def _json_text(value: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
@@ -102,7 +57,7 @@ def _prefix_if_long(
     )
 
 
-def _record_columns(column: Any, shape: _Shape, name: str, cap: int) -> list[Any]:
+def _record_columns(column: Any, shape: RecordShape, name: str, cap: int) -> list[Any]:
     """Select the pieces of one JSON record column, each cut to `cap` characters."""
     # A record never set is SQL NULL; one set to None is the JSON text `null`.
     absent = sa.or_(column.is_(None), _json_text(column) == "null")
@@ -120,58 +75,9 @@ def _record_columns(column: Any, shape: _Shape, name: str, cap: int) -> list[Any
     ]
 
 
-def _parsed(text: str | None) -> tuple[Any, bool]:
-    """Return the value of a stored JSON text, and whether it had to stay text (too deep)."""
-    if text is None:
-        return None, False
-    try:
-        return parse_json_value(text, max_depth=STORED_DEPTH), False
-    except JsonInputError:
-        return text, True
-
-
-def _cut_text(pieces: Mapping[str, Any], key: str) -> Any:
-    """Return a string piece: whole, or cut with an ellipsis."""
-    cut = pieces[f"{key}__cut"]
-    return cut + "…" if cut is not None else _parsed(pieces[key])[0]
-
-
-def _bulky(pieces: Mapping[str, Any], name: str, key: str, shape: _Shape) -> dict[str, Any]:
-    """Return a container piece whole, or its empty stand-in flagged `<key>_truncated`."""
-    text = pieces[f"{name}__{key}"]
-    value, deep = _parsed(text)
-    if text is not None and not deep:
-        return {} if value is None else {key: value}
-    return {key: shape.empty[key], f"{key}_truncated": True} if key in shape.empty else {}
-
-
-def _body(pieces: Mapping[str, Any], key: str) -> dict[str, Any]:
-    """Return the body piece: whole when it fits, else its text's start, `body_truncated`."""
-    cut = pieces[f"{key}__cut"]
-    if cut is not None:
-        return {"body": cut, "body_truncated": True}
-    body, deep = _parsed(pieces[key])
-    return {"body": body, "body_truncated": True} if deep else {"body": body}
-
-
-def _record(row: Any, shape: _Shape, name: str) -> dict[str, Any] | None:
-    """Build one record from its pieces: tiny keys whole, large ones cut or left out."""
+def _record(row: Any, shape: RecordShape, name: str) -> dict[str, Any] | None:
     pieces: Mapping[str, Any] = row._mapping  # noqa: SLF001 - SQLAlchemy's public row mapping
-    if pieces[f"{name}__null"]:
-        return None
-    out: dict[str, Any] = {}
-    for key in shape.tiny:
-        value = _parsed(pieces[f"{name}__{key}"])[0]
-        if value is not None:
-            out[key] = value
-    for key in shape.text:
-        value = _cut_text(pieces, f"{name}__{key}")
-        if value is not None:
-            out[key] = value
-    for key in shape.bulky:
-        out.update(_bulky(pieces, name, key, shape))
-    out.update(_body(pieces, f"{name}__body"))
-    return out
+    return record_from_pieces(pieces, shape, name)
 
 
 def _attempt_count(conn: sa.Connection, run_id: str) -> dict[str, int]:
@@ -235,9 +141,9 @@ def _attempts_of(
         shown.c.ended_at,
         shown.c.http_status,
         shown.c.next_attempt_at,
-        *_record_columns(shown.c.error, _ERROR, "error", cap),
-        *_record_columns(shown.c.request, _REQUEST, "request", cap),
-        *_record_columns(shown.c.response, _RESPONSE, "response", cap),
+        *_record_columns(shown.c.error, ERROR, "error", cap),
+        *_record_columns(shown.c.request, REQUEST, "request", cap),
+        *_record_columns(shown.c.response, RESPONSE, "response", cap),
     ).order_by(shown.c.step_run_id, shown.c.number)
     if latest is not None:
         query = query.where(shown.c.rank <= latest)
@@ -246,9 +152,9 @@ def _attempts_of(
         by_step.setdefault(row.step_run_id, []).append(
             attempt_from_row(
                 row,
-                error=_record(row, _ERROR, "error"),
-                request=_record(row, _REQUEST, "request"),
-                response=_record(row, _RESPONSE, "response"),
+                error=_record(row, ERROR, "error"),
+                request=_record(row, REQUEST, "request"),
+                response=_record(row, RESPONSE, "response"),
             )
         )
     return by_step
@@ -270,8 +176,8 @@ def _step_runs_of(
             step_runs.c.due_at,
             step_runs.c.resumed_from,
             step_runs.c.interruptions,
-            *_record_columns(step_runs.c.output, _OUTPUT, "output", cap),
-            *_record_columns(step_runs.c.error, _ERROR, "error", cap),
+            *_record_columns(step_runs.c.output, OUTPUT, "output", cap),
+            *_record_columns(step_runs.c.error, ERROR, "error", cap),
         )
         .where(step_runs.c.run_id == run_id)
         .order_by(step_runs.c.position, step_runs.c.created_at)
@@ -285,8 +191,8 @@ def _step_runs_of(
             step_id=row.step_id,
             status=row.status,
             due_at=row.due_at,
-            output=_record(row, _OUTPUT, "output"),
-            error=_record(row, _ERROR, "error"),
+            output=_record(row, OUTPUT, "output"),
+            error=_record(row, ERROR, "error"),
             resumed_from=row.resumed_from,
             interruptions=row.interruptions,
             attempts=tuple(attempts_by_step.get(row.id, [])),
@@ -333,7 +239,7 @@ def _run_view(conn: sa.Connection, run_id: str) -> RunView:
             ),
         ),
     )
-    trigger, deep = _parsed(row.trigger_whole)
+    trigger, deep = parsed(row.trigger_whole)
     truncated = deep or row.trigger_cut is not None
     if row.trigger_cut is not None:
         trigger = row.trigger_cut
@@ -345,12 +251,6 @@ def _run_view(conn: sa.Connection, run_id: str) -> RunView:
         trigger_truncated=truncated,
         field_chars=cap,
     )
-
-
-WHOLE_RECORD_CHARS = 8 * 1024 * 1024
-"""The share a field gets when one step run is read whole: more than a record written
-within the output budget holds (1 MiB of body, up to 6 characters a byte as stored JSON);
-only a record from before the budget could be longer, and is cut like in the run view."""
 
 
 def read_step_run(conn: sa.Connection, run_id: str, step_run_id: str) -> StoredStepRun:
@@ -380,5 +280,5 @@ def read_trigger(conn: sa.Connection, run_id: str) -> Any:
     ).one_or_none()
     if text is None:
         raise UnknownRunError(f"no run {run_id}")
-    value, _ = _parsed(text[0])
+    value, _ = parsed(text[0])
     return value

@@ -1,58 +1,44 @@
-"""An organization's secrets: stored encrypted, listed by name, never returned by value.
+"""An organization's secrets in SQL: stored encrypted, listed by name, never returned by value.
 
 Rotation keeps the previous value beside the new one until `previous_until`,
-so both sign (newest first) while receivers switch over.
+so both sign (newest first) while receivers switch over. The records and the
+contract are in `account_records.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 
 from callout.model.ids import new_id
+from callout.store.account_records import (
+    DEFAULT_ROTATION_GRACE,
+    MAX_ROTATION_GRACE,
+    OrgSecrets,
+    SecretInfo,
+    SecretValues,
+    StoredOrgSecrets,
+)
 from callout.store.encryption import SecretCipher
 from callout.store.protocol import ConflictError, NotFoundError
-from callout.store.sql_store import SqlStore
 from callout.store.tables import secrets
 
-DEFAULT_ROTATION_GRACE = 24 * 3600.0
-"""Seconds a rotated secret's previous value keeps signing, unless the rotation says."""
-
-MAX_ROTATION_GRACE = 7 * 24 * 3600.0
-
-
-@dataclass(frozen=True, slots=True)
-class SecretInfo:
-    """What may be shown of a secret: never its value."""
-
-    id: str
-    name: str
-    version: int
-    created_at: float
-    updated_at: float
-    previous_until: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class SecretValues:
-    """An organization's secret values for one attempt (never logged, never stored resolved)."""
-
-    current: Mapping[str, str] = field(default_factory=dict, repr=False)
-    previous: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-    def __repr__(self) -> str:
-        return f"SecretValues(names={sorted(self.current)!r}, values hidden)"
-
-
-class OrgSecrets(Protocol):
-    """Where a worker reads an organization's secrets at each attempt."""
-
-    async def values(self, org_id: str, *, now: float) -> SecretValues:
-        """Return the organization's secret values, with those still in a rotation's grace."""
-        ...
+__all__ = [
+    "DEFAULT_ROTATION_GRACE",
+    "MAX_ROTATION_GRACE",
+    "OrgSecrets",
+    "SecretInfo",
+    "SecretValues",
+    "StoredOrgSecrets",
+    "create_secret",
+    "delete_secret",
+    "get_secret",
+    "list_secrets",
+    "rotate_secret",
+    "secret_names",
+    "secret_values",
+]
 
 
 def _info(row: Any, now: float | None = None) -> SecretInfo:
@@ -168,15 +154,3 @@ def secret_values(
         if row.previous_value is not None and (row.previous_until or 0) > now:
             previous[row.name] = cipher.decrypt(row.previous_value, org_id=org_id, name=row.name)
     return SecretValues(current, previous)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredOrgSecrets:
-    """`OrgSecrets` read from the store and decrypted with the operator's key."""
-
-    store: SqlStore
-    cipher: SecretCipher
-
-    async def values(self, org_id: str, *, now: float) -> SecretValues:
-        """Return the organization's secret values, read afresh for each attempt."""
-        return await self.store.read(secret_values, self.cipher, org_id=org_id, now=now)

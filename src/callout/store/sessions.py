@@ -1,4 +1,4 @@
-"""Dashboard sessions: the server's record of each signed-in browser, read on every request.
+"""Dashboard sessions in SQL: the record of each signed-in browser, read on every request.
 
 A session is named by a random id (256 bits) that only the browser's cookie
 holds; the table keeps its SHA-256, so a copy of the database signs nobody
@@ -12,52 +12,30 @@ organization: the same cost as looking up an API key.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from dataclasses import dataclass, field
-from enum import StrEnum
-
 import sqlalchemy as sa
 
 from callout.model.plans import Plan
-from callout.store.organizations import Caller, Organization
+from callout.store.account_keys import hash_session_id, new_session_id
+from callout.store.account_records import (
+    MAX_SESSIONS_PER_KEY,
+    Caller,
+    NewSession,
+    Organization,
+    SessionCheck,
+    SessionState,
+)
 from callout.store.tables import api_keys, dashboard_sessions, organizations
 
-SESSION_ID_BYTES = 32
-"""Random bytes in a session id (as URL-safe base64 in the cookie)."""
-
-MAX_SESSIONS_PER_KEY = 50
-"""Sessions one API key keeps; signing in once more drops its oldest (ended ones first)."""
-
-
-class SessionState(StrEnum):
-    """What the store knows of the session a cookie names."""
-
-    OPEN = "open"
-    UNKNOWN = "unknown"  # never opened, or removed after it expired or was crowded out
-    ENDED = "ended"  # signed out, or its API key was revoked
-    EXPIRED = "expired"
-
-
-@dataclass(frozen=True, slots=True)
-class NewSession:
-    """A session just opened: `session_id` goes into the cookie and is not stored."""
-
-    session_id: str = field(repr=False)
-    expires_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class SessionCheck:
-    """The state of a session and, while it is open, who it acts as."""
-
-    state: SessionState
-    caller: Caller | None = None
-
-
-def hash_session_id(session_id: str) -> str:
-    """Return how a session id is stored (hex SHA-256)."""
-    return hashlib.sha256(session_id.encode()).hexdigest()
+__all__ = [
+    "MAX_SESSIONS_PER_KEY",
+    "NewSession",
+    "SessionCheck",
+    "SessionState",
+    "check_session",
+    "end_session",
+    "hash_session_id",
+    "open_session",
+]
 
 
 def _make_room(conn: sa.Connection, *, key_id: str, now: float) -> None:
@@ -84,7 +62,7 @@ def open_session(
 ) -> NewSession:
     """Open a session for an API key (the caller has checked the key) lasting `lifetime` s."""
     _make_room(conn, key_id=key_id, now=now)
-    session_id = secrets.token_urlsafe(SESSION_ID_BYTES)
+    session_id = new_session_id()
     conn.execute(
         dashboard_sessions.insert().values(
             id_hash=hash_session_id(session_id),

@@ -18,6 +18,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import sqlalchemy as sa
 
 from callout.model.clock import Clock
+from callout.model.ids import new_id
 from callout.store.database import DatabaseUrl, open_engine, open_reader_engine
 from callout.store.driver_errors import outages_translated, translated, unavailable
 from callout.store.protocol import (
@@ -37,6 +38,9 @@ from callout.store.sql_workflows import SqlWorkflows
 
 T = TypeVar("T")
 P = ParamSpec("P")
+
+_Queued = tuple[Callable[[sa.Connection], Any], "asyncio.Future[Any]", bool, bool]
+"""A write waiting for the next group commit: the call, its caller's future, synced, savepoint."""
 
 POSTGRES_THREADS = 8
 """Concurrent transactions one process runs on PostgreSQL."""
@@ -64,7 +68,7 @@ class SqlStore:
         self._reads = ThreadPoolExecutor(
             max_workers=4 if sqlite else POSTGRES_THREADS, thread_name_prefix="callout-read"
         )
-        self._queued: list[tuple[Callable[[sa.Connection], Any], asyncio.Future[Any]]] = []
+        self._queued: list[_Queued] = []
         self._draining = 0
         self._max_draining = 1 if sqlite else 2  # batches grow while a commit is in flight
         # Health probes get their own thread: busy readers cannot make the database look down.
@@ -145,34 +149,36 @@ class SqlStore:
     async def claim_due(
         self, *, lease_seconds: float, limit: int, run_id: str | None = None
     ) -> list[Claim]:
-        """Lease up to `limit` due step runs (expired leases included), of one run if given."""
-        return await self._write(
-            self._sql.claim_due, lease_seconds=lease_seconds, limit=limit, run_id=run_id
+        """Lease up to `limit` due step runs, each with its attempt recorded as `sending`.
+
+        It shares a commit with the results and trigger calls queued beside it.
+        """
+        return await self._queue(
+            functools.partial(
+                self._sql.claim_due,
+                lease_seconds=lease_seconds,
+                limit=limit,
+                run_id=run_id,
+                attempt_id=_attempt_id,
+            ),
+            synced=False,
+            savepoint=False,  # one statement decides; an error fails the whole batch
         )
 
     async def run_input(self, run_id: str) -> RunInput:
         """Return the document a run is pinned to, its trigger payload and organization."""
         return await self._read(self._sql.run_input, run_id)
 
-    async def start_attempt(
-        self, claim: Claim, *, attempt_id: str, number: int, lease_seconds: float
-    ) -> None:
-        """Record an attempt as `sending` and stretch the lease; fenced by the lease."""
-        await self._write(
-            self._sql.start_attempt,
-            claim,
-            attempt_id=attempt_id,
-            number=number,
-            lease_seconds=lease_seconds,
-        )
-
     async def finish_attempt(self, claim: Claim, finished: FinishedAttempt) -> None:
-        """Record an attempt's end and move the run on; fenced by the lease."""
-        await self._write(self._sql.finish_attempt, claim, finished)
+        """Record an attempt's end and move the run on; fenced by the lease.
 
-    async def release(self, claim: Claim) -> None:
-        """Give a claimed step run back, due at once."""
-        await self._write(self._sql.release, claim)
+        Results arriving while another commit is in flight share the next one.
+        """
+        await self._queue(
+            functools.partial(self._sql.finish_attempt, claim=claim, finished=finished),
+            synced=False,
+            savepoint=False,  # the fence is its first write: refused, it wrote nothing
+        )
 
     async def outputs(
         self, run_id: str, *, step_ids: frozenset[str] | None = None
@@ -210,13 +216,24 @@ class SqlStore:
         Writes that arrive while another is committing share the next commit (each in
         its own savepoint): under load, one disk sync serves many API calls.
         """
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
 
         def bound(conn: sa.Connection) -> T:
             return call(conn, *args, **kwargs)
 
-        self._queued.append((bound, future))
+        return await self._queue(bound, synced=True, savepoint=True)
+
+    async def _queue(
+        self, call: Callable[[sa.Connection], T], *, synced: bool, savepoint: bool
+    ) -> T:
+        """Queue `call(connection)` for the next group commit; its result once committed.
+
+        A batch is synced to disk when any call in it asks (a trigger call's runs). A
+        call in a `savepoint` that raises is rolled back alone; one without must raise
+        before it writes (or fail the whole batch).
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queued.append((call, future, synced, savepoint))
         self._drain(loop)
         return await future
 
@@ -229,14 +246,17 @@ class SqlStore:
         # A connection lost mid-batch fails the rest with SQLAlchemy's "can't reconnect
         # until rolled back": the outage a call saw is what every caller is told.
         outages: list[StoreUnavailable] = []
-        calls = [_noting_outages(call, outages) for call, _ in batch]
-        done = loop.run_in_executor(self._writes, self._sql.write_batch, calls)
+        calls = [(_noting_outages(call, outages), savepoint) for call, _, _, savepoint in batch]
+        synced = any(synced for _, _, synced, _ in batch)
+        done = loop.run_in_executor(
+            self._writes, functools.partial(self._sql.write_batch, calls, synced=synced)
+        )
         done.add_done_callback(lambda finished: self._settle(loop, batch, finished, outages))
 
     def _settle(
         self,
         loop: asyncio.AbstractEventLoop,
-        batch: list[tuple[Callable[[sa.Connection], Any], asyncio.Future[Any]]],
+        batch: list[_Queued],
         finished: asyncio.Future[list[tuple[bool, Any]]],
         outages: list[StoreUnavailable],
     ) -> None:
@@ -248,7 +268,7 @@ class SqlStore:
                 outages[0].__cause__ = failure
                 failure = outages[0]
         outcomes = finished.result() if not finished.cancelled() and failure is None else []
-        for index, (_, future) in enumerate(batch):
+        for index, (_, future, _, _) in enumerate(batch):
             if future.done():
                 continue  # its caller went away
             if finished.cancelled():
@@ -298,6 +318,11 @@ def _noting_outages(
             raise
 
     return noted
+
+
+def _attempt_id() -> str:
+    # Ids sort by this process's clock (they order, they decide nothing).
+    return new_id("att")
 
 
 def _answer(conn: sa.Connection) -> int:

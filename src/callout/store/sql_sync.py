@@ -19,8 +19,10 @@ import sqlalchemy as sa
 from callout.model.clock import Clock
 from callout.model.records import AttemptStatus, Decision, RunStatus, StepStatus
 from callout.store.database_clock import database_now, keep_time_with
+from callout.store.driver_errors import unavailable
 from callout.store.notifications import DUE_CHANNEL
 from callout.store.protocol import (
+    CLAIM_INPUT_BYTES,
     Claim,
     FinishedAttempt,
     LeaseLostError,
@@ -72,22 +74,26 @@ class SyncSqlStore:
             self._reader.dispose()
 
     @contextlib.contextmanager
-    def _durable(self) -> Iterator[sa.Connection]:
-        """Open a write transaction that is on disk once it commits.
+    def _durable(self, *, synced: bool = True) -> Iterator[sa.Connection]:
+        """Open a write transaction; `synced`: on disk once it commits.
 
         SQLite's WAL with `synchronous=NORMAL` survives a crashed process but may lose
         the last commits to a power cut; a run's creation is what a trigger call is
-        acknowledged on, so its commit alone is synced (`FULL`).
+        acknowledged on, so its commit is synced (`FULL`). The engine's own writes
+        (claims, results) need not be: a result lost to a power cut is sent again
+        with the same idempotency key.
         """
         with self._engine.connect() as conn:
             raw = conn.connection.dbapi_connection
-            if self._sqlite and raw is not None:
+            if not (synced and self._sqlite):
+                raw = None
+            if raw is not None:
                 raw.execute("PRAGMA synchronous=FULL")
             try:
                 with conn.begin():
                     yield conn
             finally:
-                if self._sqlite and raw is not None:
+                if raw is not None:
                     raw.execute("PRAGMA synchronous=NORMAL")
 
     def reading(self, call: Callable[..., T], *args: Any) -> T:
@@ -95,19 +101,28 @@ class SyncSqlStore:
         with self._reader.connect() as conn:
             return call(conn, *args)
 
-    def write_batch(self, calls: list[Callable[[sa.Connection], Any]]) -> list[tuple[bool, Any]]:
-        """Run each call in its own savepoint of one durable transaction (group commit).
+    def write_batch(
+        self, calls: list[tuple[Callable[[sa.Connection], Any], bool]], *, synced: bool = True
+    ) -> list[tuple[bool, Any]]:
+        """Run each call in one transaction (group commit), each in its own savepoint if asked.
 
-        One commit, one disk sync, for many callers. Returns (ok, result or exception)
-        per call; a call that raises is rolled back alone. A failed commit raises for all.
+        One commit, one disk sync (when `synced`), for many callers. Returns (ok, result
+        or exception) per call; a call that raises is rolled back alone: by its savepoint,
+        or because it raises before writing anything (a fenced write refused by its
+        first statement asks for none). A failed commit raises for all.
         """
         outcomes: list[tuple[bool, Any]] = []
-        with self._durable() as conn:
-            for call in calls:
+        with self._durable(synced=synced) as conn:
+            for call, savepoint in calls:
                 try:
-                    with conn.begin_nested():
+                    if savepoint:
+                        with conn.begin_nested():
+                            outcomes.append((True, call(conn)))
+                    else:
                         outcomes.append((True, call(conn)))
-                except Exception as exc:  # noqa: BLE001 - handed to that call's caller
+                except Exception as exc:  # handed to that call's caller
+                    if unavailable(exc) is not None or isinstance(exc, sa.exc.PendingRollbackError):
+                        raise  # the connection is gone: the whole batch fails, each caller told
                     outcomes.append((False, exc))
             self._notify_due(conn)
         return outcomes
@@ -119,73 +134,85 @@ class SyncSqlStore:
             self._notify_due(conn)
 
     def claim_due(
-        self, *, lease_seconds: float, limit: int, run_id: str | None = None
+        self,
+        conn: sa.Connection,
+        *,
+        lease_seconds: float,
+        limit: int,
+        run_id: str | None = None,
+        attempt_id: Callable[[], str],
     ) -> list[Claim]:
-        """Lease due step runs; a row whose lease expired is taken over with a new token.
+        """Lease due step runs and record each one's attempt as `sending`, in `conn`'s transaction.
 
-        Due and expired mean `due_at <= ` the database's now; the claimer's clock has no say.
+        A row whose lease expired is taken over with a new token (its `sending` attempt
+        marked interrupted). The lease runs the step's timeout plus `lease_seconds`. Due
+        and expired mean `due_at <= ` the database's now; the claimer's clock has no say.
         """
         token = secrets.token_hex(16)
-        with self._engine.begin() as conn:
-            now = database_now(conn)
-            due = (
-                sa.select(step_runs.c.id)
-                .where(step_runs.c.due_at <= now)
-                .order_by(step_runs.c.due_at)
-                .limit(limit)
-            )
-            if run_id is not None:
-                due = due.where(step_runs.c.run_id == run_id)
-            if self._postgres:
-                due = due.with_for_update(skip_locked=True)
-            claimed = (
-                conn.execute(
-                    sa.update(step_runs)
-                    .where(step_runs.c.id.in_(due.scalar_subquery()))
-                    .values(
-                        lease_token=token,
-                        due_at=now + lease_seconds,
-                        status=StepStatus.RUNNING.value,
-                        updated_at=now,
-                    )
-                    .returning(
-                        step_runs.c.id,
-                        step_runs.c.run_id,
-                        step_runs.c.position,
-                        step_runs.c.step_id,
-                        step_runs.c.attempts_made,
-                        step_runs.c.due_at,  # the lease's expiry, in the database's time
-                    )
-                )
-            ).all()
-            if not claimed:
-                return []
-            ids = [row.id for row in claimed]
-            self._mark_interrupted(conn, ids, now)
-            counts: dict[str, int] = dict(
-                (
-                    conn.execute(
-                        sa.select(attempts.c.step_run_id, sa.func.count())
-                        .where(attempts.c.step_run_id.in_(ids))
-                        .group_by(attempts.c.step_run_id)
-                    )
-                ).all()
-            )
-            interruptions = dict(
-                (
-                    conn.execute(
-                        sa.select(step_runs.c.id, step_runs.c.interruptions).where(
-                            step_runs.c.id.in_(ids)
-                        )
-                    )
-                ).all()
-            )
+        now = database_now(conn)
+        due = (
+            sa.select(step_runs.c.id)
+            .where(step_runs.c.due_at <= now)
+            .order_by(step_runs.c.due_at)
+            .limit(limit)
+        )
+        if run_id is not None:
+            due = due.where(step_runs.c.run_id == run_id)
+        if self._postgres:
+            due = due.with_for_update(skip_locked=True)
+        claimed = (
             conn.execute(
-                sa.update(runs)
-                .where(runs.c.id.in_({row.run_id for row in claimed}))
-                .where(runs.c.status == RunStatus.PENDING.value)
-                .values(status=RunStatus.RUNNING.value, updated_at=now)
+                sa.update(step_runs)
+                .where(step_runs.c.id.in_(due.scalar_subquery()))
+                .values(
+                    lease_token=token,
+                    due_at=now + step_runs.c.timeout + lease_seconds,
+                    status=StepStatus.RUNNING.value,
+                    updated_at=now,
+                )
+                .returning(
+                    step_runs.c.id,
+                    step_runs.c.run_id,
+                    step_runs.c.position,
+                    step_runs.c.step_id,
+                    step_runs.c.attempts_made,
+                    step_runs.c.interruptions,
+                    step_runs.c.due_at,  # the lease's expiry, in the database's time
+                )
             )
+        ).all()
+        if not claimed:
+            return []
+        ids = [row.id for row in claimed]
+        interrupted = self._mark_interrupted(conn, ids, now)
+        # A step run's first claim has no attempts yet: count only where some were made.
+        counts: dict[str, int] = {}
+        if interrupted or any(row.attempts_made for row in claimed):
+            counts = dict(
+                conn.execute(
+                    sa.select(attempts.c.step_run_id, sa.func.count())
+                    .where(attempts.c.step_run_id.in_(ids))
+                    .group_by(attempts.c.step_run_id)
+                ).all()
+            )
+        new_attempts = [
+            {
+                "id": attempt_id(),
+                "step_run_id": row.id,
+                "number": counts.get(row.id, 0) + 1,
+                "status": AttemptStatus.SENDING.value,
+            }
+            for row in claimed
+        ]
+        conn.execute(attempts.insert().values(started_at=now), new_attempts)
+        run_ids = {row.run_id for row in claimed}
+        conn.execute(
+            sa.update(runs)
+            .where(runs.c.id.in_(run_ids))
+            .where(runs.c.status == RunStatus.PENDING.value)
+            .values(status=RunStatus.RUNNING.value, updated_at=now)
+        )
+        inputs = self._claim_inputs(conn, run_ids)
         return [
             Claim(
                 step_run_id=row.id,
@@ -195,17 +222,53 @@ class SyncSqlStore:
                 lease_token=token,
                 lease_expires_at=row.due_at,
                 attempts_made=row.attempts_made,
-                interruptions=interruptions.get(row.id, 0),
-                next_number=counts.get(row.id, 0) + 1,
+                interruptions=row.interruptions + interrupted.get(row.id, 0),
+                next_number=attempt["number"],
+                attempt_id=attempt["id"],
+                input=inputs.get(row.run_id),
             )
-            for row in claimed
+            for row, attempt in zip(claimed, new_attempts, strict=True)
         ]
+
+    @staticmethod
+    def _claim_inputs(conn: sa.Connection, run_ids: set[str]) -> dict[str, RunInput]:
+        """Read what the claimed runs execute with, in the claim's transaction (no second trip).
+
+        A trigger over `CLAIM_INPUT_BYTES` is left out (the executor reads it alone, and
+        caches it by size); a document only for runs of no published version.
+        """
+        size = sa.func.length(sa.cast(runs.c.trigger, sa.Text))
+        rows = conn.execute(
+            sa.select(
+                runs.c.id,
+                runs.c.org_id,
+                runs.c.version_id,
+                sa.case((size <= CLAIM_INPUT_BYTES, runs.c.trigger), else_=None).label("trigger"),
+                (size <= CLAIM_INPUT_BYTES).label("small"),
+                sa.case((runs.c.version_id.is_(None), runs.c.document), else_=None).label(
+                    "document"
+                ),
+            ).where(runs.c.id.in_(run_ids))
+        ).all()
+        return {
+            row.id: RunInput(
+                document=row.document,
+                trigger=row.trigger,
+                org_id=row.org_id,
+                version_id=row.version_id,
+            )
+            for row in rows
+            if row.small or row.small is None  # NULL: a trigger of JSON null, stored as SQL NULL
+        }
 
     @staticmethod
     def _mark_interrupted(
         conn: sa.Connection, ids: list[str], now: sa.ColumnElement[float]
-    ) -> None:
-        """Mark attempts left `sending` by a dead worker as interrupted; count them per step run."""
+    ) -> dict[str, int]:
+        """Mark attempts left `sending` by a dead worker as interrupted; count them per step run.
+
+        Returns the step runs that had one (each counts one more interruption).
+        """
         rows = (
             conn.execute(
                 sa.update(attempts)
@@ -222,6 +285,7 @@ class SyncSqlStore:
                 .where(step_runs.c.id.in_(hit))
                 .values(interruptions=step_runs.c.interruptions + 1)
             )
+        return dict.fromkeys(hit, 1)
 
     @staticmethod
     def _fence(conn: sa.Connection, claim: Claim, values: dict[str, Any]) -> None:
@@ -241,41 +305,25 @@ class SyncSqlStore:
         with self._reader.connect() as conn:
             row = (
                 conn.execute(
-                    sa.select(runs.c.document, runs.c.trigger, runs.c.org_id).where(
-                        runs.c.id == run_id
-                    )
+                    sa.select(
+                        runs.c.document, runs.c.trigger, runs.c.org_id, runs.c.version_id
+                    ).where(runs.c.id == run_id)
                 )
             ).one_or_none()
         if row is None:
             raise UnknownRunError(f"no run {run_id}")
-        return RunInput(document=row.document, trigger=row.trigger, org_id=row.org_id)
+        return RunInput(
+            document=row.document,
+            trigger=row.trigger,
+            org_id=row.org_id,
+            version_id=row.version_id,
+        )
 
-    def start_attempt(
-        self, claim: Claim, *, attempt_id: str, number: int, lease_seconds: float
-    ) -> None:
-        """Record the attempt as `sending` while the lease holds; the lease runs `lease_seconds`."""
-        with self._engine.begin() as conn:
-            now = database_now(conn)
-            self._fence(conn, claim, {"updated_at": now, "due_at": now + lease_seconds})
-            conn.execute(
-                attempts.insert().values(
-                    id=attempt_id,
-                    step_run_id=claim.step_run_id,
-                    number=number,
-                    status=AttemptStatus.SENDING.value,
-                    started_at=now,
-                )
-            )
-
-    def finish_attempt(self, claim: Claim, finished: FinishedAttempt) -> None:
-        """Record the attempt's end and move the run on, all in one fenced transaction.
+    def finish_attempt(self, conn: sa.Connection, claim: Claim, finished: FinishedAttempt) -> None:
+        """Record the attempt's end and move the run on, in `conn`'s transaction, fenced.
 
         The end is stamped, and a retry made due `retry_delay` later, by the database's clock.
         """
-        with self._engine.begin() as conn:
-            self._finish(conn, claim, finished)
-
-    def _finish(self, conn: sa.Connection, claim: Claim, finished: FinishedAttempt) -> None:
         now = database_now(conn)
         next_attempt_at = (
             now + (finished.retry_delay or 0.0) if finished.decision is Decision.RETRY else None
@@ -325,23 +373,27 @@ class SyncSqlStore:
             conn.execute(sa.text(f"NOTIFY {DUE_CHANNEL}"))
 
     def _advance(self, conn: sa.Connection, claim: Claim, now: sa.ColumnElement[float]) -> None:
-        """Make the next pending step due, or complete the run."""
+        """Make the next pending step due, or complete the run (one statement to find and set).
+
+        A run has at most one pending step run per position (a resume adds one for the
+        failed step and makes the skipped ones pending again).
+        """
+        later = step_runs.alias("later")
         following = (
-            conn.execute(
-                sa.select(step_runs.c.id)
-                .where(step_runs.c.run_id == claim.run_id)
-                .where(step_runs.c.position > claim.position)
-                .where(step_runs.c.status == StepStatus.PENDING.value)
-                .order_by(step_runs.c.position)
-                .limit(1)
-            )
-        ).scalar_one_or_none()
-        if following is not None:
-            conn.execute(
-                sa.update(step_runs)
-                .where(step_runs.c.id == following)
-                .values(due_at=now, updated_at=now)
-            )
+            sa.select(sa.func.min(later.c.position))
+            .where(later.c.run_id == claim.run_id)
+            .where(later.c.position > claim.position)
+            .where(later.c.status == StepStatus.PENDING.value)
+            .scalar_subquery()
+        )
+        made_due = conn.execute(
+            sa.update(step_runs)
+            .where(step_runs.c.run_id == claim.run_id)
+            .where(step_runs.c.position == following)
+            .where(step_runs.c.status == StepStatus.PENDING.value)
+            .values(due_at=now, updated_at=now)
+        )
+        if made_due.rowcount:
             self._notify_due(conn)
             return
         conn.execute(
@@ -363,22 +415,6 @@ class SyncSqlStore:
             .where(runs.c.id == run_id)
             .values(status=RunStatus.FAILED.value, updated_at=now, finished_at=now)
         )
-
-    def release(self, claim: Claim) -> None:
-        """Give the step run back, due at once."""
-        with self._engine.begin() as conn:
-            now = database_now(conn)
-            self._fence(
-                conn,
-                claim,
-                {
-                    "lease_token": None,
-                    "due_at": now,
-                    "status": StepStatus.PENDING.value,
-                    "updated_at": now,
-                },
-            )
-            self._notify_due(conn)
 
     def outputs(
         self, run_id: str, *, step_ids: frozenset[str] | None = None
@@ -476,6 +512,7 @@ class SyncSqlStore:
                     step_id=failed.step_id,
                     status=StepStatus.PENDING.value,
                     due_at=now,
+                    timeout=failed.timeout,
                     resumed_from=failed.id,
                     created_at=now,
                     updated_at=now,

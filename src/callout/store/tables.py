@@ -50,6 +50,7 @@ step_runs = sa.Table(
     sa.Column("lease_token", sa.String(40), nullable=True),
     sa.Column("attempts_made", sa.Integer, nullable=False, server_default="0"),
     sa.Column("interruptions", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("timeout", sa.Float(precision=53), nullable=False, server_default="30"),
     sa.Column("output", sa.JSON, nullable=True),
     sa.Column("error", sa.JSON, nullable=True),
     sa.Column("resumed_from", sa.String(40), nullable=True),

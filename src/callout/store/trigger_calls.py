@@ -1,39 +1,32 @@
-"""Trigger calls: every call that asked to start runs, with what it answered.
+"""Trigger calls in SQL: every call that asked to start runs, with what it answered.
 
-A call made with an `Idempotency-Key` is kept under that key, and a repeat
-of it gets the first answer back instead of starting runs again.
+A call made with an `Idempotency-Key` is kept under that key (unique per
+organization), and a repeat of it gets the first answer back instead of
+starting runs again. The key is looked up once, when a trigger reads what it
+needs (`trigger_target`, `event_targets`); recording a call does not look
+again: the insert itself tells whether the key was taken.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
-from callout.model.ids import new_id
-from callout.store.protocol import NewRun
+from callout.store.protocol import ConflictError, NewRun
 from callout.store.run_records import insert_run
 from callout.store.tables import trigger_calls
-
-
-@dataclass(frozen=True, slots=True)
-class TriggerCall:
-    """A recorded trigger call."""
-
-    id: str
-    workflow_id: str | None
-    event: str | None
-    idempotency_key: str | None
-    fingerprint: str
-    status_code: int
-    response: Any
-    created_at: float
+from callout.store.workflow_records import CallOutcome, RunTarget, TriggerCall
+from callout.store.workflows import live_target, subscribed_targets
 
 
 def _call(row: Any) -> TriggerCall:
     return TriggerCall(
         id=row.id,
+        org_id=row.org_id,
         workflow_id=row.workflow_id,
         event=row.event,
         idempotency_key=row.idempotency_key,
@@ -54,32 +47,66 @@ def find_call(conn: sa.Connection, *, org_id: str, idempotency_key: str) -> Trig
     return _call(row) if row is not None else None
 
 
-def record_call(  # noqa: PLR0913
-    conn: sa.Connection,
-    *,
-    org_id: str,
-    workflow_id: str | None,
-    event: str | None,
-    idempotency_key: str | None,
-    fingerprint: str,
-    status_code: int,
-    response: Any,
-    now: float,
-    call_id: str | None = None,
-) -> TriggerCall:
-    """Record a call (under its key when given)."""
-    call = TriggerCall(
-        id=call_id or new_id("trg", now=now),
-        workflow_id=workflow_id,
-        event=event,
-        idempotency_key=idempotency_key,
-        fingerprint=fingerprint,
-        status_code=status_code,
-        response=response,
-        created_at=now,
-    )
-    conn.execute(trigger_calls.insert().values(org_id=org_id, **asdict(call)))
-    return call
+def trigger_target(
+    conn: sa.Connection, *, org_id: str, workflow_id: str, idempotency_key: str | None
+) -> TriggerCall | RunTarget:
+    """Return the earlier call with this key if any, else the workflow and its live version."""
+    if idempotency_key is not None:
+        earlier = find_call(conn, org_id=org_id, idempotency_key=idempotency_key)
+        if earlier is not None:
+            return earlier
+    return live_target(conn, org_id=org_id, workflow_id=workflow_id)
+
+
+def event_targets(
+    conn: sa.Connection, *, org_id: str, event: str, idempotency_key: str | None
+) -> TriggerCall | list[RunTarget]:
+    """Return the earlier call with this key if any, else the workflows listening to `event`."""
+    if idempotency_key is not None:
+        earlier = find_call(conn, org_id=org_id, idempotency_key=idempotency_key)
+        if earlier is not None:
+            return earlier
+    return subscribed_targets(conn, org_id=org_id, event=event)
+
+
+def _insert_unless_key_taken(conn: sa.Connection, call: TriggerCall) -> bool:
+    """Insert the call; return False, inserting nothing, when its key is taken.
+
+    `ON CONFLICT DO NOTHING` on the key: on PostgreSQL a call racing with the same key
+    in another transaction makes this wait for it, and then do nothing if it
+    committed. No error, so the transaction (and its savepoint in a group commit)
+    goes on to read the winner.
+    """
+    values = asdict(call)
+    if conn.dialect.name == "postgresql":
+        statement: Any = postgresql.insert(trigger_calls).values(values)
+    else:
+        statement = sqlite.insert(trigger_calls).values(values)
+    statement = statement.on_conflict_do_nothing(
+        index_elements=[trigger_calls.c.org_id, trigger_calls.c.idempotency_key]
+    ).returning(trigger_calls.c.id)
+    # RETURNING, not the row count: a driver may count the statement, not the rows.
+    return conn.execute(statement).first() is not None
+
+
+def start_runs(conn: sa.Connection, call: TriggerCall, runs: Sequence[NewRun]) -> CallOutcome:
+    """Record `call` and start `runs` in the caller's transaction, unless its key was used.
+
+    The call goes in first: when its key is taken (by a call committed earlier, by one
+    racing in another transaction, or earlier in the same group commit), nothing is
+    written and the earlier call comes back as a replay. Run times are the database's;
+    the call keeps the time the API stamped on it.
+    """
+    if call.idempotency_key is None:
+        conn.execute(trigger_calls.insert().values(asdict(call)))
+    elif not _insert_unless_key_taken(conn, call):
+        earlier = find_call(conn, org_id=call.org_id, idempotency_key=call.idempotency_key)
+        if earlier is None:  # trigger calls are never deleted: only a broken database
+            raise ConflictError("this Idempotency-Key is taken, but its call cannot be read")
+        return CallOutcome(earlier, replayed=True)
+    for run in runs:
+        insert_run(conn, run)
+    return CallOutcome(call, replayed=False)
 
 
 def list_calls(
@@ -98,45 +125,3 @@ def list_calls(
         query = query.where(trigger_calls.c.id < before_id)
     rows = conn.execute(query.order_by(trigger_calls.c.id.desc()).limit(limit)).all()
     return [_call(row) for row in rows]
-
-
-def start_runs_once(  # noqa: PLR0913 - the call and what it starts
-    conn: sa.Connection,
-    *,
-    org_id: str,
-    runs: list[NewRun],
-    workflow_id: str | None,
-    event: str | None,
-    idempotency_key: str | None,
-    fingerprint: str,
-    status_code: int,
-    response: Any,
-    call_id: str,
-    now: float,
-) -> tuple[TriggerCall, bool]:
-    """Start `runs` and record the call, in one transaction; return (call, replayed).
-
-    When the key was used by a call committed earlier, nothing starts and that call
-    comes back with `replayed` true. Two calls racing in concurrent transactions both
-    pass that check; the unique index then refuses the second (IntegrityError, its
-    runs rolled back), and the API answers it as a replay.
-    """
-    if idempotency_key is not None:
-        found = find_call(conn, org_id=org_id, idempotency_key=idempotency_key)
-        if found is not None:
-            return found, True
-    for run in runs:
-        insert_run(conn, run)  # the run's times are the database's; `now` stamps the call
-    call = record_call(
-        conn,
-        org_id=org_id,
-        workflow_id=workflow_id,
-        event=event,
-        idempotency_key=idempotency_key,
-        fingerprint=fingerprint,
-        status_code=status_code,
-        response=response,
-        now=now,
-        call_id=call_id,
-    )
-    return call, False

@@ -7,9 +7,6 @@ live when they started, by id and by a copy of its document.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,67 +14,15 @@ import sqlalchemy as sa
 from callout.model.ids import new_id
 from callout.store.protocol import ConflictError, NotFoundError
 from callout.store.tables import runs, workflow_versions, workflows
-
-
-class WorkflowStatus(StrEnum):
-    """Where a workflow stands, as lists show it."""
-
-    DRAFT = "draft"  # never published
-    PUBLISHED = "published"  # has a live version
-    ARCHIVED = "archived"  # starts no runs
-
-
-class VersionState(StrEnum):
-    """A version is a draft until published; then it is frozen."""
-
-    DRAFT = "draft"
-    PUBLISHED = "published"
-
-
-@dataclass(frozen=True, slots=True)
-class VersionInfo:
-    """A version's history entry; `document` only when asked for."""
-
-    id: str
-    workflow_id: str
-    number: int
-    state: VersionState
-    live: bool
-    created_at: float
-    created_by: str | None
-    updated_at: float
-    updated_by: str | None
-    published_at: float | None
-    published_by: str | None
-    document: Any = None
-
-
-@dataclass(frozen=True, slots=True)
-class LastRun:
-    """The newest run of a workflow, for lists."""
-
-    id: str
-    status: str
-    created_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class WorkflowInfo:
-    """A workflow as lists and pages show it."""
-
-    id: str
-    org_id: str
-    name: str
-    status: WorkflowStatus
-    event: str | None
-    live_version_id: str | None
-    live_version_number: int | None
-    draft_version_id: str | None
-    draft_version_number: int | None
-    created_at: float
-    updated_at: float
-    archived_at: float | None
-    last_run: LastRun | None = None
+from callout.store.workflow_records import (
+    LastRun,
+    RunTarget,
+    VersionInfo,
+    VersionState,
+    WorkflowInfo,
+    WorkflowStatus,
+    same_document,
+)
 
 
 def _version(row: Any, live_id: str | None, *, with_document: bool) -> VersionInfo:
@@ -97,12 +42,20 @@ def _version(row: Any, live_id: str | None, *, with_document: bool) -> VersionIn
     )
 
 
-def _workflow_row(conn: sa.Connection, org_id: str, workflow_id: str) -> Any:
-    row = conn.execute(
+def _workflow_row(
+    conn: sa.Connection, org_id: str, workflow_id: str, *, for_update: bool = False
+) -> Any:
+    """Return the workflow's row; `for_update` locks it until the transaction ends.
+
+    Every change to a workflow or its versions locks its row first (PostgreSQL; SQLite
+    has one writer), so saves and publishes of one workflow take turns.
+    """
+    query = (
         sa.select(workflows)
         .where(workflows.c.id == workflow_id)
         .where(workflows.c.org_id == org_id)
-    ).one_or_none()
+    )
+    row = conn.execute(query.with_for_update() if for_update else query).one_or_none()
     if row is None:
         raise NotFoundError(f"no workflow {workflow_id}")
     return row
@@ -249,7 +202,7 @@ def save_draft(  # noqa: PLR0913
     now: float,
 ) -> VersionInfo:
     """Replace the draft's document, or start a new draft (the next number) if none."""
-    row = _workflow_row(conn, org_id, workflow_id)
+    row = _workflow_row(conn, org_id, workflow_id, for_update=True)
     draft = conn.execute(
         sa.select(workflow_versions)
         .where(workflow_versions.c.workflow_id == workflow_id)
@@ -320,44 +273,56 @@ def list_versions(conn: sa.Connection, *, org_id: str, workflow_id: str) -> list
     return [_version(v, row.live_version_id, with_document=False) for v in versions]
 
 
-def publish_draft(  # noqa: PLR0913
+def publish_version(  # noqa: PLR0913 - the draft as checked, and who published it when
     conn: sa.Connection,
     *,
     org_id: str,
     workflow_id: str,
+    draft_id: str,
+    checked: Any,
+    event: str | None,
     by: str | None,
     now: float,
-    check: Callable[[sa.Connection, Any], str | None],
 ) -> VersionInfo:
-    """Freeze the draft and make it live.
+    """Freeze the draft `draft_id`, still holding the `checked` document, and make it live.
 
-    `check(connection, document)` raises to refuse it, or returns the event the version
-    subscribes to. Raises NotFoundError or ConflictError.
+    The workflow's row is locked while the draft's document is compared with what the
+    caller checked, so a save cannot slip in between. Raises NotFoundError, or
+    ConflictError (archived; the draft saved or published since it was checked).
     """
-    row = _workflow_row(conn, org_id, workflow_id)
+    row = _workflow_row(conn, org_id, workflow_id, for_update=True)
     if row.archived_at is not None:
         raise ConflictError(f"workflow {workflow_id} is archived; unarchive it to publish")
-    draft = get_version(conn, org_id=org_id, workflow_id=workflow_id, version_id="draft")
-    event = check(conn, draft.document)
+    draft = conn.execute(
+        sa.select(workflow_versions.c.id, workflow_versions.c.document)
+        .where(workflow_versions.c.workflow_id == workflow_id)
+        .where(workflow_versions.c.state == VersionState.DRAFT.value)
+    ).one_or_none()
+    if draft is None:
+        raise NotFoundError(f"workflow {workflow_id} has no draft")
+    if draft.id != draft_id or not same_document(draft.document, checked):
+        raise ConflictError(
+            f"the draft of workflow {workflow_id} was saved while it was being checked; "
+            "publish again"
+        )
     conn.execute(
         sa.update(workflow_versions)
-        .where(workflow_versions.c.id == draft.id)
-        .where(workflow_versions.c.state == VersionState.DRAFT.value)
+        .where(workflow_versions.c.id == draft_id)
         .values(state=VersionState.PUBLISHED.value, published_at=now, published_by=by)
     )
     conn.execute(
         sa.update(workflows)
         .where(workflows.c.id == workflow_id)
-        .values(live_version_id=draft.id, event=event, updated_at=now)
+        .values(live_version_id=draft_id, event=event, updated_at=now)
     )
-    return get_version(conn, org_id=org_id, workflow_id=workflow_id, version_id=draft.id)
+    return get_version(conn, org_id=org_id, workflow_id=workflow_id, version_id=draft_id)
 
 
 def set_archived(
     conn: sa.Connection, *, org_id: str, workflow_id: str, archived: bool, now: float
 ) -> WorkflowInfo:
     """Archive a workflow (it starts no runs) or bring it back. Idempotent."""
-    row = _workflow_row(conn, org_id, workflow_id)
+    row = _workflow_row(conn, org_id, workflow_id, for_update=True)
     if (row.archived_at is not None) != archived:
         conn.execute(
             sa.update(workflows)
@@ -367,15 +332,13 @@ def set_archived(
     return get_workflow(conn, org_id=org_id, workflow_id=workflow_id)
 
 
-def live_target(
-    conn: sa.Connection, *, org_id: str, workflow_id: str
-) -> tuple[WorkflowInfo, VersionInfo | None]:
+def live_target(conn: sa.Connection, *, org_id: str, workflow_id: str) -> RunTarget:
     """Return a workflow and its live version (with its document), for starting a run."""
     row = _workflow_row(conn, org_id, workflow_id)
     return _target(conn, row)
 
 
-def _target(conn: sa.Connection, row: Any) -> tuple[WorkflowInfo, VersionInfo | None]:
+def _target(conn: sa.Connection, row: Any) -> RunTarget:
     """Return what starting a run needs of a workflow row: its state and live version."""
     live = None
     if row.live_version_id is not None:
@@ -404,16 +367,14 @@ def _target(conn: sa.Connection, row: Any) -> tuple[WorkflowInfo, VersionInfo | 
         archived_at=row.archived_at,
     )
     version = _version(live, row.live_version_id, with_document=True) if live else None
-    return info, version
+    return RunTarget(info, version)
 
 
-def subscribed_targets(
-    conn: sa.Connection, *, org_id: str, event: str
-) -> list[tuple[WorkflowInfo, VersionInfo]]:
+def subscribed_targets(conn: sa.Connection, *, org_id: str, event: str) -> list[RunTarget]:
     """Return the published, unarchived workflows listening to `event`, with live versions."""
     rows = conn.execute(_subscribed(org_id, event)).all()
     targets = [_target(conn, row) for row in rows]
-    return [(info, version) for info, version in targets if version is not None]
+    return [target for target in targets if target.version is not None]
 
 
 def subscribed_workflows(conn: sa.Connection, *, org_id: str, event: str) -> list[WorkflowInfo]:

@@ -25,8 +25,7 @@ from callout.api.session import (
     session_cookie,
     session_id_of,
 )
-from callout.store.organizations import Caller, caller_for_key
-from callout.store.sessions import check_session, end_session, open_session
+from callout.store.account_records import Caller
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -50,7 +49,9 @@ async def _signed_in(request: Request) -> tuple[Caller, str] | None:
     session_id = session_id_of(context.cipher, cookie) if cookie else None
     if session_id is None:
         return None
-    found = await context.store.read(check_session, session_id=session_id, now=context.clock.now())
+    found = await context.store.accounts.check_session(
+        session_id=session_id, now=context.clock.now()
+    )
     return (found.caller, session_id) if found.caller is not None else None
 
 
@@ -96,7 +97,8 @@ async def sign_in(request: Request, api_key: Annotated[str, Form(max_length=200)
     if not same_origin(request):
         return _page(request, "sign_in.html", 403, title="Sign in", error="Sign in from this page.")
     key = api_key.strip()
-    caller = await context.store.read(caller_for_key, key=key) if key else None
+    # Read from the store, not the key cache: a session must not start from a stale answer.
+    caller = await context.store.accounts.caller_for_key(key=key) if key else None
     if caller is None:
         return _page(
             request,
@@ -109,8 +111,7 @@ async def sign_in(request: Request, api_key: Annotated[str, Form(max_length=200)
             ),
         )
     # Read first, write only for a good key: guessing keys costs no writes.
-    opened = await context.store.write(
-        open_session,
+    opened = await context.store.accounts.open_session(
         key_id=caller.key_id,
         org_id=caller.org.id,
         now=context.clock.now(),
@@ -136,7 +137,7 @@ async def sign_out(request: Request, csrf: Annotated[str, Form(max_length=100)] 
     cookie = request.cookies.get(SESSION_COOKIE)
     session_id = session_id_of(context.cipher, cookie) if cookie else None
     if session_id and same_origin(request) and csrf_ok(context.cipher, session_id, csrf):
-        await context.store.write(end_session, session_id=session_id, now=context.clock.now())
+        await context.store.accounts.end_session(session_id=session_id, now=context.clock.now())
         response = RedirectResponse("/sign-in", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from callout.http import AiohttpTransport
-from callout.store import SqlStore
+from callout.store.sql_store import SqlStore
 from support.api_clients import Org, Service, api_service
 from support.in_process_servers import serving
 

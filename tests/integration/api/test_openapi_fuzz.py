@@ -38,9 +38,10 @@ from callout.engine.executor import StepExecutor
 from callout.http import InboundResponse, MockTransport, OutboundRequest
 from callout.model.clock import SystemClock
 from callout.model.plans import Plan
-from callout.store import SqlStore, database_url, open_store
+from callout.store.database import database_url
 from callout.store.organizations import create_organization
 from callout.store.secrets import StoredOrgSecrets
+from callout.store.sql_store import SqlStore, open_store
 from support.api_clients import TEST_KEY, document
 
 TARGET = "https://api.example.test"

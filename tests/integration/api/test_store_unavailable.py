@@ -15,7 +15,8 @@ import pytest
 
 from callout.api.errors import STORE_RETRY_AFTER
 from callout.http import AiohttpTransport
-from callout.store import database_url, open_store
+from callout.store.database import database_url
+from callout.store.sql_store import open_store
 from support.api_clients import Service, api_service, document, error_of
 from support.private_postgres import PrivatePostgres
 

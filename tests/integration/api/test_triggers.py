@@ -136,8 +136,7 @@ async def test_a_payload_failing_the_trigger_schema_is_refused_422_listing_every
     assert call["workflow_id"] == workflow_id
     assert call["status_code"] == 422
     assert call["idempotency_key"] is None
-    assert call["response"]["error"] == error
-    assert call["response"]["trigger_call_id"] == call["id"]
+    assert call["response"] == {"error": error}
 
 
 async def test_a_workflow_never_published_is_refused_409_not_published_and_recorded(
@@ -165,6 +164,32 @@ async def test_an_archived_workflow_is_refused_409_workflow_archived(service: Se
 
     error_of(response, 409, "workflow_archived")
     assert await run_ids(acme) == []
+
+
+async def test_a_refused_trigger_is_recorded_exactly_as_it_was_answered(
+    service: Service,
+) -> None:
+    acme = await service.org()
+    draft_only = await create(acme, document(URL))
+    archived, _ = await published(acme, document(URL))
+    await acme.ok("POST", f"/v1/workflows/{archived}/archive")
+    doc = document(URL)
+    doc["trigger"]["schema"] = {"type": "object", "required": ["email"]}
+    strict, _ = await published(acme, doc)
+
+    answers = []
+    for workflow_id, code in (
+        (draft_only, "not_published"),
+        (archived, "workflow_archived"),
+        (strict, "invalid_payload"),
+    ):
+        response = await trigger(acme, workflow_id, {"id": "inq_1"}, key=f"key-{code}")
+        error_of(response, 409 if code != "invalid_payload" else 422, code)
+        answers.append((response.status_code, response.json()))
+        await asyncio.sleep(0.003)  # ids sort by their millisecond
+
+    recorded = [(call["status_code"], call["response"]) for call in await calls_of(acme)]
+    assert recorded == answers[::-1]
 
 
 async def test_an_unknown_workflow_answers_404_and_starts_nothing(service: Service) -> None:
@@ -455,7 +480,7 @@ async def test_trigger_calls_are_listed_newest_first_by_workflow_and_paged(
     assert [call["status_code"] for call in calls] == [202, 422, 202, 202]
     assert newest_first[0] == statuses[3][1]
     assert newest_first[2:] == [statuses[1][1], statuses[0][1]]
-    assert calls[1]["response"]["trigger_call_id"] == newest_first[1]
+    assert calls[1]["response"]["error"]["code"] == "invalid_payload"
     assert [c["workflow_id"] for c in calls] == [None, one, two, one]
     assert [c["event"] for c in calls] == ["inquiry.completed", None, None, None]
     by_one = await acme.ok("GET", "/v1/trigger-calls", params={"workflow_id": one})

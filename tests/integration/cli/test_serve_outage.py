@@ -19,12 +19,13 @@ from callout.api.errors import STORE_RETRY_AFTER
 from callout.store.encryption import new_key_text
 from support.api_clients import document
 from support.https_servers import HttpsServer, reply
-from support.processes import stop_gently
+from support.processes import stop_gently, wait_for_line
 from support.served_processes import create_org, serving_callout
 
 pytestmark = pytest.mark.realclock
 
 STARTUP = 60.0
+OUTAGE_LINE = "the database is unavailable: database is locked; trying"
 
 
 async def answer(client: httpx.AsyncClient, method: str, path: str, status: int, **kw: Any) -> Any:
@@ -66,7 +67,8 @@ async def test_serve_answers_503_and_its_worker_waits_while_sqlite_is_locked(
                 assert refused.status_code == 503, refused.text
                 assert refused.json()["error"]["code"] == "store_unavailable"
                 assert refused.headers["Retry-After"] == str(STORE_RETRY_AFTER)
-                await asyncio.sleep(1.0)  # the worker's claims fail meanwhile
+                # The worker inside finds the file locked too, says so, and waits.
+                await wait_for_line(log, OUTAGE_LINE, timeout=STARTUP)
                 assert serve.process.returncode is None
             finally:
                 lock.execute("ROLLBACK")
@@ -84,6 +86,6 @@ async def test_serve_answers_503_and_its_worker_waits_while_sqlite_is_locked(
             assert serve.process.returncode is None
         assert await stop_gently(serve.process) == 0
     printed = log.read_text()
-    assert printed.count("the database is unavailable: database is locked; trying") == 1, printed
+    assert printed.count(OUTAGE_LINE) == 1, printed
     assert printed.count("the database is back") == 1, printed
     assert "Traceback" not in printed

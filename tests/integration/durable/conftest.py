@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from callout.model.clock import ManualClock
-from callout.store import Store, database_url, open_store
+from callout.store import Store
+from callout.store.database import database_url
 from callout.store.memory import MemoryStore
+from callout.store.sql_store import open_store
 from support.databases import POSTGRES_ENV, fresh_database, postgres_admin_url
 from support.services import skip_or_fail
 

@@ -24,8 +24,10 @@ from callout.engine.worker import Worker
 from callout.http import AiohttpTransport
 from callout.model.clock import Clock, SystemClock
 from callout.steps.validation import validate_workflow
-from callout.store import SqlStore, Store, StoredRun, database_url, open_store
+from callout.store import Store, StoredRun
+from callout.store.database import database_url
 from callout.store.memory import MemoryStore
+from callout.store.sql_store import SqlStore, open_store
 from support.databases import POSTGRES_ENV, fresh_database, postgres_admin_url
 from support.https_servers import HttpsServer, reply
 from support.running import workflow_of
@@ -83,10 +85,16 @@ def running(
     store: Store, transport: AiohttpTransport, clock: Clock, *, lease_margin: float = 30.0
 ) -> contextlib.AbstractAsyncContextManager[Worker]:
     """A worker on `clock` for the block (its clock times the attempt and signs)."""
-    executor = StepExecutor(
-        store=store, transport=transport, clock=clock, lease_margin=lease_margin
+    executor = StepExecutor(store=store, transport=transport, clock=clock)
+    return worker_running(
+        Worker(
+            store=store,
+            executor=executor,
+            clock=clock,
+            poll_interval=0.05,
+            lease_margin=lease_margin,
+        )
     )
-    return worker_running(Worker(store=store, executor=executor, clock=clock, poll_interval=0.05))
 
 
 async def until(store: Store, run_id: str, done: Callable[[StoredRun], bool]) -> StoredRun:

@@ -20,8 +20,10 @@ import sqlalchemy as sa
 from callout.engine.starting import start_run
 from callout.model.clock import SystemClock
 from callout.steps.validation import validate_workflow
-from callout.store import SqlStore, StoredRun, database_url, open_store
+from callout.store import StoredRun
+from callout.store.database import database_url
 from callout.store.protocol import StoreUnavailable
+from callout.store.sql_store import SqlStore, open_store
 from callout.store.tables import runs
 from support.https_servers import HttpsServer, reply
 from support.private_postgres import PrivatePostgres

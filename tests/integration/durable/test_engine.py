@@ -15,9 +15,10 @@ from callout.engine.worker import Worker
 from callout.http import AiohttpTransport
 from callout.model.clock import SystemClock
 from callout.steps.validation import validate_workflow
-from callout.store import SqlStore, database_url
+from callout.store.database import database_url
 from callout.store.notifications import listen_for_due_work
 from callout.store.protocol import StoredRun
+from callout.store.sql_store import SqlStore
 from support.https_servers import HttpsServer, reply
 from support.running import workflow_of
 from support.workers import worker_running
@@ -38,8 +39,10 @@ def running_worker(
     store: SqlStore, transport: AiohttpTransport, **options: Any
 ) -> contextlib.AbstractAsyncContextManager[Worker]:
     """A worker (with `options`) over `store` for the block."""
-    executor = StepExecutor(store=store, transport=transport, lease_margin=5)
-    return worker_running(Worker(store=store, executor=executor, poll_interval=0.2, **options))
+    executor = StepExecutor(store=store, transport=transport)
+    return worker_running(
+        Worker(store=store, executor=executor, poll_interval=0.2, lease_margin=5, **options)
+    )
 
 
 async def finished(store: SqlStore, run_id: str, timeout: float = 20) -> StoredRun:
@@ -138,16 +141,42 @@ async def test_a_run_stays_pinned_to_the_document_it_started_with(
 
 
 async def test_a_listening_worker_wakes_on_new_work_without_waiting_for_its_poll(
-    pg_url: str, pg_store: SqlStore, https_server: HttpsServer, transport: AiohttpTransport
+    pg_url: str,
+    pg_store: SqlStore,
+    https_server: HttpsServer,
+    transport: AiohttpTransport,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store = pg_store
+    # How often the worker has asked how long to sleep: once it asks, it is asleep.
+    looked = 0
+    seconds_until_due = store.seconds_until_due
+
+    async def counted(run_id: str | None = None) -> float | None:
+        nonlocal looked
+        found = await seconds_until_due(run_id)
+        looked += 1
+        return found
+
+    monkeypatch.setattr(store, "seconds_until_due", counted)
     executor = StepExecutor(store=store, transport=transport)
     worker = Worker(store=store, executor=executor, poll_interval=10.0)
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
-    listening = asyncio.create_task(listen_for_due_work(database_url(pg_url), worker.wake))
+    listening_since: list[int] = []  # `looked` when LISTEN was in place
+
+    def wake() -> None:
+        if not listening_since:
+            listening_since.append(looked)  # the listener wakes once as soon as it listens
+        worker.wake()
+
+    listening = asyncio.create_task(listen_for_due_work(database_url(pg_url), wake))
     try:
-        await asyncio.sleep(0.5)  # the worker is now asleep for up to 10 s
+        deadline = time.monotonic() + 10
+        # The worker has gone back to sleep (for up to 10 s) since the listener listens.
+        while not listening_since or looked <= listening_since[0]:
+            assert time.monotonic() < deadline, "the listener or the worker never got ready"
+            await asyncio.sleep(0.01)
         started = time.monotonic()
         run_id = await start(store, step("a", https_server.url("/now"), method="GET"))
         run = await finished(store, run_id, timeout=5)

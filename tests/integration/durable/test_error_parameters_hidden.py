@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from callout.store import SqlStore
+from callout.store.sql_store import SqlStore
 from callout.store.tables import workers
 
 

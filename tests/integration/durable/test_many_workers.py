@@ -12,7 +12,7 @@ import pytest
 from callout.engine.starting import start_run
 from callout.model.clock import SystemClock
 from callout.steps.validation import validate_workflow
-from callout.store import SqlStore
+from callout.store.sql_store import SqlStore
 from support.https_servers import HttpsServer, reply
 from support.processes import start_callout, stop_gently
 from support.running import workflow_of

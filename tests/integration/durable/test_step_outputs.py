@@ -14,12 +14,15 @@ async def succeed_next(
 ) -> None:
     """Claim the step due now, attempt it and record `output`; a second passes."""
     [claim] = await store.claim_due(lease_seconds=30, limit=10)
-    await store.start_attempt(claim, attempt_id=f"att_{number}", number=1, lease_seconds=40)
+    assert claim.next_number == 1, number
     clock.advance(1)
     await store.finish_attempt(
         claim,
         FinishedAttempt(
-            attempt_id=f"att_{number}", succeeded=True, decision=Decision.SUCCEEDED, output=output
+            attempt_id=claim.attempt_id,
+            succeeded=True,
+            decision=Decision.SUCCEEDED,
+            output=output,
         ),
     )
     clock.advance(1)

@@ -22,14 +22,12 @@ from callout.store import (
     LeaseLostError,
     NewRun,
     RunStateError,
-    SqlStore,
     Store,
     UnknownRunError,
-    database_url,
-    open_engine,
-    open_store,
 )
+from callout.store.database import database_url, open_engine
 from callout.store.schema import SchemaTooNewError, current_revision, head_revision, upgrade
+from callout.store.sql_store import SqlStore, open_store
 
 T0 = 1_800_000_000.0  # where `db_clock` starts
 
@@ -39,7 +37,9 @@ def at(clock: ManualClock, moment: float) -> None:
     clock.advance(moment - clock.now())
 
 
-def new_run(run_id: str = "wfr_1", steps: tuple[str, ...] = ("a", "b")) -> NewRun:
+def new_run(
+    run_id: str = "wfr_1", steps: tuple[str, ...] = ("a", "b"), timeouts: tuple[float, ...] = ()
+) -> NewRun:
     return NewRun(
         id=run_id,
         workflow_name="test",
@@ -47,6 +47,7 @@ def new_run(run_id: str = "wfr_1", steps: tuple[str, ...] = ("a", "b")) -> NewRu
         trigger={"email": "ada@example.com"},
         step_ids=steps,
         step_run_ids=tuple(f"stp_{run_id}_{s}" for s in steps),
+        step_timeouts=timeouts,
     )
 
 
@@ -63,20 +64,15 @@ async def attempt(
     now: float,
     decision: Decision,
     *,
-    attempt_id: str,
     retry_delay: float | None = None,
     output: dict[str, object] | None = None,
 ) -> None:
-    """Start an attempt at `now` and finish it one second later (by the store's clock)."""
-    at(clock, now)
-    await store.start_attempt(
-        claim, attempt_id=attempt_id, number=claim.next_number, lease_seconds=40
-    )
+    """Finish the attempt `claim` recorded one second after `now` (by the store's clock)."""
     at(clock, now + 1)
     await store.finish_attempt(
         claim,
         FinishedAttempt(
-            attempt_id=attempt_id,
+            attempt_id=claim.attempt_id,
             succeeded=decision is Decision.SUCCEEDED,
             decision=decision,
             output=output,
@@ -110,16 +106,12 @@ async def test_a_run_completes_step_after_step(
     store = contract_store
     await store.create_run(new_run())
     first = await claim_one(store)
-    await attempt(
-        store, db_clock, first, T0, Decision.SUCCEEDED, attempt_id="att_1", output={"status": 201}
-    )
+    await attempt(store, db_clock, first, T0, Decision.SUCCEEDED, output={"status": 201})
     at(db_clock, T0 + 2)
     second = await claim_one(store)
     assert second.step_id == "b"
     assert await store.outputs("wfr_1") == {"a": {"status": 201}}
-    await attempt(
-        store, db_clock, second, T0 + 2, Decision.SUCCEEDED, attempt_id="att_2", output={}
-    )
+    await attempt(store, db_clock, second, T0 + 2, Decision.SUCCEEDED, output={})
     run = await store.get_run("wfr_1")
     assert run.status == "completed"
     assert (run.updated_at, run.finished_at) == (T0 + 3, T0 + 3)
@@ -134,7 +126,7 @@ async def test_a_retry_due_at_t_is_claimed_at_t_and_not_before(
     await store.create_run(new_run(steps=("a",)))
     claim = await claim_one(store)
     # Ends at T0 + 1 by the store's clock; the retry is due 599 s after that.
-    await attempt(store, db_clock, claim, T0, Decision.RETRY, attempt_id="att_1", retry_delay=599)
+    await attempt(store, db_clock, claim, T0, Decision.RETRY, retry_delay=599)
     assert await store.seconds_until_due() == 599
     at(db_clock, T0 + 599.9)
     assert await store.claim_due(lease_seconds=30, limit=10) == []
@@ -144,31 +136,44 @@ async def test_a_retry_due_at_t_is_claimed_at_t_and_not_before(
     retry = await claim_one(store)
     assert (retry.next_number, retry.attempts_made) == (2, 1)
     run = await store.get_run("wfr_1")
-    [first] = run.steps[0].attempts
+    first, second = run.steps[0].attempts
     assert (first.started_at, first.ended_at, first.next_attempt_at) == (T0, T0 + 1, T0 + 600)
+    assert (second.id, second.status, second.started_at) == (retry.attempt_id, "sending", T0 + 600)
 
 
-async def test_a_lease_runs_its_seconds_from_the_stores_now(
+async def test_a_claim_records_its_attempt_as_sending(
     contract_store: Store, db_clock: ManualClock
 ) -> None:
     store = contract_store
     await store.create_run(new_run(steps=("a",)))
-    claim = await claim_one(store, lease=30)
-    assert claim.lease_expires_at == T0 + 30
-    at(db_clock, T0 + 10)
-    await store.start_attempt(claim, attempt_id="att_1", number=1, lease_seconds=40)
-    at(db_clock, T0 + 49.9)  # past the claim's 30 s, inside the attempt's 40 s
-    assert await store.claim_due(lease_seconds=30, limit=10) == []
-    at(db_clock, T0 + 50)
-    taker = await claim_one(store)
-    assert (taker.interruptions, taker.lease_expires_at) == (1, T0 + 80)
+    claim = await claim_one(store)
     run = await store.get_run("wfr_1")
-    [interrupted] = run.steps[0].attempts
+    [sending] = run.steps[0].attempts
+    assert (sending.id, sending.number, sending.status) == (claim.attempt_id, 1, "sending")
+    assert (sending.started_at, sending.ended_at) == (T0, None)
+
+
+async def test_a_lease_runs_the_steps_timeout_and_the_margin_from_the_stores_now(
+    contract_store: Store, db_clock: ManualClock
+) -> None:
+    store = contract_store
+    await store.create_run(new_run(steps=("a",), timeouts=(10,)))
+    at(db_clock, T0 + 5)
+    claim = await claim_one(store, lease=30)
+    assert claim.lease_expires_at == T0 + 45  # 10 s of timeout and 30 s of margin
+    at(db_clock, T0 + 44.9)
+    assert await store.claim_due(lease_seconds=30, limit=10) == []
+    at(db_clock, T0 + 45)
+    taker = await claim_one(store)
+    assert (taker.interruptions, taker.lease_expires_at, taker.next_number) == (1, T0 + 85, 2)
+    run = await store.get_run("wfr_1")
+    interrupted, sending = run.steps[0].attempts
     assert (interrupted.status, interrupted.started_at, interrupted.ended_at) == (
         "interrupted",
-        T0 + 10,
-        T0 + 50,
+        T0 + 5,
+        T0 + 45,
     )
+    assert (sending.id, sending.status) == (taker.attempt_id, "sending")
 
 
 async def test_a_claim_goes_to_one_worker_only(contract_store: Store) -> None:
@@ -186,23 +191,18 @@ async def test_a_stalled_worker_whose_lease_expired_cannot_record_its_result(
 ) -> None:
     store = contract_store
     await store.create_run(new_run(steps=("a",)))
-    stalled = await claim_one(store, lease=30)
-    await store.start_attempt(stalled, attempt_id="att_1", number=1, lease_seconds=30)
-    at(db_clock, T0 + 31)
+    stalled = await claim_one(store, lease=30)  # 30 s of timeout and 30 s of margin
+    at(db_clock, T0 + 61)
     taker = await claim_one(store)
     assert taker.lease_token != stalled.lease_token
     assert (taker.interruptions, taker.next_number) == (1, 2)
-    at(db_clock, T0 + 32)
+    at(db_clock, T0 + 62)
     late = FinishedAttempt(
-        attempt_id="att_1", succeeded=True, decision=Decision.SUCCEEDED, output={}
+        attempt_id=stalled.attempt_id, succeeded=True, decision=Decision.SUCCEEDED, output={}
     )
     with pytest.raises(LeaseLostError):
         await store.finish_attempt(stalled, late)
-    with pytest.raises(LeaseLostError):
-        await store.start_attempt(stalled, attempt_id="att_x", number=9, lease_seconds=30)
-    await attempt(
-        store, db_clock, taker, T0 + 33, Decision.SUCCEEDED, attempt_id="att_2", output={}
-    )
+    await attempt(store, db_clock, taker, T0 + 63, Decision.SUCCEEDED, output={})
     run = await store.get_run("wfr_1")
     assert [a.status for a in run.steps[0].attempts] == ["interrupted", "succeeded"]
     assert run.status == "completed"
@@ -214,12 +214,10 @@ async def test_a_failed_step_skips_the_rest_and_resume_makes_a_new_step_run(
     store = contract_store
     await store.create_run(new_run(steps=("a", "b", "c")))
     first = await claim_one(store)
-    await attempt(
-        store, db_clock, first, T0, Decision.SUCCEEDED, attempt_id="att_1", output={"status": 200}
-    )
+    await attempt(store, db_clock, first, T0, Decision.SUCCEEDED, output={"status": 200})
     at(db_clock, T0 + 2)
     second = await claim_one(store)
-    await attempt(store, db_clock, second, T0 + 2, Decision.ERRORED_FAIL, attempt_id="att_2")
+    await attempt(store, db_clock, second, T0 + 2, Decision.ERRORED_FAIL)
     run = await store.get_run("wfr_1")
     assert run.status == "failed"
     assert [s.status for s in run.steps] == ["succeeded", "errored", "skipped"]
@@ -228,13 +226,11 @@ async def test_a_failed_step_skips_the_rest_and_resume_makes_a_new_step_run(
     await store.resume("wfr_1", step_run_id="stp_resumed")
     resumed = await claim_one(store)
     assert (resumed.step_run_id, resumed.step_id, resumed.next_number) == ("stp_resumed", "b", 1)
-    await attempt(
-        store, db_clock, resumed, T0 + 10, Decision.SUCCEEDED, attempt_id="att_3", output={}
-    )
+    await attempt(store, db_clock, resumed, T0 + 10, Decision.SUCCEEDED, output={})
     at(db_clock, T0 + 12)
     last = await claim_one(store)
     assert last.step_id == "c"
-    await attempt(store, db_clock, last, T0 + 12, Decision.SUCCEEDED, attempt_id="att_4", output={})
+    await attempt(store, db_clock, last, T0 + 12, Decision.SUCCEEDED, output={})
     run = await store.get_run("wfr_1")
     assert run.status == "completed"
     old, new = [s for s in run.steps if s.step_id == "b"]
@@ -263,19 +259,6 @@ async def test_runs_are_listed_newest_first_and_filtered_by_status(
     assert [r.id for r in await store.list_runs(status="completed")] == []
 
 
-async def test_released_claim_is_due_again_at_once(
-    contract_store: Store, db_clock: ManualClock
-) -> None:
-    store = contract_store
-    await store.create_run(new_run(steps=("a",)))
-    claim = await claim_one(store)
-    at(db_clock, T0 + 1)
-    await store.release(claim)
-    assert await store.seconds_until_due() == 0
-    again = await claim_one(store)
-    assert again.next_number == 1
-
-
 async def test_a_worker_is_seen_at_the_stores_time(
     contract_store: Store, db_clock: ManualClock
 ) -> None:
@@ -302,11 +285,10 @@ async def test_without_a_clock_the_times_are_the_databases_own(store: SqlStore) 
     before = database_time()
     await store.create_run(new_run(steps=("a",)))
     claim = await claim_one(store, lease=30)
-    await store.start_attempt(claim, attempt_id="att_1", number=1, lease_seconds=40)
     await store.finish_attempt(
         claim,
         FinishedAttempt(
-            attempt_id="att_1",
+            attempt_id=claim.attempt_id,
             succeeded=False,
             decision=Decision.RETRY,
             error={"type": "http_status", "message": "503"},
@@ -318,7 +300,7 @@ async def test_without_a_clock_the_times_are_the_databases_own(store: SqlStore) 
     [sent] = run.steps[0].attempts
     assert sent.ended_at is not None
     assert before <= run.created_at <= sent.started_at <= sent.ended_at <= after
-    assert before + 30 <= claim.lease_expires_at <= after + 30
+    assert before + 60 <= claim.lease_expires_at <= after + 60  # timeout 30 s, margin 30 s
     assert sent.next_attempt_at == sent.ended_at + 8  # one transaction, one instant
     until = await store.seconds_until_due()
     assert until is not None

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from callout.model.clock import ManualClock
-from callout.store import SqlStore, database_url, open_store
+from callout.store.database import database_url
 from callout.store.encryption import SecretCipher
 from callout.store.memory import MemoryStore
 from callout.store.organizations import Organization
 from callout.store.service import ServiceStore
+from callout.store.sql_store import SqlStore, open_store
 from integration.service_store.seeds import T0, new_org
 from support.databases import POSTGRES_ENV, fresh_database, postgres_admin_url
 from support.services import skip_or_fail
@@ -65,3 +66,15 @@ async def service_store(
             yield real
         finally:
             await real.close()
+
+
+@pytest.fixture
+async def acme(service_store: ServiceStore) -> Organization:
+    """An organization in `service_store` (on each database and in memory)."""
+    return await new_org(service_store, "Acme", now=T0)
+
+
+@pytest.fixture
+async def bravo(service_store: ServiceStore) -> Organization:
+    """Another organization in `service_store`."""
+    return await new_org(service_store, "Bravo", now=T0 + 0.5)

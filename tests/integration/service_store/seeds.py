@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-import sqlalchemy as sa
-
 from callout.model.clock import ManualClock
 from callout.model.ids import new_id
 from callout.model.plans import Plan
-from callout.store import NewRun, SqlStore
-from callout.store.organizations import Organization, create_organization
-from callout.store.workflows import WorkflowInfo, create_workflow, get_workflow, publish_draft
+from callout.store import NewRun
+from callout.store.account_records import HoldsAccounts, Organization
+from callout.store.service import ServiceStore
+from callout.store.workflow_records import WorkflowInfo
 
 T0 = 1_800_000_000.0
 """Where the service-store tests' database clock (`db_clock`) starts."""
@@ -24,38 +20,33 @@ def set_time(clock: ManualClock, moment: float) -> None:
 
 
 async def new_org(
-    store: SqlStore, name: str, *, now: float, plan: Plan = Plan.GROWTH
+    store: HoldsAccounts, name: str, *, now: float, plan: Plan = Plan.GROWTH
 ) -> Organization:
     """Create an organization (its first key is dropped)."""
-    org, _key = await store.write(create_organization, name=name, plan=plan, now=now)
+    org, _key = await store.accounts.create_organization(name=name, plan=plan, now=now)
     return org
 
 
-def listening_to(event: str | None) -> Callable[[sa.Connection, Any], str | None]:
-    """A publish check that accepts any document and subscribes it to `event`."""
-
-    def check(conn: sa.Connection, document: Any) -> str | None:
-        return event
-
-    return check
-
-
 async def published_workflow(
-    store: SqlStore, *, org_id: str, name: str, now: float, event: str | None = None
+    store: ServiceStore, *, org_id: str, name: str, now: float, event: str | None = None
 ) -> WorkflowInfo:
-    """Create a workflow and publish its first version at once."""
-    created = await store.write(
-        create_workflow, org_id=org_id, name=name, document={"name": name}, by=None, now=now
+    """Create a workflow and publish its first version at once, listening to `event`."""
+    workflows = store.workflows
+    document = {"name": name}
+    created = await workflows.create_workflow(
+        org_id=org_id, name=name, document=document, by=None, now=now
     )
-    await store.write(
-        publish_draft,
+    assert created.draft_version_id is not None
+    await workflows.publish(
         org_id=org_id,
         workflow_id=created.id,
+        draft_id=created.draft_version_id,
+        checked=document,
+        event=event,
         by=None,
         now=now,
-        check=listening_to(event),
     )
-    return await store.read(get_workflow, org_id=org_id, workflow_id=created.id)
+    return await workflows.get_workflow(org_id=org_id, workflow_id=created.id)
 
 
 def service_run(

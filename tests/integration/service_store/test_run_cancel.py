@@ -12,10 +12,10 @@ from callout.store import (
     LeaseLostError,
     NewRun,
     RunStateError,
-    SqlStore,
     UnknownRunError,
 )
 from callout.store.organizations import Organization
+from callout.store.sql_store import SqlStore
 from integration.service_store.seeds import T0, service_run, set_time
 
 FAR = T0 + 10 * 24 * 3600
@@ -48,13 +48,8 @@ def ended(attempt_id: str, decision: Decision) -> FinishedAttempt:
 async def attempt(
     store: SqlStore, clock: ManualClock, claimed: Claim, decision: Decision, now: float
 ) -> None:
-    attempt_id = f"att_{claimed.step_run_id}_{claimed.next_number}"
-    set_time(clock, now)
-    await store.start_attempt(
-        claimed, attempt_id=attempt_id, number=claimed.next_number, lease_seconds=40
-    )
     set_time(clock, now + 1)
-    await store.finish_attempt(claimed, ended(attempt_id, decision))
+    await store.finish_attempt(claimed, ended(claimed.attempt_id, decision))
 
 
 async def test_a_cancelled_pending_run_has_nothing_left_to_claim(
@@ -99,12 +94,11 @@ async def test_a_worker_finishing_an_attempt_of_a_cancelled_run_loses_its_lease(
 ) -> None:
     run = await start(store, org_a)
     claimed = await claim(store, db_clock, run, T0)
-    await store.start_attempt(claimed, attempt_id="att_1", number=1, lease_seconds=40)
     set_time(db_clock, T0 + 5)
     await store.cancel(run.id)
     set_time(db_clock, T0 + 6)
     with pytest.raises(LeaseLostError):
-        await store.finish_attempt(claimed, ended("att_1", Decision.SUCCEEDED))
+        await store.finish_attempt(claimed, ended(claimed.attempt_id, Decision.SUCCEEDED))
     stored = await store.get_run(run.id)
     assert stored.status == "cancelled"
     [sent] = stored.steps[0].attempts
@@ -112,19 +106,6 @@ async def test_a_worker_finishing_an_attempt_of_a_cancelled_run_loses_its_lease(
     assert await store.outputs(run.id) == {}
     set_time(db_clock, FAR)
     assert await store.claim_due(lease_seconds=30, limit=10) == []
-
-
-async def test_a_worker_starting_an_attempt_of_a_cancelled_run_loses_its_lease(
-    store: SqlStore, db_clock: ManualClock, org_a: Organization
-) -> None:
-    run = await start(store, org_a)
-    claimed = await claim(store, db_clock, run, T0)
-    set_time(db_clock, T0 + 1)
-    await store.cancel(run.id)
-    set_time(db_clock, T0 + 2)
-    with pytest.raises(LeaseLostError):
-        await store.start_attempt(claimed, attempt_id="att_1", number=1, lease_seconds=38)
-    assert (await store.get_run(run.id)).steps[0].attempts == ()
 
 
 @pytest.mark.parametrize("ending", ["completed", "failed", "cancelled"])

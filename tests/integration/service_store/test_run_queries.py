@@ -1,17 +1,21 @@
-"""Runs as the service lists them: by organization, workflow, status and time, paged by cursor."""
+"""Runs as the service lists them: by organization, workflow, status and time, paged by cursor.
+
+The contract runs on SQLite, PostgreSQL and in memory (`service_store`).
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from callout.model.clock import ManualClock
-from callout.store import NewRun, SqlStore, UnknownRunError
-from callout.store.organizations import Organization
+from callout.store import NewRun, Store, UnknownRunError
+from callout.store.account_records import Organization
 from callout.store.protocol import RunFilter, RunInput, StoredRun
+from callout.store.service import ServiceStore
 from integration.service_store.seeds import T0, service_run, set_time
 
 
-async def start(store: SqlStore, clock: ManualClock, run: NewRun, now: float) -> NewRun:
+async def start(store: Store, clock: ManualClock, run: NewRun, now: float) -> NewRun:
     set_time(clock, now)  # the run is created at `now` by the database's clock
     await store.create_run(run)
     return run
@@ -22,80 +26,94 @@ def newest_first(runs: list[StoredRun]) -> list[str]:
 
 
 async def test_a_service_run_names_its_organization_workflow_and_version(
-    store: SqlStore, db_clock: ManualClock, org_a: Organization
+    service_store: ServiceStore, db_clock: ManualClock, acme: Organization
 ) -> None:
     run = await start(
-        store,
+        service_store,
         db_clock,
-        service_run(now=T0, org_id=org_a.id, workflow_id="wfl_1", version_id="wflv_1"),
+        service_run(now=T0, org_id=acme.id, workflow_id="wfl_1", version_id="wflv_1"),
         T0,
     )
-    stored = await store.get_run(run.id)
-    assert (stored.org_id, stored.workflow_id, stored.version_id) == (org_a.id, "wfl_1", "wflv_1")
-    assert await store.run_input(run.id) == RunInput(
-        document={"name": "test"}, trigger={"run": run.id}, org_id=org_a.id
+    stored = await service_store.get_run(run.id)
+    assert (stored.org_id, stored.workflow_id, stored.version_id) == (acme.id, "wfl_1", "wflv_1")
+    assert await service_store.run_input(run.id) == RunInput(
+        document={"name": "test"}, trigger={"run": run.id}, org_id=acme.id, version_id="wflv_1"
     )
 
 
-async def test_a_run_of_no_organization_has_none(store: SqlStore, db_clock: ManualClock) -> None:
-    run = await start(store, db_clock, service_run(now=T0), T0)
-    stored = await store.get_run(run.id)
+async def test_a_run_of_no_organization_has_none(
+    service_store: ServiceStore, db_clock: ManualClock
+) -> None:
+    run = await start(service_store, db_clock, service_run(now=T0), T0)
+    stored = await service_store.get_run(run.id)
     assert (stored.org_id, stored.workflow_id, stored.version_id) == (None, None, None)
-    assert (await store.run_input(run.id)).org_id is None
+    assert (await service_store.run_input(run.id)).org_id is None
     with pytest.raises(UnknownRunError):
-        await store.run_input("wfr_unknown")
+        await service_store.run_input("wfr_unknown")
 
 
 async def test_runs_are_filtered_by_organization_and_workflow(
-    store: SqlStore, db_clock: ManualClock, org_a: Organization, org_b: Organization
+    service_store: ServiceStore, db_clock: ManualClock, acme: Organization, bravo: Organization
 ) -> None:
     one = await start(
-        store, db_clock, service_run(now=T0, org_id=org_a.id, workflow_id="wfl_1"), T0
+        service_store, db_clock, service_run(now=T0, org_id=acme.id, workflow_id="wfl_1"), T0
     )
     two = await start(
-        store, db_clock, service_run(now=T0 + 1, org_id=org_a.id, workflow_id="wfl_2"), T0 + 1
+        service_store,
+        db_clock,
+        service_run(now=T0 + 1, org_id=acme.id, workflow_id="wfl_2"),
+        T0 + 1,
     )
     three = await start(
-        store, db_clock, service_run(now=T0 + 2, org_id=org_a.id, workflow_id="wfl_1"), T0 + 2
+        service_store,
+        db_clock,
+        service_run(now=T0 + 2, org_id=acme.id, workflow_id="wfl_1"),
+        T0 + 2,
     )
     theirs = await start(
-        store, db_clock, service_run(now=T0 + 3, org_id=org_b.id, workflow_id="wfl_1"), T0 + 3
+        service_store,
+        db_clock,
+        service_run(now=T0 + 3, org_id=bravo.id, workflow_id="wfl_1"),
+        T0 + 3,
     )
 
     async def ids(where: RunFilter) -> list[str]:
-        return [run.id for run in await store.list_runs(where=where)]
+        return [run.id for run in await service_store.list_runs(where=where)]
 
-    assert await ids(RunFilter(org_id=org_a.id)) == [three.id, two.id, one.id]
-    assert await ids(RunFilter(org_id=org_b.id)) == [theirs.id]
-    assert await ids(RunFilter(org_id=org_a.id, workflow_id="wfl_1")) == [three.id, one.id]
+    assert await ids(RunFilter(org_id=acme.id)) == [three.id, two.id, one.id]
+    assert await ids(RunFilter(org_id=bravo.id)) == [theirs.id]
+    assert await ids(RunFilter(org_id=acme.id, workflow_id="wfl_1")) == [three.id, one.id]
     assert await ids(RunFilter(workflow_id="wfl_1")) == [theirs.id, three.id, one.id]
-    listed = await store.list_runs(where=RunFilter(org_id=org_b.id))
-    assert (listed[0].org_id, listed[0].workflow_id, listed[0].steps) == (org_b.id, "wfl_1", ())
+    listed = await service_store.list_runs(where=RunFilter(org_id=bravo.id))
+    assert (listed[0].org_id, listed[0].workflow_id, listed[0].steps) == (bravo.id, "wfl_1", ())
 
 
 async def test_runs_are_filtered_by_status(
-    store: SqlStore, db_clock: ManualClock, org_a: Organization
+    service_store: ServiceStore, db_clock: ManualClock, acme: Organization
 ) -> None:
-    pending = await start(store, db_clock, service_run(now=T0, org_id=org_a.id), T0)
-    cancelled = await start(store, db_clock, service_run(now=T0 + 1, org_id=org_a.id), T0 + 1)
-    running = await start(store, db_clock, service_run(now=T0 + 2, org_id=org_a.id), T0 + 2)
+    pending = await start(service_store, db_clock, service_run(now=T0, org_id=acme.id), T0)
+    cancelled = await start(
+        service_store, db_clock, service_run(now=T0 + 1, org_id=acme.id), T0 + 1
+    )
+    running = await start(service_store, db_clock, service_run(now=T0 + 2, org_id=acme.id), T0 + 2)
     set_time(db_clock, T0 + 3)
-    await store.cancel(cancelled.id)
-    await store.claim_due(lease_seconds=30, limit=10, run_id=running.id)
+    await service_store.cancel(cancelled.id)
+    await service_store.claim_due(lease_seconds=30, limit=10, run_id=running.id)
 
     async def ids(status: str) -> list[str]:
-        return [run.id for run in await store.list_runs(where=RunFilter(status=status))]
+        return [run.id for run in await service_store.list_runs(where=RunFilter(status=status))]
 
     assert await ids("pending") == [pending.id]
     assert await ids("cancelled") == [cancelled.id]
     assert await ids("running") == [running.id]
     assert await ids("completed") == []
-    assert [run.id for run in await store.list_runs(status="cancelled")] == [cancelled.id]
+    assert [run.id for run in await service_store.list_runs(status="cancelled")] == [cancelled.id]
 
 
 async def test_runs_are_filtered_by_a_time_window_from_after_up_to_before(
-    store: SqlStore, db_clock: ManualClock, org_a: Organization
+    service_store: ServiceStore, db_clock: ManualClock, acme: Organization
 ) -> None:
+    store, org_a = service_store, acme
     runs = [
         await start(store, db_clock, service_run(now=T0 + i, org_id=org_a.id), T0 + i)
         for i in range(5)
@@ -109,8 +127,9 @@ async def test_runs_are_filtered_by_a_time_window_from_after_up_to_before(
 
 
 async def test_pages_by_cursor_cover_every_run_once(
-    store: SqlStore, db_clock: ManualClock, org_a: Organization, org_b: Organization
+    service_store: ServiceStore, db_clock: ManualClock, acme: Organization, bravo: Organization
 ) -> None:
+    store, org_a, org_b = service_store, acme, bravo
     # Three runs share one created_at, so the cursor must break ties by id.
     times = [T0, T0 + 1, T0 + 1, T0 + 1, T0 + 2]
     for at in times:

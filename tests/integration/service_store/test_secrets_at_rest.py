@@ -7,10 +7,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from callout.store import SqlStore, database_url, open_store
+from callout.store.account_records import Organization
+from callout.store.database import database_url
 from callout.store.encryption import SecretCipher
-from callout.store.organizations import Organization
-from callout.store.secrets import create_secret, rotate_secret, secret_values
+from callout.store.sql_store import SqlStore, open_store
 from callout.store.tables import secrets
 from integration.service_store.seeds import T0, new_org
 
@@ -29,9 +29,10 @@ def clear_forms(value: str) -> list[bytes]:
 
 
 async def store_two_values(store: SqlStore, cipher: SecretCipher, org: Organization) -> None:
-    await store.write(create_secret, cipher, org_id=org.id, name="signing_key", value=FIRST, now=T0)
-    await store.write(
-        rotate_secret,
+    await store.accounts.create_secret(
+        cipher, org_id=org.id, name="signing_key", value=FIRST, now=T0
+    )
+    await store.accounts.rotate_secret(
         cipher,
         org_id=org.id,
         name="signing_key",
@@ -64,7 +65,7 @@ async def test_a_secret_row_holds_no_value_in_clear(
     for value in (FIRST, SECOND):
         for form in clear_forms(value):
             assert form not in cells
-    current = await store.read(secret_values, cipher, org_id=org_a.id, now=T0 + 2)
+    current = await store.accounts.secret_values(cipher, org_id=org_a.id, now=T0 + 2)
     assert (current.current, current.previous) == ({"signing_key": SECOND}, {"signing_key": FIRST})
 
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from typing import Any
 
 import pytest
@@ -12,7 +11,6 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from callout.model.plans import Plan
-from callout.store import NewRun, SqlStore
 from callout.store.encryption import SecretCipher
 from callout.store.organizations import (
     Organization,
@@ -22,9 +20,9 @@ from callout.store.organizations import (
 )
 from callout.store.protocol import ConflictError
 from callout.store.secrets import SecretInfo, create_secret, secret_values
+from callout.store.sql_store import SqlStore
 from callout.store.tables import organizations
-from callout.store.trigger_calls import TriggerCall, find_call, start_runs_once
-from integration.service_store.seeds import T0, new_org, service_run
+from integration.service_store.seeds import T0
 
 
 class Abandoned(Exception):
@@ -80,58 +78,3 @@ async def test_concurrent_writes_each_keep_or_lose_only_their_own_changes(
     values = await store.read(secret_values, cipher, org_id=org_a.id, now=T0)
     assert values.current == {f"key_{i}": f"v{i}" for i in range(12)}
     assert [org.name for org in await store.read(list_organizations)] == ["Acme"]
-
-
-class MeetingRuns(list[NewRun]):
-    """Runs to start that hold each racing transaction until both have looked for the key."""
-
-    def __init__(self, runs: list[NewRun], meeting: threading.Barrier) -> None:
-        super().__init__(runs)
-        self._meeting = meeting
-
-    def __iter__(self) -> Iterator[NewRun]:
-        self._meeting.wait()
-        return super().__iter__()
-
-
-async def start_once(
-    store: SqlStore, org: Organization, run: NewRun, meeting: threading.Barrier
-) -> tuple[TriggerCall, bool]:
-    return await store.write(
-        start_runs_once,
-        org_id=org.id,
-        runs=MeetingRuns([run], meeting),
-        workflow_id=None,
-        event="signup",
-        idempotency_key="order-17",
-        fingerprint="f" * 64,
-        status_code=202,
-        response={"runs": [run.id]},
-        call_id=f"trg_{run.id}",
-        now=T0,
-    )
-
-
-async def test_two_calls_racing_with_one_key_start_the_runs_of_one_only(
-    pg_store: SqlStore,
-) -> None:
-    # SQLite has one writer, so only PostgreSQL lets two transactions both find no call.
-    # The loser raises (the API answers it as a replay); none of its runs is kept.
-    org = await new_org(pg_store, "Acme", now=T0)
-    meeting = threading.Barrier(2, timeout=10)
-    first, second = service_run(now=T0, org_id=org.id), service_run(now=T0, org_id=org.id)
-    outcomes = await asyncio.gather(
-        start_once(pg_store, org, first, meeting),
-        start_once(pg_store, org, second, meeting),
-        return_exceptions=True,
-    )
-    won = [outcome for outcome in outcomes if isinstance(outcome, tuple)]
-    lost = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
-    assert len(won) == 1, outcomes
-    assert len(lost) == 1, outcomes
-    assert isinstance(lost[0], IntegrityError)
-    call, replayed = won[0]
-    assert not replayed
-    assert await pg_store.read(find_call, org_id=org.id, idempotency_key="order-17") == call
-    started = [run.id for run in await pg_store.list_runs()]
-    assert started == [call.response["runs"][0]]

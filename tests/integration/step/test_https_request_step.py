@@ -16,8 +16,9 @@ from callout.engine.report import step_report
 from callout.http import AiohttpTransport, TransportConfig
 from callout.model.clock import ManualClock, SystemClock
 from callout.signing import verify
-from callout.store import SqlStore, database_url, open_store
+from callout.store.database import database_url
 from callout.store.protocol import StoredRun
+from callout.store.sql_store import SqlStore, open_store
 from support.https_servers import HttpsServer, reply
 from support.running import run_workflow, workflow_of
 

@@ -26,9 +26,10 @@ from callout.api.session import REFUSALS, SESSION_COOKIE, SESSION_SECONDS
 from callout.cli.main import cli
 from callout.http import AiohttpTransport
 from callout.model.clock import ManualClock
-from callout.store import SqlStore
+from callout.store.account_keys import hash_session_id
+from callout.store.account_records import SessionState
 from callout.store.encryption import SecretCipher
-from callout.store.sessions import SessionState, hash_session_id
+from callout.store.sql_store import SqlStore
 from callout.store.tables import api_keys, dashboard_sessions
 from callout.web import install_dashboard
 from support.api_clients import TEST_KEY, Org, Service, api_service

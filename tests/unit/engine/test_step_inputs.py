@@ -66,8 +66,8 @@ async def test_an_attempt_reads_only_the_outputs_its_step_references() -> None:
     )
     assert run.status == "completed"
     assert [r.url for r in transport.requests][2] == "https://api.test/a"
-    # The first step reads nothing; b and d reference nothing; c only a.
-    assert store.asked == [frozenset(), frozenset({"a"}), frozenset()]
+    # The first step reads nothing, nor do b and d (they reference nothing); c only a.
+    assert store.asked == [frozenset({"a"})]
 
 
 def run_input(trigger: Any) -> RunInput:

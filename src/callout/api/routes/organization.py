@@ -13,12 +13,7 @@ from callout.api.errors import ERROR_RESPONSES
 from callout.model.plans import Plan, plans_with
 from callout.model.timestamps import iso_utc
 from callout.steps.catalogue import ACTIONS
-from callout.store.organizations import (
-    ApiKeyInfo,
-    create_api_key,
-    list_api_keys,
-    revoke_api_key,
-)
+from callout.store.account_records import ApiKeyInfo
 
 router = APIRouter(prefix="/v1", tags=["Organization"], responses=ERROR_RESPONSES)
 
@@ -121,7 +116,7 @@ async def list_actions(caller: CallerDep) -> list[ActionOut]:
 @router.get("/api-keys", summary="List API keys")
 async def list_keys(caller: CallerDep, request: Request) -> list[ApiKeyOut]:
     """Return the organization's API keys (never the keys themselves)."""
-    keys = await context_of(request).store.read(list_api_keys, org_id=caller.org.id)
+    keys = await context_of(request).store.accounts.list_api_keys(org_id=caller.org.id)
     return [_key_out(info) for info in keys]
 
 
@@ -129,17 +124,20 @@ async def list_keys(caller: CallerDep, request: Request) -> list[ApiKeyOut]:
 async def make_key(body: NewApiKeyIn, caller: CallerDep, request: Request) -> NewApiKeyOut:
     """Make a key; the response is the only time the key is shown."""
     context = context_of(request)
-    made = await context.store.write(
-        create_api_key, org_id=caller.org.id, name=body.name, now=context.clock.now()
+    made = await context.store.accounts.create_api_key(
+        org_id=caller.org.id, name=body.name, now=context.clock.now()
     )
     return NewApiKeyOut(key=made.key, api_key=_key_out(made.info))
 
 
 @router.delete("/api-keys/{key_id}", summary="Revoke an API key")
 async def revoke_key(key_id: KeyIdPath, caller: CallerDep, request: Request) -> ApiKeyOut:
-    """Revoke a key at once (idempotent)."""
+    """Revoke a key at once (idempotent).
+
+    This process refuses it from the answer on; other API processes within 1 s.
+    """
     context = context_of(request)
-    info = await context.store.write(
-        revoke_api_key, key_id=key_id, org_id=caller.org.id, now=context.clock.now()
+    info = await context.store.accounts.revoke_api_key(
+        key_id=key_id, org_id=caller.org.id, now=context.clock.now()
     )
     return _key_out(info)

@@ -1,7 +1,7 @@
 """Runs: list, get with steps and attempts (requests and responses redacted), resume, cancel.
 
 `GET /v1/runs/{id}` answers the run view, bounded in size whatever the run holds
-(`store/run_view.py`), with an `ETag`: a page polling it gets 304 while nothing
+(`store/run_reading.py`), with an `ETag`: a page polling it gets 304 while nothing
 changed. One step run whole, and the whole trigger, have their own routes.
 """
 
@@ -23,15 +23,9 @@ from callout.engine.starting import resume_run
 from callout.model.errors import Problem
 from callout.model.records import RunStatus
 from callout.model.timestamps import iso_utc
-from callout.store.organizations import Caller
+from callout.store.account_records import Caller
 from callout.store.protocol import RunFilter, StoredRun, UnknownRunError
-from callout.store.run_view import (
-    VIEW_ATTEMPTS,
-    read_run_summary,
-    read_run_view,
-    read_step_run,
-    read_trigger,
-)
+from callout.store.run_reading import VIEW_ATTEMPTS
 
 router = APIRouter(prefix="/v1/runs", tags=["Runs"], responses=ERROR_RESPONSES)
 
@@ -183,7 +177,7 @@ def _summary_fields(run: StoredRun) -> dict[str, Any]:
 
 async def _own_run(request: Request, caller: Caller, run_id: str) -> StoredRun:
     """Return the run (without its steps) if it is the caller's organization's; else 404."""
-    run = await context_of(request).store.read(read_run_summary, run_id)
+    run = await context_of(request).store.run_reading.run_summary(run_id)
     if run.org_id != caller.org.id:
         raise UnknownRunError(f"no run {run_id}")
     return run
@@ -265,7 +259,7 @@ async def get_one(
 
     Bounded in size whatever the run holds; large bodies are cut and flagged.
     """
-    view = await context_of(request).store.read(read_run_view, run_id)
+    view = await context_of(request).store.run_reading.run_view(run_id)
     if view.run.org_id != caller.org.id:
         raise UnknownRunError(f"no run {run_id}")
     report = run_view_report(view)
@@ -295,7 +289,7 @@ async def get_step_run(
 ) -> StepRunOut:
     """Return one step run with every attempt, its output and error as recorded (not cut)."""
     await _own_run(request, caller, run_id)
-    step = await context_of(request).store.read(read_step_run, run_id, step_run_id)
+    step = await context_of(request).store.run_reading.step_run(run_id, step_run_id)
     return StepRunOut.model_validate(step_run_report(step))
 
 
@@ -303,7 +297,7 @@ async def get_step_run(
 async def get_trigger(run_id: RunIdPath, caller: CallerDep, request: Request) -> RunTriggerOut:
     """Return the payload the run was triggered with, whole (the run view cuts it at 16 KiB)."""
     await _own_run(request, caller, run_id)
-    trigger = await context_of(request).store.read(read_trigger, run_id)
+    trigger = await context_of(request).store.run_reading.trigger(run_id)
     return RunTriggerOut(run_id=run_id, trigger=trigger)
 
 
@@ -314,7 +308,7 @@ async def resume(run_id: RunIdPath, caller: CallerDep, request: Request) -> Resu
     await _own_run(request, caller, run_id)
     step_run_id = await resume_run(context.store, run_id, clock=context.clock)
     context.new_work()
-    run = await context.store.read(read_run_summary, run_id)
+    run = await context.store.run_reading.run_summary(run_id)
     return ResumedOut(run=RunSummaryOut(**_summary_fields(run)), step_run_id=step_run_id)
 
 
@@ -324,4 +318,4 @@ async def cancel(run_id: RunIdPath, caller: CallerDep, request: Request) -> RunS
     context = context_of(request)
     await _own_run(request, caller, run_id)
     await context.store.cancel(run_id)  # stamped with the database's time
-    return RunSummaryOut(**_summary_fields(await context.store.read(read_run_summary, run_id)))
+    return RunSummaryOut(**_summary_fields(await context.store.run_reading.run_summary(run_id)))

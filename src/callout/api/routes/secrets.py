@@ -11,15 +11,10 @@ from callout.api.auth import CallerDep
 from callout.api.context import context_of
 from callout.api.errors import ERROR_RESPONSES
 from callout.model.timestamps import iso_utc
-from callout.store.secrets import (
+from callout.store.account_records import (
     DEFAULT_ROTATION_GRACE,
     MAX_ROTATION_GRACE,
     SecretInfo,
-    create_secret,
-    delete_secret,
-    get_secret,
-    list_secrets,
-    rotate_secret,
 )
 
 router = APIRouter(prefix="/v1/secrets", tags=["Secrets"], responses=ERROR_RESPONSES)
@@ -94,7 +89,7 @@ def _out(info: SecretInfo) -> SecretOut:
 async def list_all(caller: CallerDep, request: Request) -> list[SecretOut]:
     """Return the organization's secrets by name."""
     context = context_of(request)
-    found = await context.store.read(list_secrets, org_id=caller.org.id, now=context.clock.now())
+    found = await context.store.accounts.list_secrets(org_id=caller.org.id, now=context.clock.now())
     return [_out(info) for info in found]
 
 
@@ -102,8 +97,7 @@ async def list_all(caller: CallerDep, request: Request) -> list[SecretOut]:
 async def create(body: NewSecretIn, caller: CallerDep, request: Request) -> SecretOut:
     """Store a secret, encrypted; its value is never returned."""
     context = context_of(request)
-    info = await context.store.write(
-        create_secret,
+    info = await context.store.accounts.create_secret(
         context.cipher,
         org_id=caller.org.id,
         name=body.name,
@@ -117,8 +111,8 @@ async def create(body: NewSecretIn, caller: CallerDep, request: Request) -> Secr
 async def get_one(name: NamePath, caller: CallerDep, request: Request) -> SecretOut:
     """Return one secret's metadata."""
     context = context_of(request)
-    info = await context.store.read(
-        get_secret, org_id=caller.org.id, name=name, now=context.clock.now()
+    info = await context.store.accounts.get_secret(
+        org_id=caller.org.id, name=name, now=context.clock.now()
     )
     return _out(info)
 
@@ -127,8 +121,7 @@ async def get_one(name: NamePath, caller: CallerDep, request: Request) -> Secret
 async def rotate(name: NamePath, body: RotateIn, caller: CallerDep, request: Request) -> SecretOut:
     """Give a secret a new value; the previous one signs beside it for `grace_seconds`."""
     context = context_of(request)
-    info = await context.store.write(
-        rotate_secret,
+    info = await context.store.accounts.rotate_secret(
         context.cipher,
         org_id=caller.org.id,
         name=name,
@@ -142,5 +135,5 @@ async def rotate(name: NamePath, body: RotateIn, caller: CallerDep, request: Req
 @router.delete("/{name}", status_code=204, summary="Delete a secret")
 async def delete(name: NamePath, caller: CallerDep, request: Request) -> Response:
     """Delete a secret; runs that reference it fail to resolve it from then on."""
-    await context_of(request).store.write(delete_secret, org_id=caller.org.id, name=name)
+    await context_of(request).store.accounts.delete_secret(org_id=caller.org.id, name=name)
     return Response(status_code=204)

@@ -16,8 +16,6 @@ from callout.api.routes.runs import RecordedRequestOut, RecordedResponseOut, Ste
 from callout.engine.plan_gate import check_plan
 from callout.engine.step_test import run_step_test
 from callout.steps.validation import validate_workflow
-from callout.store.secrets import secret_names, secret_values
-from callout.store.workflows import get_version
 
 router = APIRouter(prefix="/v1/workflows", tags=["Workflows"], responses=ERROR_RESPONSES)
 
@@ -66,11 +64,11 @@ async def test_step(
     context = context_of(request)
     check_size(body.model_dump(), "body")
     org_id = caller.org.id
-    version = await context.store.read(
-        get_version, org_id=org_id, workflow_id=workflow_id, version_id=body.version
+    version = await context.store.workflows.get_version(
+        org_id=org_id, workflow_id=workflow_id, version_id=body.version
     )
     check_plan(version.document, caller.org.plan)
-    names = await context.store.read(secret_names, org_id=org_id)
+    names = await context.store.accounts.secret_names(org_id=org_id)
     # Off the loop: validating a large document takes up to ~1 s of CPU.
     workflow = await asyncio.to_thread(
         validate_workflow, version.document, secrets=names, allow_http=context.allow_http
@@ -78,7 +76,7 @@ async def test_step(
     if step_id not in {step.id for step in workflow.steps}:
         raise ApiError(404, "not_found", f"version {version.number} has no step {step_id}")
     now = context.clock.now()
-    values = await context.store.read(secret_values, context.cipher, org_id=org_id, now=now)
+    values = await context.store.accounts.secret_values(context.cipher, org_id=org_id, now=now)
     result = await run_step_test(
         workflow,
         step_id,

@@ -11,11 +11,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from dataclasses import dataclass
 from typing import Annotated, Any
 
-import sqlalchemy as sa
-import sqlalchemy.exc
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,15 +25,9 @@ from callout.api.pages import CursorQuery, LimitQuery, PageInfo, page_of
 from callout.engine.triggering import Refusal, prepare_run
 from callout.model.ids import new_id
 from callout.model.timestamps import iso_utc
-from callout.store.organizations import Caller
+from callout.store.account_records import Caller
 from callout.store.protocol import NewRun
-from callout.store.trigger_calls import TriggerCall, find_call, list_calls, start_runs_once
-from callout.store.workflows import (
-    VersionInfo,
-    WorkflowInfo,
-    live_target,
-    subscribed_targets,
-)
+from callout.store.workflow_records import RunTarget, TriggerCall
 
 router = APIRouter(prefix="/v1", tags=["Triggers"], responses=ERROR_RESPONSES)
 
@@ -146,108 +137,16 @@ def _fingerprint(*parts: Any) -> str:
 
 
 def _prepare(
-    context: ApiContext,
-    caller: Caller,
-    target: tuple[WorkflowInfo, VersionInfo | None],
-    payload: Any,
-    now: float,
+    context: ApiContext, caller: Caller, target: RunTarget, payload: Any, now: float
 ) -> NewRun | Refusal:
-    workflow, version = target
     return prepare_run(
-        workflow,
-        version,
+        target.workflow,
+        target.version,
         payload,
         plan=caller.org.plan,
         workflows=context.workflows,
         allow_http=context.allow_http,
         now=now,
-    )
-
-
-def _earlier(conn: sa.Connection, org_id: str, key: str | None) -> TriggerCall | None:
-    return find_call(conn, org_id=org_id, idempotency_key=key) if key is not None else None
-
-
-def _workflow_call(
-    conn: sa.Connection, *, org_id: str, workflow_id: str, key: str | None
-) -> tuple[TriggerCall | None, WorkflowInfo | None, VersionInfo | None]:
-    """Read what a trigger needs at once: an earlier call, or the workflow and version."""
-    earlier = _earlier(conn, org_id, key)
-    if earlier is not None:
-        return earlier, None, None
-    workflow, version = live_target(conn, org_id=org_id, workflow_id=workflow_id)
-    return None, workflow, version
-
-
-def _event_call(
-    conn: sa.Connection, *, org_id: str, event: str, key: str | None
-) -> tuple[TriggerCall | None, list[tuple[WorkflowInfo, VersionInfo]]]:
-    """Read all an event needs in one transaction: an earlier call, or its listeners."""
-    earlier = _earlier(conn, org_id, key)
-    if earlier is not None:
-        return earlier, []
-    return None, subscribed_targets(conn, org_id=org_id, event=event)
-
-
-@dataclass(frozen=True, slots=True)
-class _Call:
-    """What a trigger call asked for, as recorded."""
-
-    org_id: str
-    workflow_id: str | None
-    event: str | None
-    fingerprint: str
-    call_id: str
-    now: float
-
-
-async def _record(  # noqa: PLR0913 - the call and its outcome
-    context: ApiContext,
-    call: _Call,
-    *,
-    runs: list[NewRun],
-    idempotency_key: str | None,
-    status_code: int,
-    response: dict[str, Any],
-) -> tuple[TriggerCall, bool]:
-    """Start `runs` and record the call in one transaction; (call, replayed).
-
-    Two calls racing with one key on PostgreSQL both find no earlier call; the unique
-    index lets one commit, and the other answers as a replay of it.
-    """
-    try:
-        return await _start(context, call, runs, idempotency_key, status_code, response)
-    except sa.exc.IntegrityError:
-        if idempotency_key is None:
-            raise
-        earlier = await context.store.read(
-            find_call, org_id=call.org_id, idempotency_key=idempotency_key
-        )
-        if earlier is None:
-            raise
-        return earlier, True
-
-
-async def _start(  # noqa: PLR0913, PLR0917
-    context: ApiContext,
-    call: _Call,
-    runs: list[NewRun],
-    idempotency_key: str | None,
-    status_code: int,
-    response: dict[str, Any],
-) -> tuple[TriggerCall, bool]:
-    return await context.store.write(
-        start_runs_once,
-        org_id=call.org_id,
-        runs=runs,
-        workflow_id=call.workflow_id,
-        event=call.event,
-        idempotency_key=idempotency_key,
-        fingerprint=call.fingerprint,
-        status_code=status_code,
-        response=response,
-        call_id=call.call_id,
-        now=call.now,
     )
 
 
@@ -261,6 +160,11 @@ def _replayed(call: TriggerCall, fingerprint: str) -> JSONResponse:
     return JSONResponse(
         call.response, status_code=call.status_code, headers={"Idempotent-Replayed": "true"}
     )
+
+
+def _answer(call: TriggerCall) -> JSONResponse:
+    """Answer a call exactly as it is recorded."""
+    return JSONResponse(call.response, status_code=call.status_code)
 
 
 @router.post(
@@ -277,52 +181,60 @@ async def trigger(
     request: Request,
     idempotency_key: IdempotencyHeader = None,
 ) -> TriggerOut | JSONResponse:
-    """Start a run of the workflow's live version; answered once the run is durable."""
+    """Start a run of the workflow's live version; answered once the run is durable.
+
+    A refusal (archived, not published, plan, payload) is recorded too, with the very
+    status and body it is answered with.
+    """
     context = context_of(request)
     check_size(body.payload, "body.payload")
     fingerprint = _fingerprint("workflow", workflow_id, body.payload)
-    earlier, workflow, version = await context.store.read(
-        _workflow_call, org_id=caller.org.id, workflow_id=workflow_id, key=idempotency_key
+    target = await context.store.workflows.trigger_target(
+        org_id=caller.org.id, workflow_id=workflow_id, idempotency_key=idempotency_key
     )
-    if earlier is not None:
-        return _replayed(earlier, fingerprint)
-    assert workflow is not None  # noqa: S101 - read together with no earlier call
+    if isinstance(target, TriggerCall):
+        return _replayed(target, fingerprint)
     now = context.clock.now()
     # Off the loop: a live version not yet compiled here, and a payload checked against
     # its trigger schema, are CPU work sized by the tenant.
-    prepared = await asyncio.to_thread(
-        _prepare, context, caller, (workflow, version), body.payload, now
-    )
-    call = _Call(caller.org.id, workflow_id, None, fingerprint, new_id("trg", now=now), now)
+    prepared = await asyncio.to_thread(_prepare, context, caller, target, body.payload, now)
+    call_id = new_id("trg", now=now)
     if isinstance(prepared, Refusal):
-        status = REFUSAL_STATUS[prepared.code]
-        # Recorded without its key: a refused call may be retried with the same key.
-        await _record(
-            context,
-            call,
-            runs=[],
+        refused = ErrorBody(error=_error_of(prepared))
+        call = TriggerCall(
+            id=call_id,
+            org_id=caller.org.id,
+            workflow_id=workflow_id,
+            event=None,
+            # Recorded without its key: a refused call may be retried with the same key.
             idempotency_key=None,
-            status_code=status,
-            response=ErrorBody(error=_error_of(prepared)).model_dump()
-            | {"trigger_call_id": call.call_id},
+            fingerprint=fingerprint,
+            status_code=REFUSAL_STATUS[prepared.code],
+            response=refused.model_dump(),
+            created_at=now,
         )
-        raise ApiError(status, prepared.code, prepared.message, prepared.problems)
+        await context.store.workflows.start_runs(call, [])
+        return _answer(call)
     out = TriggerOut(
-        trigger_call_id=call.call_id,
+        trigger_call_id=call_id,
         run_id=prepared.id,
         workflow_id=workflow_id,
         version_id=prepared.version_id or "",
     )
-    recorded, replayed = await _record(
-        context,
-        call,
-        runs=[prepared],
+    call = TriggerCall(
+        id=call_id,
+        org_id=caller.org.id,
+        workflow_id=workflow_id,
+        event=None,
         idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
         status_code=202,
         response=out.model_dump(),
+        created_at=now,
     )
-    if replayed:
-        return _replayed(recorded, fingerprint)
+    outcome = await context.store.workflows.start_runs(call, [prepared])
+    if outcome.replayed:  # a call with this key was recorded since it was looked up
+        return _replayed(outcome.call, fingerprint)
     context.new_work()
     return out
 
@@ -347,43 +259,46 @@ async def send_event(
     context = context_of(request)
     check_size(body.payload, "body.payload")
     fingerprint = _fingerprint("event", body.name, body.payload)
-    earlier, targets = await context.store.read(
-        _event_call, org_id=caller.org.id, event=body.name, key=idempotency_key
+    targets = await context.store.workflows.event_targets(
+        org_id=caller.org.id, event=body.name, idempotency_key=idempotency_key
     )
-    if earlier is not None:
-        return _replayed(earlier, fingerprint)
+    if isinstance(targets, TriggerCall):
+        return _replayed(targets, fingerprint)
     now = context.clock.now()
     runs: list[NewRun] = []
     started: list[StartedRun] = []
     refused: list[RefusedWorkflow] = []
-    for workflow, version in targets:
-        prepared = await asyncio.to_thread(
-            _prepare, context, caller, (workflow, version), body.payload, now
-        )
+    for target in targets:
+        prepared = await asyncio.to_thread(_prepare, context, caller, target, body.payload, now)
+        workflow_id = target.workflow.id
         if isinstance(prepared, Refusal):
-            refused.append(RefusedWorkflow(workflow_id=workflow.id, error=_error_of(prepared)))
+            refused.append(RefusedWorkflow(workflow_id=workflow_id, error=_error_of(prepared)))
         else:
             runs.append(prepared)
             started.append(
                 StartedRun(
                     run_id=prepared.id,
-                    workflow_id=workflow.id,
+                    workflow_id=workflow_id,
                     version_id=prepared.version_id or "",
                 )
             )
-    call = _Call(caller.org.id, None, body.name, fingerprint, new_id("trg", now=now), now)
-    out = EventOut(trigger_call_id=call.call_id, event=body.name, runs=started, refused=refused)
-    recorded, replayed = await _record(
-        context,
-        call,
-        runs=runs,
+    call_id = new_id("trg", now=now)
+    out = EventOut(trigger_call_id=call_id, event=body.name, runs=started, refused=refused)
+    call = TriggerCall(
+        id=call_id,
+        org_id=caller.org.id,
+        workflow_id=None,
+        event=body.name,
         # A call where every listener refused may be retried with the same key.
         idempotency_key=idempotency_key if started or not refused else None,
+        fingerprint=fingerprint,
         status_code=202,
         response=out.model_dump(),
+        created_at=now,
     )
-    if replayed:
-        return _replayed(recorded, fingerprint)
+    outcome = await context.store.workflows.start_runs(call, runs)
+    if outcome.replayed:  # a call with this key was recorded since it was looked up
+        return _replayed(outcome.call, fingerprint)
     if runs:
         context.new_work()
     return out
@@ -398,8 +313,7 @@ async def trigger_calls(
     cursor: CursorQuery = None,
 ) -> TriggerCallPage:
     """Return trigger and event calls, newest first, refused ones with their error."""
-    found = await context_of(request).store.read(
-        list_calls,
+    found = await context_of(request).store.workflows.list_calls(
         org_id=caller.org.id,
         workflow_id=workflow_id,
         limit=limit + 1,

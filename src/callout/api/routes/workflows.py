@@ -15,22 +15,9 @@ from callout.api.errors import ERROR_RESPONSES, ErrorDetail
 from callout.api.pages import CursorQuery, LimitQuery, PageInfo, page_of
 from callout.model.json_input import servable_json_value
 from callout.model.timestamps import iso_utc
-from callout.store.organizations import Caller
-from callout.store.secrets import secret_names
-from callout.store.workflows import (
-    VersionInfo,
-    VersionState,
-    WorkflowInfo,
-    WorkflowStatus,
-    create_workflow,
-    get_version,
-    get_workflow,
-    list_versions,
-    list_workflows,
-    publish_draft,
-    save_draft,
-    set_archived,
-)
+from callout.store.account_records import Caller
+from callout.store.protocol import ConflictError
+from callout.store.workflow_records import VersionInfo, VersionState, WorkflowInfo, WorkflowStatus
 
 router = APIRouter(prefix="/v1/workflows", tags=["Workflows"], responses=ERROR_RESPONSES)
 
@@ -182,7 +169,7 @@ def _version_fields(info: VersionInfo) -> dict[str, Any]:
 async def _detail(context: ApiContext, caller: Caller, info: VersionInfo) -> VersionDetailOut:
     problems = []
     if info.state is VersionState.DRAFT:
-        names = await context.store.read(secret_names, org_id=caller.org.id)
+        names = await context.store.accounts.secret_names(org_id=caller.org.id)
         # Off the loop: validating a large document takes up to ~1 s of CPU.
         found = await asyncio.to_thread(
             problems_of,
@@ -203,16 +190,15 @@ async def create(body: DocumentIn, caller: CallerDep, request: Request) -> Creat
     """Create a workflow whose version 1 is a draft of the document (it may be incomplete)."""
     context = context_of(request)
     check_size(body.document, "body.document")
-    info = await context.store.write(
-        create_workflow,
+    info = await context.store.workflows.create_workflow(
         org_id=caller.org.id,
         name=name_of(body.document),
         document=body.document,
         by=caller.key_id,
         now=context.clock.now(),
     )
-    draft = await context.store.read(
-        get_version, org_id=caller.org.id, workflow_id=info.id, version_id="draft"
+    draft = await context.store.workflows.get_version(
+        org_id=caller.org.id, workflow_id=info.id, version_id="draft"
     )
     return CreatedOut(workflow=workflow_out(info), draft=await _detail(context, caller, draft))
 
@@ -226,8 +212,8 @@ async def list_all(
     cursor: CursorQuery = None,
 ) -> WorkflowPage:
     """Return the organization's workflows, newest first, with status, live version, last run."""
-    found = await context_of(request).store.read(
-        list_workflows, org_id=caller.org.id, status=status, limit=limit + 1, before_id=cursor
+    found = await context_of(request).store.workflows.list_workflows(
+        org_id=caller.org.id, status=status, limit=limit + 1, before_id=cursor
     )
     page, cursor = page_of(found, limit, lambda info: info.id)
     return WorkflowPage(data=[workflow_out(info) for info in page], next_cursor=cursor)
@@ -236,8 +222,8 @@ async def list_all(
 @router.get("/{workflow_id}", summary="Get a workflow")
 async def get_one(workflow_id: WorkflowIdPath, caller: CallerDep, request: Request) -> WorkflowOut:
     """Return one workflow."""
-    info = await context_of(request).store.read(
-        get_workflow, org_id=caller.org.id, workflow_id=workflow_id
+    info = await context_of(request).store.workflows.get_workflow(
+        org_id=caller.org.id, workflow_id=workflow_id
     )
     return workflow_out(info)
 
@@ -253,8 +239,7 @@ async def put_draft(
     """
     context = context_of(request)
     check_size(body.document, "body.document")
-    info = await context.store.write(
-        save_draft,
+    info = await context.store.workflows.save_draft(
         org_id=caller.org.id,
         workflow_id=workflow_id,
         name=name_of(body.document),
@@ -269,16 +254,36 @@ async def put_draft(
 async def publish(workflow_id: WorkflowIdPath, caller: CallerDep, request: Request) -> VersionOut:
     """Check the draft (the plan, then every problem at once), freeze it and make it live.
 
-    Runs already started stay on the version they started with.
+    Runs already started stay on the version they started with. The check runs
+    before the write, which publishes only the document checked: a save in
+    between makes the publish 409 (publish again).
     """
     context = context_of(request)
-    info = await context.store.write(
-        publish_draft,
-        org_id=caller.org.id,
+    workflows, org_id = context.store.workflows, caller.org.id
+    workflow = await workflows.get_workflow(org_id=org_id, workflow_id=workflow_id)
+    if workflow.status is WorkflowStatus.ARCHIVED:
+        raise ConflictError(f"workflow {workflow_id} is archived; unarchive it to publish")
+    draft = await workflows.get_version(org_id=org_id, workflow_id=workflow_id, version_id="draft")
+    org, names = await asyncio.gather(
+        context.store.accounts.get_organization(org_id=org_id),
+        context.store.accounts.secret_names(org_id=org_id),
+    )
+    # Off the loop: validating a large document takes up to ~1 s of CPU.
+    event = await asyncio.to_thread(
+        publish_check,
+        draft.document,
+        plan=org.plan,
+        secrets=names,
+        allow_http=context.allow_http,
+    )
+    info = await workflows.publish(
+        org_id=org_id,
         workflow_id=workflow_id,
+        draft_id=draft.id,
+        checked=draft.document,
+        event=event,
         by=caller.key_id,
         now=context.clock.now(),
-        check=publish_check(context, caller.org.id),
     )
     return VersionOut(**_version_fields(info))
 
@@ -287,8 +292,7 @@ async def _set_archived(
     request: Request, org_id: str, workflow_id: str, archived: bool
 ) -> WorkflowOut:
     context = context_of(request)
-    info = await context.store.write(
-        set_archived,
+    info = await context.store.workflows.set_archived(
         org_id=org_id,
         workflow_id=workflow_id,
         archived=archived,
@@ -316,8 +320,8 @@ async def versions(
     workflow_id: WorkflowIdPath, caller: CallerDep, request: Request
 ) -> list[VersionOut]:
     """Return every version, newest first, with who made and published it and when."""
-    found = await context_of(request).store.read(
-        list_versions, org_id=caller.org.id, workflow_id=workflow_id
+    found = await context_of(request).store.workflows.list_versions(
+        org_id=caller.org.id, workflow_id=workflow_id
     )
     return [VersionOut(**_version_fields(info)) for info in found]
 
@@ -328,7 +332,7 @@ async def version(
 ) -> VersionDetailOut:
     """Return one version (or `draft`, or `live`) with its document."""
     context = context_of(request)
-    info = await context.store.read(
-        get_version, org_id=caller.org.id, workflow_id=workflow_id, version_id=version_id
+    info = await context.store.workflows.get_version(
+        org_id=caller.org.id, workflow_id=workflow_id, version_id=version_id
     )
     return await _detail(context, caller, info)

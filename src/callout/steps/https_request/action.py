@@ -43,7 +43,9 @@ class HttpsRequestAction:
     def policy(self, config: HttpsRequestConfig) -> StepPolicy:
         """Return the step's retry intervals and continue-on-error flag."""
         return StepPolicy(
-            retry_intervals=config.retry_intervals, continue_on_error=config.continue_on_error
+            retry_intervals=config.retry_intervals,
+            continue_on_error=config.continue_on_error,
+            timeout=config.timeout,
         )
 
     def referenced_secrets(self, config: HttpsRequestConfig) -> set[str]:
