@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from callout.api.key_cache import KeyCache
+from callout.api.target_cache import TargetCache
 from callout.engine.workflow_cache import WorkflowCache
 from callout.http import Transport
 from callout.model.clock import Clock, SystemClock
@@ -37,9 +38,12 @@ class ApiContext:
     max_body_bytes: int = MAX_BODY_BYTES
     key_cache: KeyCache = field(init=False, repr=False)
     """Who each API key signs in as, read at most once a second (see `key_cache.py`)."""
+    targets: TargetCache = field(init=False, repr=False)
+    """What each trigger starts, read at most once a second (see `target_cache.py`)."""
 
     def __post_init__(self) -> None:
         self.key_cache = KeyCache(self.store.accounts, clock=self.clock)
+        self.targets = TargetCache(self.store.workflows, clock=self.clock)
 
 
 def context_of(request: Request) -> ApiContext:

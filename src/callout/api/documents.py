@@ -25,14 +25,15 @@ def name_of(document: Mapping[str, Any]) -> str:
     return name[:200] if isinstance(name, str) and name else UNTITLED
 
 
-def check_size(value: Any, what: str) -> None:
-    """Raise DocumentError when `value` as JSON is over the 1 MiB limit."""
+def check_size(value: Any, what: str) -> int:
+    """Return the size of `value` as JSON; DocumentError when over the 1 MiB limit."""
     # surrogatepass: a lone surrogate counts its 3 bytes here instead of crashing; the
     # JSON reader refuses it with its path (bodies are checked before routes run).
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_DOCUMENT_BYTES:
         raise DocumentError([Problem(what, f"is {size} bytes; at most {MAX_DOCUMENT_BYTES}")])
+    return size
 
 
 def json_problems(document: Any) -> list[Problem]:

@@ -1,4 +1,4 @@
-"""`callout serve` (the API and a worker in one process) and `callout api` (the API alone)."""
+"""`callout serve` (the API, with a worker in a child process) and `callout api` (the API alone)."""
 
 from __future__ import annotations
 
@@ -161,7 +161,12 @@ port_option = click.option("--port", default=8000, show_default=True, help="Port
 def serve_command(
     database: str | None, host: str, port: int, concurrency: int, grace: float, lease_margin: float
 ) -> None:
-    """Run the API and a worker in one process (SQLite by default: ./callout.db).
+    """Run the API, and a worker in a child process (SQLite by default: ./callout.db).
+
+    \b
+    The worker runs in a process of its own (each gets a core), woken when
+    the API starts runs; if it dies it is started again, and it stops when
+    serve stops (or dies).
 
     \b
     The API is at http://HOST:PORT/v1, its description at /openapi.json and

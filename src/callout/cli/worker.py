@@ -162,7 +162,7 @@ async def work(
 
     def ready(worker: Worker) -> None:
         if wake_fd is not None:
-            unlisten.append(listen_for_wakes(wake_fd, worker.wake))
+            unlisten.append(listen_for_wakes(wake_fd, worker.wake, stop.set))
 
     try:
         # A database out of reach at start (locked, restarting) is waited for, not fatal.

@@ -46,8 +46,14 @@ class WakePipe:
                 os.close(fd)
 
 
-def listen_for_wakes(fd: int, wake: Callable[[], None]) -> Callable[[], None]:
-    """Call `wake()` whenever bytes arrive on `fd`; return what stops listening."""
+def listen_for_wakes(
+    fd: int, wake: Callable[[], None], gone: Callable[[], None]
+) -> Callable[[], None]:
+    """Call `wake()` whenever bytes arrive on `fd`, `gone()` when it closes; return what stops.
+
+    The pipe closes when `callout serve` exits, however it exits (even `kill -9`):
+    its worker then stops too, rather than run on alone.
+    """
     loop = asyncio.get_running_loop()
     os.set_blocking(fd, False)
 
@@ -56,8 +62,9 @@ def listen_for_wakes(fd: int, wake: Callable[[], None]) -> Callable[[], None]:
             data = os.read(fd, 4096)
         except BlockingIOError:
             return
-        if not data:  # the API's end closed: serve is gone; polling carries on
+        if not data:  # the API's end closed: serve is gone
             loop.remove_reader(fd)
+            gone()
             return
         wake()
 

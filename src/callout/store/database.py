@@ -11,6 +11,7 @@ and a database error may be logged.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sqlite3
 import time
@@ -146,11 +147,27 @@ def _sqlite_begin_immediate(busy_ms: int, connection: sa.Connection) -> None:
 
 
 def _json_text(value: Any) -> str:
-    """JSON columns' text: compact UTF-8, written by orjson (several times json's speed)."""
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    """JSON columns' text: compact UTF-8, written by orjson (several times json's speed).
+
+    What orjson refuses (a lone surrogate, an integer past 64 bits, nesting past 254
+    levels: values the API no longer accepts, still found in older records) is
+    written by the standard library, as before.
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"))
 
 
-JSON_CODEC: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
+def _json_value(text: str | bytes) -> Any:
+    """Read a JSON column: orjson, or the standard library for what orjson refuses."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+JSON_CODEC: dict[str, Any] = {"json_serializer": _json_text, "json_deserializer": _json_value}
 """How every engine reads and writes JSON columns."""
 
 

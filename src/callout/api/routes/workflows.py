@@ -285,6 +285,7 @@ async def publish(workflow_id: WorkflowIdPath, caller: CallerDep, request: Reque
         by=caller.key_id,
         now=context.clock.now(),
     )
+    context.targets.forget(org_id)  # this process's triggers start the new version at once
     return VersionOut(**_version_fields(info))
 
 
@@ -298,6 +299,7 @@ async def _set_archived(
         archived=archived,
         now=context.clock.now(),
     )
+    context.targets.forget(org_id)
     return workflow_out(info)
 
 

@@ -1,0 +1,100 @@
+"""The workflows a trigger starts, read at most once a second per API process.
+
+A trigger needs the workflow (or the workflows listening to an event) and its
+live version: the same few rows for every call. They are kept here for at
+most `TARGET_CACHE_SECONDS`, so a busy API reads them once a second, not once a
+call. A publish, archive or unarchive made through this process forgets the
+organization's entries at once; one made through another process is seen
+within a second. The idempotency key is then checked by the write itself (the
+store's unique key), so a trigger makes one database round trip: its commit.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from callout.model.clock import Clock
+from callout.store.workflow_records import RunTarget, TriggerCall, WorkflowRecords
+
+TARGET_CACHE_SECONDS = 1.0
+"""Longest a publish, archive or unarchive in another process goes unseen by triggers here."""
+
+TARGET_CACHE_SIZE = 10_000
+"""Most workflows and events kept; the least recently used go first."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    read_at: float
+    targets: tuple[RunTarget, ...]
+
+
+class TargetCache:
+    """Trigger targets by workflow and by event, each at most a second old."""
+
+    def __init__(
+        self,
+        records: WorkflowRecords,
+        *,
+        clock: Clock,
+        seconds: float = TARGET_CACHE_SECONDS,
+        size: int = TARGET_CACHE_SIZE,
+    ) -> None:
+        self._records = records
+        self._clock = clock
+        self._seconds = seconds
+        self._size = size
+        self._kept: OrderedDict[tuple[str, str, str], _Kept] = OrderedDict()
+
+    def _fresh(self, key: tuple[str, str, str]) -> tuple[RunTarget, ...] | None:
+        kept = self._kept.get(key)
+        if kept is None:
+            return None
+        age = self._clock.now() - kept.read_at
+        if not 0 <= age < self._seconds:  # old, or read "in the future" (a clock set back)
+            del self._kept[key]
+            return None
+        self._kept.move_to_end(key)
+        return kept.targets
+
+    def _keep(
+        self, key: tuple[str, str, str], read_at: float, targets: tuple[RunTarget, ...]
+    ) -> None:
+        self._kept[key] = _Kept(read_at, targets)
+        self._kept.move_to_end(key)
+        while len(self._kept) > self._size:
+            self._kept.popitem(last=False)
+
+    async def workflow(self, *, org_id: str, workflow_id: str) -> RunTarget:
+        """Return the workflow with its live version. Raises NotFoundError (not kept)."""
+        key = (org_id, "workflow", workflow_id)
+        found = self._fresh(key)
+        if found is None:
+            read_at = self._clock.now()
+            target = await self._records.trigger_target(
+                org_id=org_id, workflow_id=workflow_id, idempotency_key=None
+            )
+            assert not isinstance(target, TriggerCall)  # noqa: S101 - asked with no key
+            found = (target,)
+            self._keep(key, read_at, found)
+        return found[0]
+
+    async def event(self, *, org_id: str, event: str) -> tuple[RunTarget, ...]:
+        """Return the published, unarchived workflows listening to `event`."""
+        key = (org_id, "event", event)
+        found = self._fresh(key)
+        if found is None:
+            read_at = self._clock.now()
+            targets = await self._records.event_targets(
+                org_id=org_id, event=event, idempotency_key=None
+            )
+            assert not isinstance(targets, TriggerCall)  # noqa: S101 - asked with no key
+            found = tuple(targets)
+            self._keep(key, read_at, found)
+        return found
+
+    def forget(self, org_id: str) -> None:
+        """Drop an organization's entries (a publish, archive or unarchive here)."""
+        for key in [key for key in self._kept if key[0] == org_id]:
+            del self._kept[key]

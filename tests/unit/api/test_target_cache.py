@@ -1,0 +1,126 @@
+"""Trigger targets: read at most once a second; a publish or archive here is seen at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from callout.api.target_cache import TARGET_CACHE_SECONDS, TargetCache
+from callout.model.clock import ManualClock
+from callout.store.memory import MemoryStore
+from callout.store.protocol import NotFoundError
+from callout.store.workflow_records import RunTarget, TriggerCall, WorkflowRecords
+
+T0 = 1_800_000_000.0
+ORG = "org_1"
+
+
+class CountedReads:
+    """The memory store's trigger reads, counted."""
+
+    def __init__(self, records: WorkflowRecords) -> None:
+        self.records = records
+        self.reads = 0
+
+    async def trigger_target(
+        self, *, org_id: str, workflow_id: str, idempotency_key: str | None
+    ) -> TriggerCall | RunTarget:
+        self.reads += 1
+        return await self.records.trigger_target(
+            org_id=org_id, workflow_id=workflow_id, idempotency_key=idempotency_key
+        )
+
+    async def event_targets(
+        self, *, org_id: str, event: str, idempotency_key: str | None
+    ) -> TriggerCall | list[RunTarget]:
+        self.reads += 1
+        return await self.records.event_targets(
+            org_id=org_id, event=event, idempotency_key=idempotency_key
+        )
+
+
+async def published(store: MemoryStore, name: str, event: str | None, now: float) -> str:
+    document: dict[str, Any] = {"name": name}
+    created = await store.workflows.create_workflow(
+        org_id=ORG, name=name, document=document, by=None, now=now
+    )
+    draft = await store.workflows.get_version(
+        org_id=ORG, workflow_id=created.id, version_id="draft"
+    )
+    await store.workflows.publish(
+        org_id=ORG,
+        workflow_id=created.id,
+        draft_id=draft.id,
+        checked=document,
+        event=event,
+        by=None,
+        now=now,
+    )
+    return created.id
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0)
+
+
+@pytest.fixture
+def store(clock: ManualClock) -> MemoryStore:
+    return MemoryStore(clock=clock)
+
+
+async def test_an_event_is_read_once_a_second(store: MemoryStore, clock: ManualClock) -> None:
+    first = await published(store, "first", "inquiry.done", T0)
+    reads = CountedReads(store.workflows)
+    cache = TargetCache(reads, clock=clock)  # type: ignore[arg-type]  # the two reads it uses
+    for _ in range(5):
+        assert [t.workflow.id for t in await cache.event(org_id=ORG, event="inquiry.done")] == [
+            first
+        ]
+    assert reads.reads == 1
+    # Published in another process: seen once the second is up, not before.
+    second = await published(store, "second", "inquiry.done", T0 + 0.5)
+    clock.advance(TARGET_CACHE_SECONDS - 0.01)
+    assert len(await cache.event(org_id=ORG, event="inquiry.done")) == 1
+    clock.advance(0.02)
+    found = await cache.event(org_id=ORG, event="inquiry.done")
+    assert [t.workflow.id for t in found] == [first, second]
+    assert reads.reads == 2
+
+
+async def test_forgetting_an_organization_reads_its_targets_again_at_once(
+    store: MemoryStore, clock: ManualClock
+) -> None:
+    workflow_id = await published(store, "w", None, T0)
+    reads = CountedReads(store.workflows)
+    cache = TargetCache(reads, clock=clock)  # type: ignore[arg-type]
+    target = await cache.workflow(org_id=ORG, workflow_id=workflow_id)
+    assert target.workflow.status == "published"
+    await store.workflows.set_archived(org_id=ORG, workflow_id=workflow_id, archived=True, now=T0)
+    assert (await cache.workflow(org_id=ORG, workflow_id=workflow_id)).workflow.status == (
+        "published"
+    )
+    cache.forget(ORG)  # what the API does after archiving through this process
+    archived = await cache.workflow(org_id=ORG, workflow_id=workflow_id)
+    assert archived.workflow.status == "archived"
+    assert reads.reads == 2
+
+
+async def test_an_unknown_workflow_is_not_kept_and_a_clock_set_back_reads_again(
+    store: MemoryStore, clock: ManualClock
+) -> None:
+    reads = CountedReads(store.workflows)
+    cache = TargetCache(reads, clock=clock, size=1)  # type: ignore[arg-type]
+    for _ in range(2):
+        with pytest.raises(NotFoundError):
+            await cache.workflow(org_id=ORG, workflow_id="wfl_missing")
+    assert reads.reads == 2
+    workflow_id = await published(store, "w", None, T0)
+    await cache.workflow(org_id=ORG, workflow_id=workflow_id)
+    clock.advance(-5)  # read "in the future": not trusted
+    await cache.workflow(org_id=ORG, workflow_id=workflow_id)
+    assert reads.reads == 4
+    await cache.event(org_id=ORG, event="other")  # size 1: the workflow's entry goes
+    await cache.workflow(org_id=ORG, workflow_id=workflow_id)
+    assert reads.reads == 6
