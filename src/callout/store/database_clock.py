@@ -44,3 +44,15 @@ def database_now(conn: sa.Connection) -> sa.ColumnElement[float]:
     if clock is None and conn.dialect.name == "postgresql":
         return _POSTGRES_NOW
     return sa.literal((clock or _HOST_CLOCK).now(), sa.Float(precision=53))
+
+
+def database_now_value(conn: sa.Connection) -> float | None:
+    """Return the database's time now as a number to bind, or None on PostgreSQL's own clock.
+
+    For statements written as SQL text (`attempt_results.py`): None means "write
+    PostgreSQL's `now()` in the statement"; a number is bound as `:now`.
+    """
+    clock: Clock | None = conn.get_execution_options().get(CLOCK_OPTION)
+    if clock is None and conn.dialect.name == "postgresql":
+        return None
+    return (clock or _HOST_CLOCK).now()

@@ -10,8 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from callout.model.records import RunStatus, StepStatus
-from callout.store.database_clock import database_now
+from callout.store.prepared_sql import now_parameters, prepared
 from callout.store.protocol import (
     NewRun,
     RunFilter,
@@ -98,43 +97,48 @@ def read_runs(
     return [run_from_row(row, (), document=row.document, trigger=row.trigger) for row in rows]
 
 
+_INSERT_RUN = (
+    "INSERT INTO runs (id, workflow_name, document, trigger, status, created_at, updated_at, "
+    "org_id, workflow_id, version_id) VALUES (:id, :workflow_name, :document, :trigger, "
+    "'pending', :now, :now, :org_id, :workflow_id, :version_id)"
+)
+_INSERT_STEP_RUN = (
+    "INSERT INTO step_runs (id, run_id, position, step_id, status, due_at, timeout, "
+    "attempts_made, interruptions, created_at, updated_at) VALUES (:id, :run_id, :position, "
+    ":step_id, 'pending', CASE WHEN :position = 0 THEN :now END, :timeout, 0, 0, :now, :now)"
+)
+
+
 def insert_run(conn: sa.Connection, run: NewRun) -> None:
     """Insert a run and its step runs in the caller's transaction; the first step is due now.
 
-    Every time it writes is the database's (`database_now`), whoever triggered the run.
+    Every time it writes is the database's, whoever triggered the run. Two statements
+    prepared once (`prepared_sql.py`): the run, and its step runs in one batch.
     """
-    now = database_now(conn)
-    created: float = conn.execute(
-        runs.insert()
-        .values(
-            id=run.id,
-            workflow_name=run.workflow_name,
-            document=run.document,
-            trigger=run.trigger,
-            status=RunStatus.PENDING.value,
-            created_at=now,
-            updated_at=now,
-            org_id=run.org_id,
-            workflow_id=run.workflow_id,
-            version_id=run.version_id,
-        )
-        # The step runs go in as one batch of plain values: the run's own stamp
-        # comes back with the insert (no second round trip for the time).
-        .returning(runs.c.created_at)
-    ).scalar_one()
+    now, bound = now_parameters(conn)
     conn.execute(
-        step_runs.insert(),
+        prepared(_INSERT_RUN, now),
+        {
+            **bound,
+            "id": run.id,
+            "workflow_name": run.workflow_name,
+            "document": run.document,
+            "trigger": run.trigger,
+            "org_id": run.org_id,
+            "workflow_id": run.workflow_id,
+            "version_id": run.version_id,
+        },
+    )
+    conn.execute(
+        prepared(_INSERT_STEP_RUN, now),
         [
             {
+                **bound,
                 "id": step_run_id,
                 "run_id": run.id,
                 "position": position,
                 "step_id": step_id,
-                "status": StepStatus.PENDING.value,
-                "due_at": created if position == 0 else None,
                 "timeout": run.timeout_of(position),
-                "created_at": created,
-                "updated_at": created,
             }
             for position, (step_id, step_run_id) in enumerate(
                 zip(run.step_ids, run.step_run_ids, strict=True)

@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from callout.model.clock import Clock
-from callout.model.records import AttemptStatus, Decision, RunStatus, StepStatus
+from callout.model.records import AttemptStatus, RunStatus, StepStatus
+from callout.store.attempt_results import record_result
 from callout.store.database_clock import database_now, keep_time_with
 from callout.store.driver_errors import unavailable
 from callout.store.notifications import DUE_CHANNEL
@@ -322,47 +323,11 @@ class SyncSqlStore:
     def finish_attempt(self, conn: sa.Connection, claim: Claim, finished: FinishedAttempt) -> None:
         """Record the attempt's end and move the run on, in `conn`'s transaction, fenced.
 
-        The end is stamped, and a retry made due `retry_delay` later, by the database's clock.
+        The end is stamped, and a retry made due `retry_delay` later, by the database's
+        clock (the statements: `attempt_results.py`).
         """
-        now = database_now(conn)
-        next_attempt_at = (
-            now + (finished.retry_delay or 0.0) if finished.decision is Decision.RETRY else None
-        )
-        step_values: dict[str, Any] = {
-            "lease_token": None,
-            "updated_at": now,
-            "due_at": None,
-            "attempts_made": step_runs.c.attempts_made + 1,
-        }
-        decision = finished.decision
-        if decision is Decision.SUCCEEDED:
-            step_values |= {"status": StepStatus.SUCCEEDED.value, "output": finished.output}
-        elif decision is Decision.RETRY:
-            step_values |= {"status": StepStatus.WAITING.value, "due_at": next_attempt_at}
-        else:
-            step_values |= {"status": StepStatus.ERRORED.value, "error": finished.error}
-            if decision is Decision.ERRORED_CONTINUE:
-                step_values["output"] = finished.output
-        self._fence(conn, claim, step_values)
-        conn.execute(
-            sa.update(attempts)
-            .where(attempts.c.id == finished.attempt_id)
-            .values(
-                status=finished.status,
-                ended_at=now,
-                http_status=finished.http_status,
-                error=finished.error,
-                request=finished.request,
-                response=finished.response,
-                next_attempt_at=next_attempt_at,
-            )
-        )
-        if decision is Decision.RETRY:
-            return
-        if decision is Decision.ERRORED_FAIL:
-            self._fail_run(conn, claim.run_id, now)
-        else:
-            self._advance(conn, claim, now)
+        if record_result(conn, claim, finished):
+            self._notify_due(conn)
 
     def _notify_due(self, conn: sa.Connection) -> None:
         """On PostgreSQL, wake listening workers when this transaction commits.
@@ -371,50 +336,6 @@ class SyncSqlStore:
         """
         if self._postgres:
             conn.execute(sa.text(f"NOTIFY {DUE_CHANNEL}"))
-
-    def _advance(self, conn: sa.Connection, claim: Claim, now: sa.ColumnElement[float]) -> None:
-        """Make the next pending step due, or complete the run (one statement to find and set).
-
-        A run has at most one pending step run per position (a resume adds one for the
-        failed step and makes the skipped ones pending again).
-        """
-        later = step_runs.alias("later")
-        following = (
-            sa.select(sa.func.min(later.c.position))
-            .where(later.c.run_id == claim.run_id)
-            .where(later.c.position > claim.position)
-            .where(later.c.status == StepStatus.PENDING.value)
-            .scalar_subquery()
-        )
-        made_due = conn.execute(
-            sa.update(step_runs)
-            .where(step_runs.c.run_id == claim.run_id)
-            .where(step_runs.c.position == following)
-            .where(step_runs.c.status == StepStatus.PENDING.value)
-            .values(due_at=now, updated_at=now)
-        )
-        if made_due.rowcount:
-            self._notify_due(conn)
-            return
-        conn.execute(
-            sa.update(runs)
-            .where(runs.c.id == claim.run_id)
-            .values(status=RunStatus.COMPLETED.value, updated_at=now, finished_at=now)
-        )
-
-    @staticmethod
-    def _fail_run(conn: sa.Connection, run_id: str, now: sa.ColumnElement[float]) -> None:
-        conn.execute(
-            sa.update(step_runs)
-            .where(step_runs.c.run_id == run_id)
-            .where(step_runs.c.status == StepStatus.PENDING.value)
-            .values(status=StepStatus.SKIPPED.value, due_at=None, updated_at=now)
-        )
-        conn.execute(
-            sa.update(runs)
-            .where(runs.c.id == run_id)
-            .values(status=RunStatus.FAILED.value, updated_at=now, finished_at=now)
-        )
 
     def outputs(
         self, run_id: str, *, step_ids: frozenset[str] | None = None

@@ -14,8 +14,8 @@ from dataclasses import asdict
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from callout.store.prepared_sql import prepared
 from callout.store.protocol import ConflictError, NewRun
 from callout.store.run_records import insert_run
 from callout.store.tables import trigger_calls
@@ -69,24 +69,25 @@ def event_targets(
     return subscribed_targets(conn, org_id=org_id, event=event)
 
 
+_INSERT_CALL = (
+    "INSERT INTO trigger_calls (id, org_id, workflow_id, event, idempotency_key, fingerprint, "
+    "status_code, response, created_at) VALUES (:id, :org_id, :workflow_id, :event, "
+    ":idempotency_key, :fingerprint, :status_code, :response, :created_at) "
+    "ON CONFLICT (org_id, idempotency_key) DO NOTHING RETURNING id"
+)
+
+
 def _insert_unless_key_taken(conn: sa.Connection, call: TriggerCall) -> bool:
     """Insert the call; return False, inserting nothing, when its key is taken.
 
     `ON CONFLICT DO NOTHING` on the key: on PostgreSQL a call racing with the same key
     in another transaction makes this wait for it, and then do nothing if it
     committed. No error, so the transaction (and its savepoint in a group commit)
-    goes on to read the winner.
+    goes on to read the winner. A call without a key never conflicts (NULLs differ).
+    Prepared once (`prepared_sql.py`): it runs on every trigger.
     """
-    values = asdict(call)
-    if conn.dialect.name == "postgresql":
-        statement: Any = postgresql.insert(trigger_calls).values(values)
-    else:
-        statement = sqlite.insert(trigger_calls).values(values)
-    statement = statement.on_conflict_do_nothing(
-        index_elements=[trigger_calls.c.org_id, trigger_calls.c.idempotency_key]
-    ).returning(trigger_calls.c.id)
     # RETURNING, not the row count: a driver may count the statement, not the rows.
-    return conn.execute(statement).first() is not None
+    return conn.execute(prepared(_INSERT_CALL, ":now"), asdict(call)).first() is not None
 
 
 def start_runs(conn: sa.Connection, call: TriggerCall, runs: Sequence[NewRun]) -> CallOutcome:
@@ -97,10 +98,9 @@ def start_runs(conn: sa.Connection, call: TriggerCall, runs: Sequence[NewRun]) -
     written and the earlier call comes back as a replay. Run times are the database's;
     the call keeps the time the API stamped on it.
     """
-    if call.idempotency_key is None:
-        conn.execute(trigger_calls.insert().values(asdict(call)))
-    elif not _insert_unless_key_taken(conn, call):
-        earlier = find_call(conn, org_id=call.org_id, idempotency_key=call.idempotency_key)
+    if not _insert_unless_key_taken(conn, call):
+        key = call.idempotency_key or ""  # only a key can be taken: NULLs never conflict
+        earlier = find_call(conn, org_id=call.org_id, idempotency_key=key)
         if earlier is None:  # trigger calls are never deleted: only a broken database
             raise ConflictError("this Idempotency-Key is taken, but its call cannot be read")
         return CallOutcome(earlier, replayed=True)

@@ -1,0 +1,143 @@
+"""Recording an attempt's end: the statements every attempt runs, prepared once (`prepared_sql.py`).
+
+Every write for claimed work is fenced by the lease token: the first statement
+is the fence, so a refused result writes nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from callout.model.records import Decision
+from callout.store.prepared_sql import now_parameters, prepared
+from callout.store.protocol import Claim, FinishedAttempt, LeaseLostError
+
+_STEP_ENDED = {
+    Decision.SUCCEEDED: "UPDATE step_runs SET lease_token = NULL, updated_at = :now, "
+    "attempts_made = attempts_made + 1, due_at = NULL, status = 'succeeded', "
+    "output = :output WHERE id = :step_run_id AND lease_token = :lease_token",
+    Decision.RETRY: "UPDATE step_runs SET lease_token = NULL, updated_at = :now, "
+    "attempts_made = attempts_made + 1, due_at = :now + :retry_delay, "
+    "status = 'waiting' WHERE id = :step_run_id AND lease_token = :lease_token",
+    Decision.ERRORED_CONTINUE: "UPDATE step_runs SET lease_token = NULL, updated_at = :now, "
+    "attempts_made = attempts_made + 1, due_at = NULL, status = 'errored', "
+    "error = :error, output = :output WHERE id = :step_run_id AND lease_token = :lease_token",
+    Decision.ERRORED_FAIL: "UPDATE step_runs SET lease_token = NULL, updated_at = :now, "
+    "attempts_made = attempts_made + 1, due_at = NULL, status = 'errored', "
+    "error = :error WHERE id = :step_run_id AND lease_token = :lease_token",
+}
+_ATTEMPT_ENDED = (
+    "UPDATE attempts SET status = :status, ended_at = :now, http_status = :http_status, "
+    "error = :error, request = :request, response = :response, next_attempt_at = NULL "
+    "WHERE id = :attempt_id"
+)
+_ATTEMPT_ENDED_RETRY = (
+    "UPDATE attempts SET status = :status, ended_at = :now, http_status = :http_status, "
+    "error = :error, request = :request, response = :response, "
+    "next_attempt_at = :now + :retry_delay WHERE id = :attempt_id"
+)
+# A run has at most one pending step run per position (a resume adds one for the
+# failed step and makes the skipped ones pending again).
+_NEXT_STEP_DUE = (
+    "UPDATE step_runs SET due_at = :now, updated_at = :now "
+    "WHERE run_id = :run_id AND status = 'pending' "
+    "AND position = (SELECT min(later.position) FROM step_runs AS later "
+    "WHERE later.run_id = :run_id AND later.position > :position AND later.status = 'pending')"
+)
+_RUN_COMPLETED = (
+    "UPDATE runs SET status = 'completed', updated_at = :now, finished_at = :now WHERE id = :run_id"
+)
+_PENDING_SKIPPED = (
+    "UPDATE step_runs SET status = 'skipped', due_at = NULL, updated_at = :now "
+    "WHERE run_id = :run_id AND status = 'pending'"
+)
+_RUN_FAILED = (
+    "UPDATE runs SET status = 'failed', updated_at = :now, finished_at = :now WHERE id = :run_id"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    """The statements of one way of reading now (`:now`, or PostgreSQL's `now()`)."""
+
+    step_ended: dict[Decision, sa.TextClause]
+    attempt_ended: sa.TextClause
+    attempt_ended_retry: sa.TextClause
+    next_step_due: sa.TextClause
+    run_completed: sa.TextClause
+    pending_skipped: sa.TextClause
+    run_failed: sa.TextClause
+
+
+@functools.cache
+def _statements(now: str) -> _Statements:
+    return _Statements(
+        step_ended={decision: prepared(text, now) for decision, text in _STEP_ENDED.items()},
+        attempt_ended=prepared(_ATTEMPT_ENDED, now),
+        attempt_ended_retry=prepared(_ATTEMPT_ENDED_RETRY, now),
+        next_step_due=prepared(_NEXT_STEP_DUE, now),
+        run_completed=prepared(_RUN_COMPLETED, now),
+        pending_skipped=prepared(_PENDING_SKIPPED, now),
+        run_failed=prepared(_RUN_FAILED, now),
+    )
+
+
+def _now(conn: sa.Connection) -> tuple[_Statements, dict[str, Any]]:
+    """Return the statements for this connection's clock, and `:now` if they take it."""
+    now, bound = now_parameters(conn)
+    return _statements(now), bound
+
+
+def record_result(conn: sa.Connection, claim: Claim, finished: FinishedAttempt) -> bool:
+    """Record the attempt's end and move the run on, fenced by the lease, in `conn`'s transaction.
+
+    The end is stamped, and a retry made due `retry_delay` later, by the database's
+    clock. Returns True when a next step became due (workers may be woken). Raises
+    LeaseLostError, having written nothing, when the lease was taken over.
+    """
+    statements, now = _now(conn)
+    decision = finished.decision
+    delay = {"retry_delay": finished.retry_delay or 0.0} if decision is Decision.RETRY else {}
+    fenced = conn.execute(
+        statements.step_ended[decision],
+        {
+            **now,
+            **delay,
+            "step_run_id": claim.step_run_id,
+            "lease_token": claim.lease_token,
+            "output": finished.output,
+            "error": finished.error,
+        },
+    )
+    if fenced.rowcount != 1:
+        raise LeaseLostError(
+            f"the lease on step run {claim.step_run_id} was taken over; result not recorded"
+        )
+    conn.execute(
+        statements.attempt_ended_retry if decision is Decision.RETRY else statements.attempt_ended,
+        {
+            **now,
+            **delay,
+            "attempt_id": finished.attempt_id,
+            "status": finished.status,
+            "http_status": finished.http_status,
+            "error": finished.error,
+            "request": finished.request,
+            "response": finished.response,
+        },
+    )
+    if decision is Decision.RETRY:
+        return False
+    run = {**now, "run_id": claim.run_id}
+    if decision is Decision.ERRORED_FAIL:
+        conn.execute(statements.pending_skipped, run)
+        conn.execute(statements.run_failed, run)
+        return False
+    if conn.execute(statements.next_step_due, {**run, "position": claim.position}).rowcount:
+        return True
+    conn.execute(statements.run_completed, run)
+    return False
