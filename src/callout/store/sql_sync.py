@@ -125,7 +125,12 @@ class SyncSqlStore:
                     if unavailable(exc) is not None or isinstance(exc, sa.exc.PendingRollbackError):
                         raise  # the connection is gone: the whole batch fails, each caller told
                     outcomes.append((False, exc))
-            self._notify_due(conn)
+            if synced:
+                # A service write (a trigger call's runs, a resume) may have made work
+                # due: wake listening workers. Claims and results never notify here: a
+                # claim that woke every worker, itself included, would never rest; a
+                # result that makes the next step due notifies on its own.
+                self._notify_due(conn)
         return outcomes
 
     def create_run(self, run: NewRun) -> None:

@@ -186,3 +186,34 @@ async def test_a_listening_worker_wakes_on_new_work_without_waiting_for_its_poll
         listening.cancel()
         stop.set()
         await asyncio.wait_for(running, 10)
+
+
+async def test_an_idle_listening_worker_rests_between_polls(
+    pg_url: str, pg_store: SqlStore, transport: AiohttpTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim wakes no one: were it to NOTIFY, every listening worker (itself too) would
+    claim again at once, for ever (an idle worker once spun at 80 % of a core)."""
+    store = pg_store
+    claims = 0
+    claim_due = store.claim_due
+
+    async def counted(*, lease_seconds: float, limit: int, run_id: str | None = None) -> Any:
+        nonlocal claims
+        claims += 1
+        return await claim_due(lease_seconds=lease_seconds, limit=limit, run_id=run_id)
+
+    monkeypatch.setattr(store, "claim_due", counted)
+    executor = StepExecutor(store=store, transport=transport)
+    worker = Worker(store=store, executor=executor, poll_interval=0.5)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    listening = asyncio.create_task(listen_for_due_work(database_url(pg_url), worker.wake))
+    try:
+        await asyncio.sleep(0.5)  # the listener connects and wakes the worker once
+        before = claims
+        await asyncio.sleep(2.0)  # idle: four polls, give or take a wake-up
+        assert claims - before <= 6, claims - before
+    finally:
+        listening.cancel()
+        stop.set()
+        await asyncio.wait_for(running, 10)
