@@ -12,20 +12,13 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import sys
 import time
 
 import aiohttp
-from harness import fresh_store, percentile
+from harness import free_port, fresh_store, percentile
 
 from callout.store.encryption import new_key_text
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _callout(env: dict[str, str], *args: str) -> str:
@@ -65,7 +58,7 @@ async def _load(
 
 async def measure(kind: str, count: int, concurrency: int) -> None:
     async with fresh_store(kind) as (url, _):  # the store stays idle; `callout api` writes
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, "CALLOUT_DATABASE_URL": url, "CALLOUT_SECRET_KEY": new_key_text()}
         key = json.loads(await _callout(env, "orgs", "create", "Bench", "--json"))["api_key"]
         api = await asyncio.create_subprocess_exec(

@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import ssl
 import statistics
 import sys
@@ -32,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-from harness import Server, fresh_store, https_server, percentile
+from harness import Server, free_port, fresh_store, https_server, percentile
 
 from callout.store.encryption import new_key_text
 
@@ -47,12 +46,6 @@ class Callout:
     base: str
     key: str
     processes: list[asyncio.subprocess.Process]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _cli(env: dict[str, str], *args: str) -> str:
@@ -88,7 +81,7 @@ async def running_callout(
     worker_concurrency: int,
 ) -> AsyncIterator[Callout]:
     """Start `callout serve` or `callout api` + `workers` workers; stop them afterwards."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         **server.env(url),

@@ -10,6 +10,7 @@ import asyncio
 import multiprocessing
 import os
 import secrets
+import socket
 import ssl
 import sys
 import tempfile
@@ -155,6 +156,13 @@ async def stop_workers(workers: list[asyncio.subprocess.Process]) -> None:
             worker.terminate()
     for worker in workers:
         await worker.wait()
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -12,6 +12,12 @@ from pathlib import Path
 import psycopg
 import sqlalchemy as sa
 
+from callout.model.clock import Clock
+from callout.store.database import database_url
+from callout.store.memory import MemoryStore
+from callout.store.sql_store import SqlStore, open_store
+from support.services import skip_or_fail
+
 POSTGRES_ENV = "CALLOUT_TEST_POSTGRES_URL"
 
 
@@ -52,3 +58,24 @@ async def fresh_database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
                 break
             except psycopg.OperationalError:
                 await asyncio.sleep(0.1)
+
+
+@asynccontextmanager
+async def store_of_kind(
+    kind: str, tmp_path: Path, clock: Clock
+) -> AsyncIterator[MemoryStore | SqlStore]:
+    """A fresh store of `kind` (sqlite, postgresql, memory) whose clock (the database's) is `clock`.
+
+    PostgreSQL skips (or fails under CALLOUT_TEST_REQUIRE_ALL) without a server.
+    """
+    if kind == "memory":
+        yield MemoryStore(clock=clock)
+        return
+    if kind == "postgresql" and postgres_admin_url() is None:
+        skip_or_fail(f"{POSTGRES_ENV} is not set")
+    async with fresh_database(kind, tmp_path) as url:
+        real = await open_store(database_url(url), clock=clock)
+        try:
+            yield real
+        finally:
+            await real.close()

@@ -12,6 +12,7 @@ store's unique key), so a trigger makes one database round trip: its commit.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from callout.model.clock import Clock
@@ -68,29 +69,37 @@ class TargetCache:
 
     async def workflow(self, *, org_id: str, workflow_id: str) -> RunTarget:
         """Return the workflow with its live version. Raises NotFoundError (not kept)."""
-        key = (org_id, "workflow", workflow_id)
-        found = self._fresh(key)
-        if found is None:
-            read_at = self._clock.now()
+
+        async def read() -> tuple[RunTarget, ...]:
             target = await self._records.trigger_target(
                 org_id=org_id, workflow_id=workflow_id, idempotency_key=None
             )
             assert not isinstance(target, TriggerCall)  # noqa: S101 - asked with no key
-            found = (target,)
-            self._keep(key, read_at, found)
-        return found[0]
+            return (target,)
+
+        return (await self._kept_or_read((org_id, "workflow", workflow_id), read))[0]
 
     async def event(self, *, org_id: str, event: str) -> tuple[RunTarget, ...]:
         """Return the published, unarchived workflows listening to `event`."""
-        key = (org_id, "event", event)
-        found = self._fresh(key)
-        if found is None:
-            read_at = self._clock.now()
+
+        async def read() -> tuple[RunTarget, ...]:
             targets = await self._records.event_targets(
                 org_id=org_id, event=event, idempotency_key=None
             )
             assert not isinstance(targets, TriggerCall)  # noqa: S101 - asked with no key
-            found = tuple(targets)
+            return tuple(targets)
+
+        return await self._kept_or_read((org_id, "event", event), read)
+
+    async def _kept_or_read(
+        self,
+        key: tuple[str, str, str],
+        read: Callable[[], Awaitable[tuple[RunTarget, ...]]],
+    ) -> tuple[RunTarget, ...]:
+        found = self._fresh(key)
+        if found is None:
+            read_at = self._clock.now()
+            found = await read()
             self._keep(key, read_at, found)
         return found
 

@@ -8,11 +8,10 @@ shrunk to 0.1 s (`CALLOUT_SQLITE_BUSY_TIMEOUT`), so each write gives up quickly.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from callout.store.outage import Backoff, StoreOutage
 from callout.store.protocol import Claim, StoreUnavailable
 from callout.store.sql_store import SqlStore, open_store
 from support.https_servers import HttpsServer, Responder
+from support.polling import eventually
 from support.running import workflow_of
 
 pytestmark = pytest.mark.realclock
@@ -68,19 +68,6 @@ def write_lock(path: Path) -> Iterator[sqlite3.Connection]:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         conn.close()
-
-
-async def eventually(
-    check: Callable[[], bool | Awaitable[bool]], seconds: float, what: str
-) -> None:
-    """Poll `check` every 20 ms until it holds; fail after `seconds`."""
-    deadline = time.monotonic() + seconds
-    while True:
-        answer = check()
-        if await answer if inspect.isawaitable(answer) else answer:
-            return
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
 
 
 async def one_run(store: SqlStore, url: str) -> str:
@@ -151,12 +138,17 @@ async def test_a_worker_waits_out_a_locked_database_logs_once_and_resumes(
     with write_lock(db_path):
         working = asyncio.create_task(worker.run(stop))
         # Several claims fail, each after the busy timeout (however slow this machine is).
-        await eventually(lambda: len(failed) >= 3, 10.0, "three claims to fail")
+        await eventually(lambda: len(failed) >= 3, "three claims to fail", seconds=10.0, every=0.02)
         assert not working.done()
         assert https_server.hits == []
         assert outage_lines(caplog) == (1, 0)
     released = time.monotonic()
-    await eventually(lambda: _status_is(store, run_id, "completed"), 5.0, "the run to complete")
+    await eventually(
+        lambda: _status_is(store, run_id, "completed"),
+        "the run to complete",
+        seconds=5.0,
+        every=0.02,
+    )
     resumed = time.monotonic() - released
     stop.set()
     await working
@@ -231,8 +223,8 @@ async def sending_under_a_lock(
     outage = StoreOutage(QUICK)
     executor = StepExecutor(store=store, transport=transport, outage=outage)
     executing = asyncio.create_task(executor.execute(claim))
-    await eventually(lambda: bool(held), 5.0, "the request")
-    await eventually(lambda: outage.down, 5.0, "the attempt's finish to fail")
+    await eventually(lambda: bool(held), "the request", seconds=5.0, every=0.02)
+    await eventually(lambda: outage.down, "the attempt's finish to fail", seconds=5.0, every=0.02)
     return claim, executing, held
 
 
@@ -279,13 +271,17 @@ async def test_the_heartbeat_waits_out_a_locked_database_and_beats_again(
     stop = asyncio.Event()
     outage = StoreOutage(QUICK)
     beating = asyncio.create_task(heartbeat(store, "wrk_test", stop, outage=outage, every=0.05))
-    await eventually(lambda: _seen_after(store, 0.0), 5.0, "the first heartbeat")
+    await eventually(
+        lambda: _seen_after(store, 0.0), "the first heartbeat", seconds=5.0, every=0.02
+    )
     with write_lock(db_path):
-        await eventually(lambda: outage.down, 5.0, "a heartbeat to fail")
+        await eventually(lambda: outage.down, "a heartbeat to fail", seconds=5.0, every=0.02)
         assert not beating.done()
         seen_during = await store.last_worker_seen_at()
     released = time.time()
-    await eventually(lambda: _seen_after(store, released), 3.0, "a heartbeat after the lock")
+    await eventually(
+        lambda: _seen_after(store, released), "a heartbeat after the lock", seconds=3.0, every=0.02
+    )
     assert seen_during is not None
     assert seen_during < released
     stop.set()

@@ -11,57 +11,20 @@ import pytest
 from callout.model.clock import ManualClock
 from callout.model.records import Decision
 from callout.store import (
-    Claim,
-    FinishedAttempt,
     LeaseLostError,
-    NewRun,
     RunStateError,
     Store,
     UnknownRunError,
 )
-
-T0 = 1_800_000_000.0  # where `db_clock` starts
-LONG_AFTER = 24 * 3600.0
-
-
-def at(clock: ManualClock, moment: float) -> None:
-    clock.advance(moment - clock.now())
-
-
-def two_step_run(run_id: str = "wfr_1") -> NewRun:
-    return NewRun(
-        id=run_id,
-        workflow_name="test",
-        document={"name": "test"},
-        trigger={},
-        step_ids=("a", "b"),
-        step_run_ids=(f"stp_{run_id}_a", f"stp_{run_id}_b"),
-    )
-
-
-async def claim(store: Store, run_id: str = "wfr_1") -> Claim:
-    (claimed,) = await store.claim_due(lease_seconds=30, limit=10, run_id=run_id)
-    return claimed
-
-
-def ended(claimed: Claim, decision: Decision) -> FinishedAttempt:
-    failed = decision is not Decision.SUCCEEDED
-    return FinishedAttempt(
-        attempt_id=claimed.attempt_id,
-        succeeded=not failed,
-        decision=decision,
-        error={"type": "http_status", "message": "503"} if failed else None,
-        output=None if failed else {"status": 200},
-        retry_delay=60 if decision is Decision.RETRY else None,
-    )
+from integration.durable.contract_runs import LONG_AFTER, T0, at, claim, ended, run_of
 
 
 async def test_a_cancelled_pending_run_leaves_nothing_to_claim_and_others_untouched(
     contract_store: Store, db_clock: ManualClock
 ) -> None:
     store = contract_store
-    await store.create_run(two_step_run())
-    await store.create_run(two_step_run("wfr_other"))
+    await store.create_run(run_of(steps=("a", "b")))
+    await store.create_run(run_of(steps=("a", "b"), run_id="wfr_other"))
     at(db_clock, T0 + 5)
     await store.cancel("wfr_1")
     run = await store.get_run("wfr_1")
@@ -76,7 +39,7 @@ async def test_a_cancel_keeps_finished_steps_and_stops_a_waiting_retry(
     contract_store: Store, db_clock: ManualClock
 ) -> None:
     store = contract_store
-    await store.create_run(two_step_run())
+    await store.create_run(run_of(steps=("a", "b")))
     first = await claim(store)
     await store.finish_attempt(first, ended(first, Decision.SUCCEEDED))
     retrying = await claim(store)
@@ -94,7 +57,7 @@ async def test_the_worker_holding_a_cancelled_runs_step_loses_its_lease(
     contract_store: Store, db_clock: ManualClock
 ) -> None:
     store = contract_store
-    await store.create_run(two_step_run())
+    await store.create_run(run_of(steps=("a", "b")))
     held = await claim(store)
     at(db_clock, T0 + 5)
     await store.cancel("wfr_1")
@@ -116,7 +79,7 @@ async def test_a_finished_run_cannot_be_cancelled_and_is_left_as_it_was(
     contract_store: Store, db_clock: ManualClock, ending: str
 ) -> None:
     store = contract_store
-    await store.create_run(two_step_run())
+    await store.create_run(run_of(steps=("a", "b")))
     if ending == "cancelled":
         await store.cancel("wfr_1")
     else:

@@ -9,52 +9,22 @@ import pytest
 
 from callout.model.clock import ManualClock
 from callout.model.records import Decision
-from callout.store import Claim, FinishedAttempt, LeaseLostError, NewRun, Store
-
-LONG_AFTER = 24 * 3600.0
-"""Seconds that outlast any lease: the worker that held it is taken for dead."""
-
-
-def one_step_run() -> NewRun:
-    return NewRun(
-        id="wfr_1",
-        workflow_name="test",
-        document={"name": "test"},
-        trigger={},
-        step_ids=("a",),
-        step_run_ids=("stp_1",),
-    )
-
-
-async def claim(store: Store) -> Claim:
-    (claimed,) = await store.claim_due(lease_seconds=30, limit=10)
-    return claimed
-
-
-def ended(claimed: Claim, decision: Decision) -> FinishedAttempt:
-    failed = decision is not Decision.SUCCEEDED
-    return FinishedAttempt(
-        attempt_id=claimed.attempt_id,
-        succeeded=not failed,
-        decision=decision,
-        error={"type": "http_status", "message": "503"} if failed else None,
-        output=None if failed else {"status": 200},
-        retry_delay=5 if decision is Decision.RETRY else None,
-    )
+from callout.store import LeaseLostError, Store
+from integration.durable.contract_runs import LONG_AFTER, claim, ended, run_of
 
 
 async def test_interruptions_add_up_and_use_no_retry(
     contract_store: Store, db_clock: ManualClock
 ) -> None:
     store = contract_store
-    await store.create_run(one_step_run())
+    await store.create_run(run_of())
     for died in range(2):
         claimed = await claim(store)
         assert (claimed.interruptions, claimed.attempts_made) == (died, 0)
         db_clock.advance(LONG_AFTER)
     third = await claim(store)
     assert (third.interruptions, third.attempts_made, third.next_number) == (2, 0, 3)
-    await store.finish_attempt(third, ended(third, Decision.RETRY))
+    await store.finish_attempt(third, ended(third, Decision.RETRY, retry_delay=5))
     db_clock.advance(5)
     fourth = await claim(store)
     # A failed attempt uses a retry; the interrupted ones did not, and stay counted.
@@ -76,7 +46,7 @@ async def test_every_worker_that_lost_the_lease_is_fenced_off(
     contract_store: Store, db_clock: ManualClock
 ) -> None:
     store = contract_store
-    await store.create_run(one_step_run())
+    await store.create_run(run_of())
     first = await claim(store)
     db_clock.advance(LONG_AFTER)
     second = await claim(store)
@@ -98,7 +68,7 @@ async def test_a_resumed_step_run_starts_with_no_interruptions(
     contract_store: Store, db_clock: ManualClock
 ) -> None:
     store = contract_store
-    await store.create_run(one_step_run())
+    await store.create_run(run_of())
     await claim(store)
     db_clock.advance(LONG_AFTER)
     failing = await claim(store)

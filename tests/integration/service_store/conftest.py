@@ -9,15 +9,12 @@ from pathlib import Path
 import pytest
 
 from callout.model.clock import ManualClock
-from callout.store.database import database_url
 from callout.store.encryption import SecretCipher
-from callout.store.memory import MemoryStore
 from callout.store.organizations import Organization
 from callout.store.service import ServiceStore
-from callout.store.sql_store import SqlStore, open_store
+from callout.store.sql_store import SqlStore
 from integration.service_store.seeds import T0, new_org
-from support.databases import POSTGRES_ENV, fresh_database, postgres_admin_url
-from support.services import skip_or_fail
+from support.databases import store_of_kind
 
 
 @pytest.fixture
@@ -54,18 +51,8 @@ async def service_store(
     The service-record contract tests run on all three, so the in-memory store cannot drift.
     """
     assert db_clock.now() == T0
-    kind = request.param
-    if kind == "memory":
-        yield MemoryStore(clock=db_clock)
-        return
-    if kind == "postgresql" and postgres_admin_url() is None:
-        skip_or_fail(f"{POSTGRES_ENV} is not set")
-    async with fresh_database(kind, tmp_path) as url:
-        real = await open_store(database_url(url), clock=db_clock)
-        try:
-            yield real
-        finally:
-            await real.close()
+    async with store_of_kind(request.param, tmp_path, db_clock) as store:
+        yield store
 
 
 @pytest.fixture
