@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from callout.model.ids import new_id
@@ -14,3 +16,24 @@ def test_ids_carry_their_prefix_and_sort_by_time() -> None:
 def test_unknown_prefix_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown id prefix"):
         new_id("xyz")
+
+
+def test_a_forked_child_does_not_repeat_its_parents_ids() -> None:
+    """The generator is reseeded in a forked child: the same state would repeat ids."""
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        os.write(writing, new_id("wfr", now=1_700_000_000.0).encode())
+        os._exit(0)
+    os.close(writing)
+    mine = new_id("wfr", now=1_700_000_000.0)
+    theirs = os.read(reading, 100).decode()
+    os.waitpid(child, 0)
+    os.close(reading)
+    assert theirs.startswith("wfr_")
+    assert theirs != mine
+
+
+def test_ids_do_not_repeat() -> None:
+    made = {new_id("att", now=1_700_000_000.0) for _ in range(10_000)}
+    assert len(made) == 10_000
