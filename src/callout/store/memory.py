@@ -93,7 +93,12 @@ class MemoryStore:
         self._runs[run.id] = StoredRun(
             id=run.id,
             workflow_name=run.workflow_name,
-            document=copy.deepcopy(run.document),
+            # Like SQL (PINNED_DOCUMENT): a version's run reads its version's document.
+            document=(
+                self._workflows.published_document(run.version_id)
+                if run.version_id is not None
+                else copy.deepcopy(run.document)
+            ),
             trigger=copy.deepcopy(run.trigger),
             status=RunStatus.PENDING.value,
             created_at=now,

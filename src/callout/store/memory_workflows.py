@@ -56,6 +56,11 @@ class MemoryWorkflows:
         self._calls: dict[str, TriggerCall] = {}
         self._keys: dict[tuple[str, str], str] = {}  # (org id, idempotency key) -> call id
 
+    def published_document(self, version_id: str) -> Any | None:
+        """Return a version's document (a copy), or None for an unknown version."""
+        version = self._versions.get(version_id)
+        return copy.deepcopy(version.document) if version is not None else None
+
     def _row(self, org_id: str, workflow_id: str) -> _WorkflowRow:
         row = self._workflows.get(workflow_id)
         if row is None or row.org_id != org_id:

@@ -19,12 +19,30 @@ from callout.store.protocol import (
     StoredStepRun,
     UnknownRunError,
 )
-from callout.store.tables import attempts, runs, step_runs
+from callout.store.tables import attempts, runs, step_runs, workflow_versions
+
+_PINNED = workflow_versions.alias("pinned")
+PINNED_DOCUMENT = sa.case(
+    (runs.c.version_id.is_(None), runs.c.document), else_=_PINNED.c.document
+).label("document")
+"""A run's document: its own copy for a run of no version (`callout run`), else its version's.
+
+A published version never changes, so a run started from one is not given a
+copy (a 1 MiB document would be written again by every trigger): it reads the
+version's. Runs recorded before that carry a copy; it equals the version's.
+"""
+
+
+def runs_with_documents() -> sa.Select[Any]:
+    """`SELECT` every column of `runs`, the document resolved (`PINNED_DOCUMENT`)."""
+    return sa.select(
+        *(column for column in runs.c if column.name != "document"), PINNED_DOCUMENT
+    ).select_from(runs.outerjoin(_PINNED, _PINNED.c.id == runs.c.version_id))
 
 
 def read_run(conn: sa.Connection, run_id: str) -> StoredRun:
     """Return a run with its step runs and their attempts."""
-    run = (conn.execute(sa.select(runs).where(runs.c.id == run_id))).one_or_none()
+    run = (conn.execute(runs_with_documents().where(runs.c.id == run_id))).one_or_none()
     if run is None:
         raise UnknownRunError(f"no run {run_id}")
     steps = (
@@ -73,7 +91,7 @@ def read_runs(
 ) -> list[StoredRun]:
     """Return runs, newest first, without their steps; `before_id` pages on."""
     where = where or RunFilter()
-    query = sa.select(runs).order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit)
+    query = runs_with_documents().order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit)
     if status is not None or where.status is not None:
         query = query.where(runs.c.status == (where.status or status))
     if where.org_id is not None:
@@ -122,7 +140,8 @@ def insert_run(conn: sa.Connection, run: NewRun) -> None:
             **bound,
             "id": run.id,
             "workflow_name": run.workflow_name,
-            "document": run.document,
+            # A version's runs read its document (PINNED_DOCUMENT): JSON null here.
+            "document": run.document if run.version_id is None else None,
             "trigger": run.trigger,
             "org_id": run.org_id,
             "workflow_id": run.workflow_id,

@@ -34,7 +34,13 @@ from callout.store.protocol import (
     StoredRun,
     UnknownRunError,
 )
-from callout.store.run_records import insert_run, read_run, read_runs
+from callout.store.run_records import (
+    PINNED_DOCUMENT,
+    insert_run,
+    read_run,
+    read_runs,
+    runs_with_documents,
+)
 from callout.store.tables import attempts, runs, step_runs, workers
 
 T = TypeVar("T")
@@ -311,9 +317,11 @@ class SyncSqlStore:
         with self._reader.connect() as conn:
             row = (
                 conn.execute(
-                    sa.select(
-                        runs.c.document, runs.c.trigger, runs.c.org_id, runs.c.version_id
-                    ).where(runs.c.id == run_id)
+                    runs_with_documents()
+                    .with_only_columns(
+                        PINNED_DOCUMENT, runs.c.trigger, runs.c.org_id, runs.c.version_id
+                    )
+                    .where(runs.c.id == run_id)
                 )
             ).one_or_none()
         if row is None:

@@ -12,7 +12,7 @@ from callout.store import NewRun, Store, UnknownRunError
 from callout.store.account_records import Organization
 from callout.store.protocol import RunFilter, RunInput, StoredRun
 from callout.store.service import ServiceStore
-from integration.service_store.seeds import T0, service_run, set_time
+from integration.service_store.seeds import T0, published_workflow, service_run, set_time
 
 
 async def start(store: Store, clock: ManualClock, run: NewRun, now: float) -> NewRun:
@@ -28,16 +28,25 @@ def newest_first(runs: list[StoredRun]) -> list[str]:
 async def test_a_service_run_names_its_organization_workflow_and_version(
     service_store: ServiceStore, db_clock: ManualClock, acme: Organization
 ) -> None:
+    workflow = await published_workflow(service_store, org_id=acme.id, name="Live", now=T0)
+    version_id = workflow.live_version_id
+    assert version_id is not None
     run = await start(
         service_store,
         db_clock,
-        service_run(now=T0, org_id=acme.id, workflow_id="wfl_1", version_id="wflv_1"),
+        service_run(now=T0, org_id=acme.id, workflow_id=workflow.id, version_id=version_id),
         T0,
     )
     stored = await service_store.get_run(run.id)
-    assert (stored.org_id, stored.workflow_id, stored.version_id) == (acme.id, "wfl_1", "wflv_1")
+    assert (stored.org_id, stored.workflow_id, stored.version_id) == (
+        acme.id,
+        workflow.id,
+        version_id,
+    )
+    # The run reads its version's document (published versions never change).
+    assert stored.document == {"name": "Live"}
     assert await service_store.run_input(run.id) == RunInput(
-        document={"name": "test"}, trigger={"run": run.id}, org_id=acme.id, version_id="wflv_1"
+        document={"name": "Live"}, trigger={"run": run.id}, org_id=acme.id, version_id=version_id
     )
 
 
