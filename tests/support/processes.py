@@ -73,3 +73,11 @@ async def run_callout(
     out, err = await process.communicate(stdin)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes `pid` started (serve's worker, say), from /proc."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found

@@ -20,20 +20,12 @@ import pytest
 from callout.store.encryption import new_key_text
 from support.api_clients import document
 from support.https_servers import HttpsServer, reply
-from support.processes import kill_hard, stop_gently, wait_for_line
+from support.processes import children_of, kill_hard, stop_gently, wait_for_line
 from support.served_processes import create_org, serving_callout
 
 pytestmark = pytest.mark.realclock
 
 WORKER_READY = "started (concurrency"
-
-
-def children_of(pid: int) -> list[int]:
-    """The processes `pid` started (from /proc)."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
-    return found
 
 
 def alive(pid: int) -> bool:
