@@ -6,8 +6,8 @@ the 10 MiB cap); then JSON nested 1,000 and 300 deep; then 10 steps of the worst
 the output budget keeps whole (just under 50,000 values, each step sending the whole
 previous body on). Each process's resident memory (serve's, and its worker's) may
 grow at most 64 MiB over idle (peak, `VmHWM`, reset after a warm-up run); every run
-reads back small and never answers 5xx; the deep answers end as clear step errors and the worker keeps working;
-`/healthz` answers within 100 ms throughout.
+reads back small and never answers 5xx; the deep answers end as clear step errors
+and the worker keeps working; `/healthz` answers within 100 ms throughout.
 """
 
 from __future__ import annotations
