@@ -10,7 +10,6 @@ the database's (`database_now`): callers pass durations, never times.
 from __future__ import annotations
 
 import contextlib
-import secrets
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -19,14 +18,13 @@ import sqlalchemy as sa
 from callout.model.clock import Clock
 from callout.model.records import AttemptStatus, RunStatus, StepStatus
 from callout.store.attempt_results import record_result
+from callout.store.claims import claim_due
 from callout.store.database_clock import database_now, keep_time_with
 from callout.store.driver_errors import unavailable
 from callout.store.notifications import DUE_CHANNEL
 from callout.store.protocol import (
-    CLAIM_INPUT_BYTES,
     Claim,
     FinishedAttempt,
-    LeaseLostError,
     NewRun,
     RunFilter,
     RunInput,
@@ -159,158 +157,16 @@ class SyncSqlStore:
         A row whose lease expired is taken over with a new token (its `sending` attempt
         marked interrupted). The lease runs the step's timeout plus `lease_seconds`. Due
         and expired mean `due_at <= ` the database's now; the claimer's clock has no say.
+        The statements: `claims.py`.
         """
-        token = secrets.token_hex(16)
-        now = database_now(conn)
-        due = (
-            sa.select(step_runs.c.id)
-            .where(step_runs.c.due_at <= now)
-            .order_by(step_runs.c.due_at)
-            .limit(limit)
+        return claim_due(
+            conn,
+            lease_seconds=lease_seconds,
+            limit=limit,
+            run_id=run_id,
+            attempt_id=attempt_id,
+            postgres=self._postgres,
         )
-        if run_id is not None:
-            due = due.where(step_runs.c.run_id == run_id)
-        if self._postgres:
-            due = due.with_for_update(skip_locked=True)
-        claimed = (
-            conn.execute(
-                sa.update(step_runs)
-                .where(step_runs.c.id.in_(due.scalar_subquery()))
-                .values(
-                    lease_token=token,
-                    due_at=now + step_runs.c.timeout + lease_seconds,
-                    status=StepStatus.RUNNING.value,
-                    updated_at=now,
-                )
-                .returning(
-                    step_runs.c.id,
-                    step_runs.c.run_id,
-                    step_runs.c.position,
-                    step_runs.c.step_id,
-                    step_runs.c.attempts_made,
-                    step_runs.c.interruptions,
-                    step_runs.c.due_at,  # the lease's expiry, in the database's time
-                )
-            )
-        ).all()
-        if not claimed:
-            return []
-        ids = [row.id for row in claimed]
-        interrupted = self._mark_interrupted(conn, ids, now)
-        # A step run's first claim has no attempts yet: count only where some were made.
-        counts: dict[str, int] = {}
-        if interrupted or any(row.attempts_made for row in claimed):
-            counts = dict(
-                conn.execute(
-                    sa.select(attempts.c.step_run_id, sa.func.count())
-                    .where(attempts.c.step_run_id.in_(ids))
-                    .group_by(attempts.c.step_run_id)
-                ).all()
-            )
-        new_attempts = [
-            {
-                "id": attempt_id(),
-                "step_run_id": row.id,
-                "number": counts.get(row.id, 0) + 1,
-                "status": AttemptStatus.SENDING.value,
-            }
-            for row in claimed
-        ]
-        conn.execute(attempts.insert().values(started_at=now), new_attempts)
-        run_ids = {row.run_id for row in claimed}
-        conn.execute(
-            sa.update(runs)
-            .where(runs.c.id.in_(run_ids))
-            .where(runs.c.status == RunStatus.PENDING.value)
-            .values(status=RunStatus.RUNNING.value, updated_at=now)
-        )
-        inputs = self._claim_inputs(conn, run_ids)
-        return [
-            Claim(
-                step_run_id=row.id,
-                run_id=row.run_id,
-                position=row.position,
-                step_id=row.step_id,
-                lease_token=token,
-                lease_expires_at=row.due_at,
-                attempts_made=row.attempts_made,
-                interruptions=row.interruptions + interrupted.get(row.id, 0),
-                next_number=attempt["number"],
-                attempt_id=attempt["id"],
-                input=inputs.get(row.run_id),
-            )
-            for row, attempt in zip(claimed, new_attempts, strict=True)
-        ]
-
-    @staticmethod
-    def _claim_inputs(conn: sa.Connection, run_ids: set[str]) -> dict[str, RunInput]:
-        """Read what the claimed runs execute with, in the claim's transaction (no second trip).
-
-        A trigger over `CLAIM_INPUT_BYTES` is left out (the executor reads it alone, and
-        caches it by size); a document only for runs of no published version.
-        """
-        size = sa.func.length(sa.cast(runs.c.trigger, sa.Text))
-        rows = conn.execute(
-            sa.select(
-                runs.c.id,
-                runs.c.org_id,
-                runs.c.version_id,
-                sa.case((size <= CLAIM_INPUT_BYTES, runs.c.trigger), else_=None).label("trigger"),
-                (size <= CLAIM_INPUT_BYTES).label("small"),
-                sa.case((runs.c.version_id.is_(None), runs.c.document), else_=None).label(
-                    "document"
-                ),
-            ).where(runs.c.id.in_(run_ids))
-        ).all()
-        return {
-            row.id: RunInput(
-                document=row.document,
-                trigger=row.trigger,
-                org_id=row.org_id,
-                version_id=row.version_id,
-            )
-            for row in rows
-            if row.small or row.small is None  # NULL: a trigger of JSON null, stored as SQL NULL
-        }
-
-    @staticmethod
-    def _mark_interrupted(
-        conn: sa.Connection, ids: list[str], now: sa.ColumnElement[float]
-    ) -> dict[str, int]:
-        """Mark attempts left `sending` by a dead worker as interrupted; count them per step run.
-
-        Returns the step runs that had one (each counts one more interruption).
-        """
-        rows = (
-            conn.execute(
-                sa.update(attempts)
-                .where(attempts.c.step_run_id.in_(ids))
-                .where(attempts.c.status == AttemptStatus.SENDING.value)
-                .values(status=AttemptStatus.INTERRUPTED.value, ended_at=now)
-                .returning(attempts.c.step_run_id)
-            )
-        ).all()
-        hit = {row.step_run_id for row in rows}
-        if hit:
-            conn.execute(
-                sa.update(step_runs)
-                .where(step_runs.c.id.in_(hit))
-                .values(interruptions=step_runs.c.interruptions + 1)
-            )
-        return dict.fromkeys(hit, 1)
-
-    @staticmethod
-    def _fence(conn: sa.Connection, claim: Claim, values: dict[str, Any]) -> None:
-        result = conn.execute(
-            sa.update(step_runs)
-            .where(step_runs.c.id == claim.step_run_id)
-            .where(step_runs.c.lease_token == claim.lease_token)
-            .values(**values)
-        )
-        if result.rowcount != 1:
-            raise LeaseLostError(
-                f"the lease on step run {claim.step_run_id} was taken over; result not recorded"
-            )
 
     def run_input(self, run_id: str) -> RunInput:
         """Return the pinned document, the trigger payload and the organization of a run."""

@@ -1,0 +1,153 @@
+"""Claiming due work: lease step runs and record each one's attempt, in one transaction.
+
+The statements are SQL text prepared once (`prepared_sql.py`): a worker claims
+many times a second, inside its write transaction. Due and expired mean
+`due_at <= ` the database's now; the lease runs the step's timeout plus the
+worker's margin; a row whose lease expired is taken over with a new token, its
+`sending` attempt marked interrupted.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from callout.store.prepared_sql import now_parameters, prepared
+from callout.store.protocol import CLAIM_INPUT_BYTES, Claim, RunInput
+
+_LEASE = (
+    "UPDATE step_runs SET lease_token = :token, due_at = :now + timeout + :lease_seconds, "
+    "status = 'running', updated_at = :now WHERE id IN (SELECT id FROM step_runs "
+    "WHERE due_at <= :now{one_run} ORDER BY due_at LIMIT :limit{skip_locked}) "
+    "RETURNING id, run_id, position, step_id, attempts_made, interruptions, due_at"
+)
+_INTERRUPTED = (
+    "UPDATE attempts SET status = 'interrupted', ended_at = :now "
+    "WHERE step_run_id IN :ids AND status = 'sending' RETURNING step_run_id"
+)
+_COUNT_INTERRUPTIONS = "UPDATE step_runs SET interruptions = interruptions + 1 WHERE id IN :hit"
+_ATTEMPTS_MADE = (
+    "SELECT step_run_id, count(*) AS made FROM attempts WHERE step_run_id IN :ids "
+    "GROUP BY step_run_id"
+)
+_SENDING = (
+    "INSERT INTO attempts (id, step_run_id, number, status, started_at) "
+    "VALUES (:id, :step_run_id, :number, 'sending', :now)"
+)
+_RUNS_RUNNING = (
+    "UPDATE runs SET status = 'running', updated_at = :now "
+    "WHERE id IN :run_ids AND status = 'pending'"
+)
+# A trigger over CLAIM_INPUT_BYTES is left out (read on its own, cached by size);
+# the document only for runs of no published version (a version's is compiled once).
+_INPUTS = (
+    "SELECT id, org_id, version_id, "
+    "CASE WHEN length(CAST(trigger AS TEXT)) <= :largest THEN trigger END AS trigger, "
+    "length(CAST(trigger AS TEXT)) <= :largest AS small, "
+    "CASE WHEN version_id IS NULL THEN document END AS document "
+    "FROM runs WHERE id IN :run_ids"
+)
+
+
+@functools.cache
+def _listing(template: str, now: str, names: str) -> sa.TextClause:
+    """Return the prepared statement whose `names` parameter takes a list (`IN :names`)."""
+    return prepared(template, now).bindparams(sa.bindparam(names, expanding=True))
+
+
+@functools.cache
+def _lease(now: str, *, one_run: bool, postgres: bool) -> sa.TextClause:
+    return prepared(
+        _LEASE.format(
+            one_run=" AND run_id = :run_id" if one_run else "",
+            skip_locked=" FOR UPDATE SKIP LOCKED" if postgres else "",
+        ),
+        now,
+    )
+
+
+def claim_due(  # noqa: PLR0913 - what a claim is asked for
+    conn: sa.Connection,
+    *,
+    lease_seconds: float,
+    limit: int,
+    run_id: str | None,
+    attempt_id: Callable[[], str],
+    postgres: bool,
+) -> list[Claim]:
+    """Lease up to `limit` due step runs and record each one's attempt as `sending`."""
+    token = secrets.token_hex(16)
+    now, bound = now_parameters(conn)
+    claimed = conn.execute(
+        _lease(now, one_run=run_id is not None, postgres=postgres),
+        {**bound, "token": token, "lease_seconds": lease_seconds, "limit": limit, "run_id": run_id},
+    ).all()
+    if not claimed:
+        return []
+    ids = [row.id for row in claimed]
+    hit = {
+        row.step_run_id
+        for row in conn.execute(_listing(_INTERRUPTED, now, "ids"), {**bound, "ids": ids})
+    }
+    if hit:
+        conn.execute(_listing(_COUNT_INTERRUPTIONS, now, "hit"), {"hit": sorted(hit)})
+    # A step run's first claim has no attempts yet: count only where some were made.
+    made: dict[str, int] = {}
+    if hit or any(row.attempts_made for row in claimed):
+        made = {
+            row.step_run_id: row.made
+            for row in conn.execute(_listing(_ATTEMPTS_MADE, now, "ids"), {"ids": ids})
+        }
+    sending = [
+        {**bound, "id": attempt_id(), "step_run_id": row.id, "number": made.get(row.id, 0) + 1}
+        for row in claimed
+    ]
+    conn.execute(prepared(_SENDING, now), sending)
+    run_ids = sorted({row.run_id for row in claimed})
+    conn.execute(_listing(_RUNS_RUNNING, now, "run_ids"), {**bound, "run_ids": run_ids})
+    inputs = _inputs(conn, run_ids)
+    return [
+        Claim(
+            step_run_id=row.id,
+            run_id=row.run_id,
+            position=row.position,
+            step_id=row.step_id,
+            lease_token=token,
+            lease_expires_at=float(row.due_at),
+            attempts_made=row.attempts_made,
+            interruptions=row.interruptions + (1 if row.id in hit else 0),
+            next_number=attempt["number"],
+            attempt_id=attempt["id"],
+            input=inputs.get(row.run_id),
+        )
+        for row, attempt in zip(claimed, sending, strict=True)
+    ]
+
+
+@functools.cache
+def _inputs_statement() -> sa.TextualSelect:
+    return _listing(_INPUTS, ":now", "run_ids").columns(
+        sa.column("id", sa.String),
+        sa.column("org_id", sa.String),
+        sa.column("version_id", sa.String),
+        sa.column("trigger", sa.JSON),
+        sa.column("small", sa.Boolean),
+        sa.column("document", sa.JSON),
+    )
+
+
+def _inputs(conn: sa.Connection, run_ids: list[str]) -> dict[str, RunInput]:
+    rows: Any = conn.execute(
+        _inputs_statement(), {"run_ids": run_ids, "largest": CLAIM_INPUT_BYTES}
+    )
+    return {
+        row.id: RunInput(
+            document=row.document, trigger=row.trigger, org_id=row.org_id, version_id=row.version_id
+        )
+        for row in rows
+        if row.small or row.small is None  # NULL: a trigger of JSON null, stored as SQL NULL
+    }
