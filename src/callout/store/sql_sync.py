@@ -25,6 +25,7 @@ from callout.store.notifications import DUE_CHANNEL
 from callout.store.protocol import (
     Claim,
     FinishedAttempt,
+    LeaseLostError,
     NewRun,
     RunFilter,
     RunInput,
@@ -113,8 +114,9 @@ class SyncSqlStore:
 
         One commit, one disk sync (when `synced`), for many callers. Returns (ok, result
         or exception) per call; a call that raises is rolled back alone: by its savepoint,
-        or because it raises before writing anything (a fenced write refused by its
-        first statement asks for none). A failed commit raises for all.
+        or, for one without, only when it is refused before writing anything (a fenced
+        write refused by its first statement, `LeaseLostError`); anything else a call
+        without a savepoint raises fails the whole batch. A failed commit raises for all.
         """
         outcomes: list[tuple[bool, Any]] = []
         with self._durable(synced=synced) as conn:
@@ -128,6 +130,10 @@ class SyncSqlStore:
                 except Exception as exc:  # handed to that call's caller
                     if unavailable(exc) is not None or isinstance(exc, sa.exc.PendingRollbackError):
                         raise  # the connection is gone: the whole batch fails, each caller told
+                    if not savepoint and not isinstance(exc, LeaseLostError):
+                        # It may have written part of itself, with no savepoint to undo it:
+                        # nothing of this batch may commit. Each caller is told.
+                        raise
                     outcomes.append((False, exc))
             if synced:
                 # A service write (a trigger call's runs, a resume) may have made work

@@ -156,8 +156,12 @@ class SqlWorkflows:
         )
 
     async def start_runs(self, call: TriggerCall, runs: Sequence[NewRun]) -> CallOutcome:
-        """Record `call` and start `runs` in one durable commit, or replay the key's call."""
-        return await self._store.write(trigger_calls.start_runs, call, runs)
+        """Record `call` and start `runs` in one durable commit, or replay the key's call.
+
+        No savepoint: a taken key is no error (`ON CONFLICT DO NOTHING`), so the call
+        either writes whole or fails with its whole group commit (`write_whole`).
+        """
+        return await self._store.write_whole(trigger_calls.start_runs, call, runs)
 
     async def list_calls(
         self,

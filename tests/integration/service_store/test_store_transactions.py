@@ -18,9 +18,10 @@ from callout.store.organizations import (
     get_organization,
     list_organizations,
 )
-from callout.store.protocol import ConflictError
+from callout.store.protocol import ConflictError, LeaseLostError
 from callout.store.secrets import SecretInfo, create_secret, secret_values
 from callout.store.sql_store import SqlStore
+from callout.store.sql_sync import SyncSqlStore
 from callout.store.tables import organizations
 from integration.service_store.seeds import T0
 
@@ -78,3 +79,36 @@ async def test_concurrent_writes_each_keep_or_lose_only_their_own_changes(
     values = await store.read(secret_values, cipher, org_id=org_a.id, now=T0)
     assert values.current == {f"key_{i}": f"v{i}" for i in range(12)}
     assert [org.name for org in await store.read(list_organizations)] == ["Acme"]
+
+
+async def test_a_whole_write_that_fails_fails_its_whole_commit_and_keeps_nothing(
+    store: SqlStore,
+) -> None:
+    # A write without a savepoint (`write_whole`) cannot be undone alone: the group
+    # commit it shares is rolled back, and every caller in it is told.
+    sql = SyncSqlStore(store.engine)
+
+    def beside(conn: sa.Connection) -> None:
+        create_organization(conn, name="Beside", plan=Plan.STARTUP, now=T0)
+
+    def whole(conn: sa.Connection) -> None:
+        create_then_fail(conn, "Ghost", now=T0)
+
+    with pytest.raises(Abandoned):
+        await asyncio.to_thread(sql.write_batch, [(beside, True), (whole, False)], synced=False)
+    assert await store.read(list_organizations) == []
+    # One refused before it wrote (a lease taken over) fails alone.
+    with_refusal = [(beside, True), (refused, False)]
+    outcomes = await asyncio.to_thread(sql.write_batch, with_refusal, synced=False)
+    assert [ok for ok, _ in outcomes] == [True, False]
+    assert isinstance(outcomes[1][1], LeaseLostError)
+    assert [org.name for org in await store.read(list_organizations)] == ["Beside"]
+    # Through the store: the caller is told, and the store carries on.
+    with pytest.raises(Abandoned):
+        await store.write_whole(create_then_fail, "Ghost", now=T0)
+    await store.write_whole(create_organization, name="After", plan=Plan.STARTUP, now=T0)
+    assert sorted(org.name for org in await store.read(list_organizations)) == ["After", "Beside"]
+
+
+def refused(conn: sa.Connection) -> None:
+    raise LeaseLostError("the lease was taken over")
