@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
@@ -98,7 +98,10 @@ async def test_a_whole_write_that_fails_fails_its_whole_commit_and_keeps_nothing
         await asyncio.to_thread(sql.write_batch, [(beside, True), (whole, False)], synced=False)
     assert await store.read(list_organizations) == []
     # One refused before it wrote (a lease taken over) fails alone.
-    with_refusal = [(beside, True), (refused, False)]
+    with_refusal: list[tuple[Callable[[sa.Connection], Any], bool]] = [
+        (beside, True),
+        (refused, False),
+    ]
     outcomes = await asyncio.to_thread(sql.write_batch, with_refusal, synced=False)
     assert [ok for ok, _ in outcomes] == [True, False]
     assert isinstance(outcomes[1][1], LeaseLostError)
