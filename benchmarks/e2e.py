@@ -324,25 +324,34 @@ def exactly_once(arrived: list[tuple[str, float]], expected: int) -> str:
     return f"NOT exactly once: {len(counts)} keys of {expected}, {twice} sent more than once"
 
 
+@asynccontextmanager
+async def deployment(
+    args: argparse.Namespace, server: Server, workers: int
+) -> AsyncIterator[tuple[Callout, aiohttp.ClientSession]]:
+    """A fresh database, callout running on it with the workflow published, and a client."""
+    async with (
+        fresh_store(args.database) as (url, _),
+        running_callout(
+            url,
+            server,
+            mode=args.mode,
+            workers=workers,
+            worker_concurrency=args.worker_concurrency,
+        ) as callout,
+        aiohttp.ClientSession(
+            callout.base,
+            headers={"Authorization": f"Bearer {callout.key}"},
+            connector=aiohttp.TCPConnector(limit=args.concurrency),
+        ) as session,
+    ):
+        await publish_workflow(session, server)
+        yield callout, session
+
+
 async def throughput(args: argparse.Namespace, workers: int) -> None:
     """Raw, callout, raw: deliveries/s and the ratio, with trigger-call latency."""
     with https_server(args.delay) as server:
-        async with (
-            fresh_store(args.database) as (url, _),
-            running_callout(
-                url,
-                server,
-                mode=args.mode,
-                workers=workers,
-                worker_concurrency=args.worker_concurrency,
-            ) as callout,
-            aiohttp.ClientSession(
-                callout.base,
-                headers={"Authorization": f"Bearer {callout.key}"},
-                connector=aiohttp.TCPConnector(limit=args.concurrency),
-            ) as session,
-        ):
-            await publish_workflow(session, server)
+        async with deployment(args, server, workers) as (callout, session):
             await send_events(session, 100, args.concurrency, "warm")  # compile, connect
             await delivered(server, 0, 100, 60)
             before = await raw(server, args.raw, args.concurrency)
@@ -376,20 +385,7 @@ async def throughput(args: argparse.Namespace, workers: int) -> None:
 async def idle_latency(args: argparse.Namespace) -> None:
     """One event at a time on an idle system: trigger sent -> request arrived."""
     with https_server(args.delay) as server:
-        async with (
-            fresh_store(args.database) as (url, _),
-            running_callout(
-                url,
-                server,
-                mode=args.mode,
-                workers=args.workers[0],
-                worker_concurrency=args.worker_concurrency,
-            ) as callout,
-            aiohttp.ClientSession(
-                callout.base, headers={"Authorization": f"Bearer {callout.key}"}
-            ) as session,
-        ):
-            await publish_workflow(session, server)
+        async with deployment(args, server, args.workers[0]) as (_, session):
             await send_events(session, 20, 1, "warm")
             await delivered(server, 0, 20, 60)
             sent: dict[str, float] = {}
