@@ -90,8 +90,8 @@ async def _serve(
                 )
             )
             tasks = [asyncio.create_task(server.serve())]
-            pipe = WakePipe()
-            if with_worker:
+            pipe = WakePipe() if with_worker else None
+            if pipe is not None:
                 # The worker in a process of its own: the API and the worker each get a core.
                 context.new_work = pipe.wake
                 arguments = [
@@ -118,7 +118,8 @@ async def _serve(
             stop.set()
             server.should_exit = True
             await asyncio.gather(*tasks)
-            pipe.close()
+            if pipe is not None:
+                pipe.close()
             if not server.started:
                 click.echo(f"cannot listen on {host}:{port}", err=True)
                 sys.exit(EXIT_SETTINGS)

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 
 from callout.model.records import Decision
 from callout.store.notifications import DUE_CHANNEL
-from callout.store.prepared_sql import POSTGRES_NOW, now_parameters, prepared
+from callout.store.prepared_sql import now_parameters, prepared
 from callout.store.protocol import Claim, FinishedAttempt, LeaseLostError
 
 _STEP_ENDED = {
@@ -87,12 +86,6 @@ def _statements(now: str) -> _Statements:
     )
 
 
-def _now(conn: sa.Connection) -> tuple[_Statements, dict[str, Any]]:
-    """Return the statements for this connection's clock, and `:now` if they take it."""
-    now, bound = now_parameters(conn)
-    return _statements(now), bound
-
-
 _AFTER_FENCE = " AND EXISTS (SELECT 1 FROM fenced)"
 
 
@@ -131,10 +124,10 @@ def record_result(conn: sa.Connection, claim: Claim, finished: FinishedAttempt) 
     (PostgreSQL's one statement wakes them itself). Raises LeaseLostError, having
     written nothing, when the lease was taken over.
     """
-    statements, now = _now(conn)
+    now, bound = now_parameters(conn)
     decision = finished.decision
     parameters = {
-        **now,
+        **bound,
         "step_run_id": claim.step_run_id,
         "lease_token": claim.lease_token,
         "run_id": claim.run_id,
@@ -150,11 +143,12 @@ def record_result(conn: sa.Connection, claim: Claim, finished: FinishedAttempt) 
     if decision is Decision.RETRY:
         parameters["retry_delay"] = finished.retry_delay or 0.0
     if conn.dialect.name == "postgresql":
-        statement = _postgres_result(decision, POSTGRES_NOW if not now else ":now")
+        statement = _postgres_result(decision, now)
         fenced = conn.execute(statement, {**parameters, "channel": DUE_CHANNEL}).scalars().first()
         if not fenced:
             raise _lease_lost(claim)
         return False
+    statements = _statements(now)
     if conn.execute(statements.step_ended[decision], parameters).rowcount != 1:
         raise _lease_lost(claim)
     ended = (

@@ -216,11 +216,7 @@ class SqlStore:
         Writes that arrive while another is committing share the next commit (each in
         its own savepoint): under load, one disk sync serves many API calls.
         """
-
-        def bound(conn: sa.Connection) -> T:
-            return call(conn, *args, **kwargs)
-
-        return await self._queue(bound, synced=True, savepoint=True)
+        return await self._queue(_bound(call, *args, **kwargs), synced=True, savepoint=True)
 
     async def write_whole(
         self, call: Callable[Concatenate[sa.Connection, P], T], *args: P.args, **kwargs: P.kwargs
@@ -230,11 +226,7 @@ class SqlStore:
         Two statements fewer per call. If `call` raises, the whole group commit is
         rolled back and each of its callers told (`SyncSqlStore.write_batch`).
         """
-
-        def bound(conn: sa.Connection) -> T:
-            return call(conn, *args, **kwargs)
-
-        return await self._queue(bound, synced=True, savepoint=False)
+        return await self._queue(_bound(call, *args, **kwargs), synced=True, savepoint=False)
 
     async def _queue(
         self, call: Callable[[sa.Connection], T], *, synced: bool, savepoint: bool
@@ -332,6 +324,17 @@ def _noting_outages(
             raise
 
     return noted
+
+
+def _bound(
+    call: Callable[Concatenate[sa.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+) -> Callable[[sa.Connection], T]:
+    """`call` with its arguments, waiting for the connection of a group commit."""
+
+    def bound(conn: sa.Connection) -> T:
+        return call(conn, *args, **kwargs)
+
+    return bound
 
 
 def _attempt_id() -> str:
