@@ -15,6 +15,14 @@ class OutboundRequest:
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
     timeout: float = 30.0
+    client_certificate: str | None = field(default=None, repr=False)
+    """PEM text holding a certificate (and its chain) and its private key, presented
+    when the server asks for one (mutual TLS); None presents none."""
+    follow_redirects: int = 0
+    """How many redirects (301, 302, 303, 307, 308) to follow; 0 returns the first answer."""
+    origin_bound_headers: frozenset[str] = frozenset()
+    """Lower-case names of headers that are dropped when a redirect leaves the origin
+    (credentials, the signature), on top of `Authorization` and `Cookie`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +33,8 @@ class InboundResponse:
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
     elapsed: float = field(default=0.0, compare=False)
+    url: str = ""
+    """The URL this response came from: the request's, or the last redirect's target."""
 
     def header(self, name: str) -> str | None:
         """Return the first value of header `name` (case-insensitive), or None."""

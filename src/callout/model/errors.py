@@ -24,7 +24,10 @@ CalloutError
     │   ├── ConnectError       DNS failure, refused or reset connection (retryable)
     │   ├── AttemptTimeout     the attempt's timeout passed (retryable)
     │   ├── TLSError           certificate verification failed (final)
+    │   ├── ClientCertificateError  the server wants a client certificate the step lacks,
+    │   │                      or refused the one given, or it cannot be loaded (final)
     │   └── ResponseTooLarge   the response passed the byte cap (final)
+    ├── TokenError         no OAuth2 access token could be had for the step
     ├── StatusError        the server answered with a non-2xx status
     ├── SchemaMismatch     the response body failed the response schema (final)
     ├── ResponseTooDeep    the response's JSON nests deeper than callout reads (final)
@@ -141,10 +144,35 @@ class TLSError(TransportError):
     kind = "tls_error"
 
 
+class ClientCertificateError(TransportError):
+    """Mutual TLS failed.
+
+    The server asked for a client certificate and the step sets none, or it refused
+    the one sent, or the stored certificate cannot be loaded.
+    """
+
+    kind = "client_certificate_error"
+
+
 class ResponseTooLarge(TransportError):
     """The response body passed the byte cap; reading stopped there."""
 
     kind = "response_too_large"
+
+
+class TokenError(AttemptError):
+    """No OAuth2 access token could be had.
+
+    The token endpoint failed, refused the credentials, or answered something that is
+    not a token. `retryable` follows the cause (a timeout or a 5xx may pass; refused
+    credentials will not).
+    """
+
+    kind = "oauth2_token_error"
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class StatusError(AttemptError):

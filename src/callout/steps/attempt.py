@@ -8,17 +8,21 @@ from typing import Any
 from callout.http import Transport
 from callout.model.clock import Clock
 from callout.model.records import RecordedRequest, RecordedResponse, StepError
+from callout.steps.tokens import TokenSource
 
 
 @dataclass(frozen=True, slots=True)
 class AttemptContext:
-    """What one attempt runs with: the transport, the clock, and who it is."""
+    """What one attempt runs with: the transport, the clock, who it is, and its token source."""
 
     transport: Transport
     clock: Clock
     run_id: str
     step_run_id: str
     attempt_number: int
+    tokens: TokenSource | None = None
+    """Where OAuth2 access tokens come from; None where no store is at hand (a step
+    using `oauth2_client_credentials` then fails with a clear error)."""
 
 
 @dataclass(frozen=True, slots=True)

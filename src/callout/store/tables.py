@@ -145,6 +145,7 @@ secrets = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("created_at", sa.Float(precision=53), nullable=False),
     sa.Column("updated_at", sa.Float(precision=53), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False, server_default="text"),  # text | certificate
     sa.UniqueConstraint("org_id", "name", name="uq_secrets_org_name"),
 )
 
