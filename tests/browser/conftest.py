@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
+from browser.accessibility import AccessibilityWatch
 from support.services import skip_or_fail
 
 CHROMIUM = os.environ.get("CALLOUT_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -94,9 +96,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    folder = tmp_path_factory.mktemp("deployment")
+@contextmanager
+def deployed(folder: Path) -> Iterator[Deployment]:
+    """Run `callout receiver` and `callout serve` (SQLite) in `folder` for the block."""
     receiver_port, port = free_port(), free_port()
     env = {
         **os.environ,
@@ -151,6 +153,12 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 
 
 @pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    with deployed(tmp_path_factory.mktemp("deployment")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     # Module scope: Playwright's sync API keeps an event loop running in this thread
     # while it is open, which the asyncio tests after these must not find.
@@ -168,7 +176,14 @@ def _launch(playwright: Playwright) -> Browser:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
+    """A page at 1280x800 that fails its test on a JavaScript error or an axe violation.
+
+    Every page it opens is audited by axe-core once rendered, and its last page before
+    it closes (`accessibility.py`); serious and critical violations fail the test.
+    """
     context = browser.new_context(viewport={"width": 1280, "height": 800})
+    watch = AccessibilityWatch()
+    watch.install(context)
     opened = context.new_page()
     errors: list[object] = []
 
@@ -177,8 +192,12 @@ def page(browser: Browser) -> Iterator[Page]:
 
     opened.on("pageerror", record)
     yield opened
+    watch.audit_last_page(opened)
     context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
+    assert not watch.findings, "accessibility violations (axe-core):\n" + "\n".join(
+        map(str, watch.findings)
+    )
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -10,7 +10,16 @@ from callout.api.errors import install_error_handlers
 from callout.api.health import DatabaseHealth, Health
 from callout.api.json_bodies import JsonBodies
 from callout.api.limits import BodyLimit
-from callout.api.routes import organization, runs, secrets, step_test, triggers, workflows
+from callout.api.routes import (
+    curl_import,
+    organization,
+    runs,
+    secrets,
+    step_test,
+    triggers,
+    workflow_activity,
+    workflows,
+)
 from callout.api.routes.docs import install_docs
 
 DESCRIPTION = """\
@@ -34,7 +43,16 @@ def create_app(context: ApiContext) -> FastAPI:
     )
     app.state.context = context
     install_error_handlers(app)
-    modules = (organization, workflows, step_test, triggers, runs, secrets)
+    modules = (
+        organization,
+        workflows,
+        step_test,
+        triggers,
+        runs,
+        secrets,
+        workflow_activity,
+        curl_import,
+    )
     for module in modules:
         app.include_router(module.router)
     # Every /v1 route, for the Allow header of a 405 (the app nests included routers).

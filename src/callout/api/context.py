@@ -9,6 +9,7 @@ from fastapi import Request
 
 from callout.api.key_cache import KeyCache
 from callout.api.target_cache import TargetCache
+from callout.engine.token_source import AccessTokens
 from callout.engine.workflow_cache import WorkflowCache
 from callout.http import Transport
 from callout.model.clock import Clock, SystemClock
@@ -40,10 +41,13 @@ class ApiContext:
     """Who each API key signs in as, read at most once a second (see `key_cache.py`)."""
     targets: TargetCache = field(init=False, repr=False)
     """What each trigger starts, read at most once a second (see `target_cache.py`)."""
+    tokens: AccessTokens = field(init=False, repr=False)
+    """OAuth2 access tokens for tested steps, shared with the workers through the store."""
 
     def __post_init__(self) -> None:
         self.key_cache = KeyCache(self.store.accounts, clock=self.clock)
         self.targets = TargetCache(self.store.workflows, clock=self.clock)
+        self.tokens = AccessTokens(self.transport, records=self.store.tokens, cipher=self.cipher)
 
 
 def context_of(request: Request) -> ApiContext:

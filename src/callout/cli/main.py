@@ -21,6 +21,7 @@ COMMANDS = {
     "orgs": "callout.cli.orgs:orgs_group",
     "keys": "callout.cli.orgs:keys_group",
     "keygen": "callout.cli.orgs:keygen_command",
+    "import-curl": "callout.cli.import_curl:import_curl_command",
 }
 """Each command and where it lives: imported only when it runs (or when --help lists it),
 so `callout validate` does not pay for the web framework, nor `callout worker` for the API."""
@@ -55,14 +56,18 @@ def cli() -> None:
     callout serve                                 dashboard, API and worker at http://127.0.0.1:8000
     callout api                                   dashboard and API alone (beside workers)
     callout orgs create NAME --plan growth        an organization and its first API key
+    callout orgs retention ORG --days N           how long its runs and bodies are kept
     callout keys create|list|revoke               API keys
     callout keygen                                a new CALLOUT_SECRET_KEY
     callout validate wf.yaml                      check a workflow document
+    callout import-curl cmd.txt                   a step from a curl command in API docs
     callout run wf.yaml --trigger payload.json    record a run and execute it here
     callout run wf.yaml --detach                  record it; a worker executes it
     callout worker                                execute due work until SIGTERM
     callout runs list | show ID | resume ID       recorded runs
     callout db upgrade                            apply migrations
+    callout db prune [--dry-run]                  remove what is past retention, now
+    callout db backup PATH | check PATH           copy a live SQLite store; check a copy
     callout verify --secret S --header H --body-file F   check a signature
     callout receiver --port 8443 --secret S       a local HTTPS endpoint to try workflows on
     """  # noqa: D301  # click reads \b as "keep these lines as written"

@@ -23,6 +23,7 @@ from callout.model.timestamps import iso_utc
 from callout.store.account_records import AccountRecords, ApiKeyInfo, Organization
 from callout.store.encryption import new_key_text
 from callout.store.protocol import NotFoundError
+from callout.store.retention import Retention, retention_problems
 from callout.store.sql_store import SqlStore
 
 T = TypeVar("T")
@@ -123,6 +124,86 @@ def change_plan(org_id: str, plan: str, database: str | None) -> None:
         database, lambda store: store.accounts.set_plan(org_id=org_id, plan=Plan(plan), now=now)
     )
     click.echo(f"organization {org.id} is on the {org.plan.value} plan")
+
+
+def _body_days(text: str | None) -> int | str | None:
+    """Read `--body-days`: a number of days, or `same` (as long as the runs); None: unchanged."""
+    if text is None or text == "same":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        click.echo(f"--body-days: expected a number of days or `same`, got {text!r}", err=True)
+        sys.exit(2)
+
+
+def _retention_text(retention: Retention) -> str:
+    if retention.removes_bodies_early:
+        bodies = f"their bodies {retention.bodies_days} days"
+    else:
+        bodies = "their bodies as long"
+    default = " (the default)" if retention.days is None else ""
+    return f"keeps runs {retention.run_days} days{default}, {bodies}"
+
+
+async def _set_retention(
+    accounts_store: SqlStore, org_id: str, days: int | None, body_days: int | str | None
+) -> Retention:
+    records = accounts_store.retention
+    current = await records.get_retention(org_id=org_id)  # NotFoundError for an unknown org
+    if days is None and body_days is None:
+        return current
+    wanted = Retention(
+        days=days if days is not None else current.days,
+        body_days=current.body_days
+        if body_days is None
+        else None
+        if body_days == "same"
+        else int(body_days),
+    )
+    problems = retention_problems(wanted, names=("--days", "--body-days"))
+    if problems:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        sys.exit(2)
+    return await records.set_retention(org_id=org_id, retention=wanted, now=SystemClock().now())
+
+
+@orgs_group.command("retention")
+@click.argument("org_id")
+@click.option("--days", type=int, help="Days runs and trigger call records are kept (1-3650).")
+@click.option(
+    "--body-days",
+    metavar="DAYS|same",
+    help="Days bodies are kept (0 to --days): trigger payloads, request and response "
+    "bodies, step outputs. `same`: as long as the runs.",
+)
+@database_option
+@json_option
+def retention_command(
+    org_id: str, days: int | None, body_days: str | None, database: str | None, as_json: bool
+) -> None:
+    """Show or set how long an organization keeps its runs and their bodies.
+
+    \b
+    Without options it shows the setting. Workers prune what is past it every
+    CALLOUT_PRUNE_EVERY seconds (600); `callout db prune --dry-run` says what
+    would go now. Trigger idempotency keys expire after 24 hours regardless.
+    """  # noqa: D301
+    wanted = _body_days(body_days)
+    retention = _with_store(database, lambda store: _set_retention(store, org_id, days, wanted))
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "org_id": org_id,
+                    "retention_days": retention.run_days,
+                    "body_retention_days": retention.body_days,
+                }
+            )
+        )
+        return
+    click.echo(f"organization {org_id} {_retention_text(retention)}")
 
 
 @click.group("keys")

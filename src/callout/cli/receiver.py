@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import re
+import shlex
 import signal
 import ssl
 import sys
@@ -19,8 +20,10 @@ from callout.receiver import (
     ReceivedRequest,
     format_request,
     format_startup,
+    issue_client_certificate,
     start_receiver,
 )
+from callout.receiver.certificates import CA_FILE
 from callout.signing import DEFAULT_SIGNATURE_HEADER, DEFAULT_TOLERANCE
 
 EXIT_CANNOT_START = 1
@@ -87,6 +90,20 @@ HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The private key of --cert (PEM).",
 )
+@click.option(
+    "--client-ca",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Require a client certificate issued by a CA in FILE (PEM) on every connection "
+    "(mutual TLS); each request shows its subject.",
+)
+@click.option(
+    "--make-client-cert",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Write DIR/client.pem (a client certificate and its key, from the receiver's own "
+    "CA in --cert-dir) to try --client-ca with, then exit.",
+)
 def receiver_command(
     port: int,
     host: str,
@@ -99,6 +116,8 @@ def receiver_command(
     cert_dir: Path | None,
     cert: Path | None,
     key: Path | None,
+    client_ca: Path | None,
+    make_client_cert: Path | None,
 ) -> None:
     """Run a local HTTPS endpoint that prints each request and checks its signature.
 
@@ -119,6 +138,13 @@ def receiver_command(
         raise click.UsageError("give --cert and --key together")
     if cert is not None and cert_dir is not None:
         raise click.UsageError("--cert-dir is for generated certificates; drop it with --cert")
+    if make_client_cert is not None:
+        if cert is not None:
+            raise click.UsageError(
+                "--make-client-cert uses the receiver's generated CA; drop --cert and --key"
+            )
+        _make_client_cert(cert_dir or DEFAULT_CERT_DIR, make_client_cert)
+        return
     try:
         asyncio.run(
             _serve(
@@ -133,6 +159,7 @@ def receiver_command(
                 delay=delay,
                 signature_header=signature_header,
                 tolerance=tolerance,
+                client_ca=client_ca,
             )
         )
     except KeyboardInterrupt:
@@ -141,7 +168,27 @@ def receiver_command(
     except OSError as exc:
         click.echo(f"cannot start the receiver: {_start_failure(exc, host, port)}", err=True)
         sys.exit(EXIT_CANNOT_START)
+    except ValueError as exc:
+        click.echo(f"cannot start the receiver: {exc}", err=True)
+        sys.exit(EXIT_CANNOT_START)
     click.echo("receiver stopped")
+
+
+def _make_client_cert(cert_dir: Path, out_dir: Path) -> None:
+    try:
+        path = issue_client_certificate(cert_dir, out_dir)
+    except OSError as exc:
+        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        click.echo(
+            f"cannot write the client certificate: {exc.filename or out_dir}: {why}", err=True
+        )
+        sys.exit(EXIT_CANNOT_START)
+    ca = (cert_dir / CA_FILE).resolve()
+    click.echo(f"client certificate and key written to {path.resolve()} (0600)")
+    click.echo(f"  start the receiver with: callout receiver --client-ca {shlex.quote(str(ca))}")
+    click.echo(
+        "  then store the file as a certificate secret and name it in the step's client_certificate"
+    )
 
 
 def _start_failure(exc: OSError, host: str, port: int) -> str:
@@ -168,6 +215,7 @@ async def _serve(
     delay: float,
     signature_header: str,
     tolerance: int,
+    client_ca: Path | None,
 ) -> None:
     def show(received: ReceivedRequest) -> None:
         click.echo(format_request(received, signature_header=signature_header, hide=secrets))
@@ -185,6 +233,7 @@ async def _serve(
         signature_header=signature_header,
         tolerance=tolerance,
         on_request=show,
+        client_ca=client_ca,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -22,6 +22,7 @@ from callout.engine.attached import run_attached
 from callout.engine.executor import StepExecutor
 from callout.engine.report import run_report
 from callout.engine.starting import start_run
+from callout.engine.token_source import AccessTokens
 from callout.http import AiohttpTransport, TransportConfig
 from callout.model.clock import SystemClock
 from callout.model.errors import DocumentError, SecretMissingError
@@ -109,6 +110,8 @@ async def _attached(
                 secrets=EnvironmentSecrets(given=secrets),
                 clock=clock,
                 allow_http=config.allow_http,
+                # One run, one process: OAuth2 tokens are kept here only (docs/oauth2.md).
+                tokens=AccessTokens(transport),
             )
             try:
                 return await run_attached(store, executor, run_id, clock=clock, on_change=on_change)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import sys
@@ -13,8 +14,17 @@ import click
 import uvicorn
 
 from callout.api import ApiContext, create_app
+from callout.api.metrics_route import install_metrics
 from callout.cli.event_loop import run
 from callout.cli.heap import freeze_startup_objects
+from callout.cli.log_format import announce, configure_logging, log_format_option
+from callout.cli.metrics_directory import (
+    MULTIPROCESS_ENV,
+    drop_live_numbers,
+    metrics_base,
+    worker_metrics_directory,
+)
+from callout.cli.metrics_options import api_metrics_page, host_labels_option
 from callout.cli.store_access import database_option, opened_store
 from callout.cli.worker import stop_on_signals
 from callout.cli.worker_process import WakePipe, supervise_worker
@@ -38,19 +48,16 @@ def _secret_key(*, create: bool) -> LoadedKey:
     try:
         loaded = load_secret_key(os.environ, create=create)
     except SecretKeyError as exc:
-        click.echo(f"cannot start: {exc}", err=True)
+        announce(f"cannot start: {exc}", level=logging.ERROR)
         sys.exit(EXIT_SETTINGS)
     if loaded.created:
-        click.echo(
+        announce(
             f"created a secret key at {loaded.source} (mode 0600): it encrypts stored "
             "secrets; back it up, and give the same key to every callout process "
-            "(CALLOUT_SECRET_KEY)",
-            err=True,
+            "(CALLOUT_SECRET_KEY)"
         )
     else:
-        click.echo(
-            f"secret key from {loaded.source} (fingerprint {loaded.cipher.fingerprint})", err=True
-        )
+        announce(f"secret key from {loaded.source} (fingerprint {loaded.cipher.fingerprint})")
     return loaded
 
 
@@ -64,10 +71,17 @@ async def _serve(
     grace: float,
     lease_margin: float,
     config: TransportConfig,
+    log_format: str = "plain",
+    host_labels: bool = False,
 ) -> None:
     stop = stop_on_signals()
     loaded = _secret_key(create=with_worker)
     transport = AiohttpTransport(config)
+    # The worker child writes its numbers to files there; /metrics adds them up.
+    directories = contextlib.ExitStack()
+    worker_files = (
+        directories.enter_context(worker_metrics_directory(metrics_base())) if with_worker else None
+    )
     try:
         async with opened_store(database) as store:
             context = ApiContext(
@@ -78,6 +92,7 @@ async def _serve(
             )
             app = create_app(context)
             install_dashboard(app)
+            install_metrics(app, api_metrics_page(store, worker_files=worker_files))
             freeze_startup_objects()  # short collector pauses: the loop is never held long
             server = _Server(
                 uvicorn.Config(
@@ -87,6 +102,8 @@ async def _serve(
                     lifespan="off",
                     log_level="info",
                     access_log=False,
+                    # JSON: uvicorn's lines go through callout's handler (cli/log_format.py).
+                    log_config=None if log_format == "json" else uvicorn.config.LOGGING_CONFIG,
                 )
             )
             tasks = [asyncio.create_task(server.serve())]
@@ -104,14 +121,27 @@ async def _serve(
                 ]
                 if database is not None:
                     arguments += ["--database", database]
+                arguments += ["--log-format", log_format]
+                if host_labels:
+                    arguments.append("--metrics-host-labels")
+                assert worker_files is not None  # noqa: S101 - made above for a worker
                 tasks.append(
-                    asyncio.create_task(supervise_worker(arguments, pipe, stop, grace=grace))
+                    asyncio.create_task(
+                        supervise_worker(
+                            arguments,
+                            pipe,
+                            stop,
+                            grace=grace,
+                            # Set before the child loads prometheus_client: it writes files.
+                            env={**os.environ, MULTIPROCESS_ENV: str(worker_files)},
+                            on_exit=functools.partial(drop_live_numbers, worker_files),
+                        )
+                    )
                 )
-            click.echo(
+            announce(
                 f"callout {'serving' if with_worker else 'API'} on http://{host}:{port} "
                 f"(dashboard: http://{host}:{port}/, API docs: http://{host}:{port}/docs); "
-                "stop: Ctrl-C or SIGTERM",
-                err=True,
+                "stop: Ctrl-C or SIGTERM"
             )
             stopping = asyncio.create_task(stop.wait())
             await asyncio.wait([stopping, tasks[0]], return_when=asyncio.FIRST_COMPLETED)
@@ -121,25 +151,19 @@ async def _serve(
             if pipe is not None:
                 pipe.close()
             if not server.started:
-                click.echo(f"cannot listen on {host}:{port}", err=True)
+                announce(f"cannot listen on {host}:{port}", level=logging.ERROR)
                 sys.exit(EXIT_SETTINGS)
     finally:
         await transport.aclose()
+        directories.close()
 
 
 def _transport_config() -> TransportConfig:
     try:
         return TransportConfig.from_env()
     except ValueError as exc:
-        click.echo(f"invalid setting: {exc}", err=True)
+        announce(f"invalid setting: {exc}", level=logging.ERROR)
         sys.exit(EXIT_SETTINGS)
-
-
-def _logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 host_option = click.option(
@@ -159,8 +183,17 @@ port_option = click.option("--port", default=8000, show_default=True, help="Port
 @click.option(
     "--lease-margin", default=30.0, show_default=True, help="Seconds a lease outlives a timeout."
 )
+@log_format_option
+@host_labels_option
 def serve_command(
-    database: str | None, host: str, port: int, concurrency: int, grace: float, lease_margin: float
+    database: str | None,
+    host: str,
+    port: int,
+    concurrency: int,
+    grace: float,
+    lease_margin: float,
+    log_format: str,
+    metrics_host_labels: bool,
 ) -> None:
     """Run the API, and a worker in a child process (SQLite by default: ./callout.db).
 
@@ -178,8 +211,12 @@ def serve_command(
     Stored secrets are encrypted with CALLOUT_SECRET_KEY; without it, serve
     creates .callout/secret.key (mode 0600) on first start and says so
     (CALLOUT_SECRET_KEY_FILE chooses another path).
+
+    \b
+    Prometheus metrics (the API's and the worker's) are at /metrics, answered
+    to this machine only unless CALLOUT_METRICS_TOKEN is set (docs/metrics.md).
     """  # noqa: D301
-    _logging()
+    configure_logging(log_format)
     run(
         _serve(
             database,
@@ -190,6 +227,8 @@ def serve_command(
             grace=grace,
             lease_margin=lease_margin,
             config=_transport_config(),
+            log_format=log_format,
+            host_labels=metrics_host_labels,
         )
     )
 
@@ -198,7 +237,8 @@ def serve_command(
 @database_option
 @host_option
 @port_option
-def api_command(database: str | None, host: str, port: int) -> None:
+@log_format_option
+def api_command(database: str | None, host: str, port: int, log_format: str) -> None:
     """Run the API and dashboard alone, beside `callout worker` processes (PostgreSQL).
 
     \b
@@ -208,8 +248,13 @@ def api_command(database: str | None, host: str, port: int) -> None:
     \b
     Every API and worker process must have the same CALLOUT_SECRET_KEY (or
     CALLOUT_SECRET_KEY_FILE); `callout api` does not create one.
+
+    \b
+    Prometheus metrics (the API's requests and the due backlog) are at
+    /metrics, answered to this machine only unless CALLOUT_METRICS_TOKEN is
+    set; each worker serves its own with --metrics-port (docs/metrics.md).
     """  # noqa: D301
-    _logging()
+    configure_logging(log_format)
     run(
         _serve(
             database,
@@ -220,5 +265,6 @@ def api_command(database: str | None, host: str, port: int) -> None:
             grace=0.0,
             lease_margin=0.0,
             config=_transport_config(),
+            log_format=log_format,
         )
     )

@@ -15,11 +15,23 @@ import click
 
 from callout.cli.event_loop import run
 from callout.cli.heap import freeze_startup_objects
+from callout.cli.log_format import announce, configure_logging, log_format_option
+from callout.cli.metrics_options import (
+    WorkerMetrics,
+    host_labels_option,
+    metrics_host_option,
+    metrics_port_option,
+    worker_metrics,
+)
 from callout.cli.secret_options import EnvironmentSecrets
 from callout.cli.store_access import database_option, opened_store
+from callout.cli.worker_metrics import serve_worker_metrics
 from callout.cli.worker_process import listen_for_wakes
 from callout.engine.executor import StepExecutor
+from callout.engine.metrics import NO_METRICS, CountedOutage, EngineMetrics
+from callout.engine.retention_task import PRUNE_EVERY, prune_every_setting, prune_periodically
 from callout.engine.secret_cache import CachedOrgSecrets
+from callout.engine.token_source import AccessTokens
 from callout.engine.worker import Worker
 from callout.http import AiohttpTransport, Transport, TransportConfig
 from callout.model.ids import new_id
@@ -79,8 +91,14 @@ async def run_worker(
     allow_http: bool,
     org_secrets: OrgSecrets | None,
     ready: Callable[[Worker], None] | None = None,
+    prune_every: float = PRUNE_EVERY,
+    metrics: EngineMetrics = NO_METRICS,
 ) -> None:
-    """Execute due work until `stop` is set; finish or release work in flight within `grace`."""
+    """Execute due work until `stop` is set; finish or release work in flight within `grace`.
+
+    Beside it, the worker prunes past retention every `prune_every` seconds (0: never)
+    when the database gives it the prune lease (engine/retention_task.py).
+    """
     worker_id = new_id("wrk")
     executor = StepExecutor(
         store=store,
@@ -89,6 +107,14 @@ async def run_worker(
         allow_http=allow_http,
         # Read at most once a second per organization (engine/secret_cache.py).
         org_secrets=CachedOrgSecrets(org_secrets) if org_secrets is not None else None,
+        # OAuth2 tokens, shared with every worker through the store under the same key.
+        tokens=AccessTokens(
+            transport,
+            records=store.tokens,
+            cipher=org_secrets.cipher if isinstance(org_secrets, StoredOrgSecrets) else None,
+        ),
+        metrics=metrics,
+        outage=CountedOutage(metrics),  # each failed try of the store counts as a store error
     )
     worker = Worker(
         store=store,
@@ -100,24 +126,33 @@ async def run_worker(
     if ready is not None:
         ready(worker)
     logging.getLogger("callout.engine").info("worker %s started", worker_id)
-    click.echo(
+    announce(
         f"worker {worker_id} started (concurrency {concurrency}); stop: Ctrl-C or SIGTERM",
-        err=True,
+        logger="callout.engine",
     )
     # One outage for the loop, its attempts, the heartbeat and the listener: one log line.
     outage = worker.outage
     beating = asyncio.create_task(heartbeat(store, worker_id, stop, outage=outage))
     listening = asyncio.create_task(listen_for_due_work(database, worker.wake, outage=outage))
+    background = [listening, beating]
+    if prune_every > 0:
+        background.append(
+            asyncio.create_task(
+                prune_periodically(
+                    store.retention, worker_id, stop, outage=outage, every=prune_every
+                )
+            )
+        )
     try:
         await worker.run(stop)
     finally:
         stop.set()
-        for task in (listening, beating):
+        for task in background:
             # The heartbeat ends at `stop`, unless it waits on a database that hangs.
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-    click.echo(f"worker {worker_id} stopped", err=True)
+    announce(f"worker {worker_id} stopped", logger="callout.engine")
 
 
 def stop_on_signals() -> asyncio.Event:
@@ -138,7 +173,11 @@ def org_secrets_for(store: SqlStore, *, create_key: bool = False) -> OrgSecrets 
     try:
         loaded = load_secret_key(os.environ, create=create_key)
     except SecretKeyError as exc:
-        click.echo(f"note: {exc}; organizations' runs will fail until it is set", err=True)
+        announce(
+            f"note: {exc}; organizations' runs will fail until it is set",
+            level=logging.WARNING,
+            logger="callout.engine",
+        )
         return None
     return StoredOrgSecrets(store, loaded.cipher)
 
@@ -150,11 +189,20 @@ async def work(
     lease_margin: float,
     config: TransportConfig,
     wake_fd: int | None = None,
+    prune_every: float = PRUNE_EVERY,
+    metrics: WorkerMetrics | None = None,
+    metrics_address: tuple[str, int] | None = None,
 ) -> None:
     """Run a worker until a stop signal; finish or release work in flight within `grace`.
 
     `wake_fd`: a pipe `callout serve` writes to when it has started runs.
+    `metrics_address`: where to serve `metrics.page` (`--metrics-host`, `--metrics-port`).
     """
+    counted = metrics or WorkerMetrics(NO_METRICS, None)
+    served = None
+    if counted.page is not None and metrics_address is not None:
+        host, port = metrics_address
+        served = await serve_worker_metrics(counted.page, host=host, port=port)
     stop = stop_on_signals()
     url = database_url(database)
     transport = AiohttpTransport(config)
@@ -178,11 +226,15 @@ async def work(
                 allow_http=config.allow_http,
                 org_secrets=org_secrets_for(store),
                 ready=ready,
+                prune_every=prune_every,
+                metrics=counted.metrics,
             )
     finally:
         for stop_listening in unlisten:
             stop_listening()
         await transport.aclose()
+        if served is not None:
+            await served.cleanup()
 
 
 @click.command("worker")
@@ -203,8 +255,20 @@ async def work(
     "taken over that long after the attempt's timeout would have passed.",
 )
 @click.option("--wake-fd", type=int, hidden=True, help="A pipe `callout serve` wakes us through.")
+@log_format_option
+@metrics_port_option
+@metrics_host_option
+@host_labels_option
 def worker_command(
-    database: str | None, concurrency: int, grace: float, lease_margin: float, wake_fd: int | None
+    database: str | None,
+    concurrency: int,
+    grace: float,
+    lease_margin: float,
+    wake_fd: int | None,
+    log_format: str,
+    metrics_port: int | None,
+    metrics_host: str,
+    metrics_host_labels: bool,
 ) -> None:
     """Execute due work from the store until SIGTERM or SIGINT (then exit 0).
 
@@ -216,14 +280,35 @@ def worker_command(
     A database outage (a restart, a failover, SQLite locked past
     CALLOUT_SQLITE_BUSY_TIMEOUT) is ridden out: one log line, capped backoff,
     attempts in flight kept and recorded once the database is back.
+
+    Every CALLOUT_PRUNE_EVERY seconds (600; 0: never) one worker, chosen by the
+    database, deletes what is past each organization's retention, in short
+    batches (docs/ops/retention.md; `callout db prune --dry-run` says what).
+
+    With --metrics-port it serves its numbers at /metrics in Prometheus's text
+    format (docs/metrics.md); under `callout serve` they appear on serve's own
+    /metrics instead.
     """
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(log_format)
     try:
         config = TransportConfig.from_env()
+        prune_every = prune_every_setting(os.environ)
     except ValueError as exc:
-        click.echo(f"invalid setting: {exc}", err=True)
+        announce(f"invalid setting: {exc}", level=logging.ERROR)
         sys.exit(2)
+    counted = worker_metrics(host_labels=metrics_host_labels, serve_it=metrics_port is not None)
+    address = (metrics_host, metrics_port) if metrics_port is not None else None
     freeze_startup_objects()  # short collector pauses (cli/heap.py)
-    run(work(database, concurrency, grace, lease_margin, config, wake_fd))
+    run(
+        work(
+            database,
+            concurrency,
+            grace,
+            lease_margin,
+            config,
+            wake_fd,
+            prune_every,
+            metrics=counted,
+            metrics_address=address,
+        )
+    )

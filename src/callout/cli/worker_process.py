@@ -16,7 +16,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 log = logging.getLogger("callout.serve")
 
@@ -77,9 +77,19 @@ def listen_for_wakes(
 
 
 async def supervise_worker(
-    arguments: Sequence[str], pipe: WakePipe, stop: asyncio.Event, *, grace: float
+    arguments: Sequence[str],
+    pipe: WakePipe,
+    stop: asyncio.Event,
+    *,
+    grace: float,
+    env: Mapping[str, str] | None = None,
+    on_exit: Callable[[int], None] | None = None,
 ) -> None:
-    """Run `callout worker ARGUMENTS --wake-fd ...` until `stop`, starting it again if it dies."""
+    """Run `callout worker ARGUMENTS --wake-fd ...` until `stop`, starting it again if it dies.
+
+    `env`: the worker's environment (None: this one). `on_exit(pid)` is called each time
+    a worker process has ended (its live numbers are dropped: cli/metrics_directory.py).
+    """
     pause = RESTART_FIRST
     while not stop.is_set():
         process = await asyncio.create_subprocess_exec(
@@ -91,6 +101,7 @@ async def supervise_worker(
             "--wake-fd",
             str(pipe.reader),
             pass_fds=(pipe.reader,),
+            env=env,
         )
         exited = asyncio.ensure_future(process.wait())
         stopping = asyncio.ensure_future(stop.wait())
@@ -98,8 +109,12 @@ async def supervise_worker(
         if stop.is_set():
             stopping.cancel()
             await _stop(process, exited, grace)
+            if on_exit is not None:
+                on_exit(process.pid)
             return
         stopping.cancel()
+        if on_exit is not None:
+            on_exit(process.pid)
         log.error(
             "the worker process exited (code %s); starting it again in %.1f s",
             process.returncode,

@@ -49,6 +49,8 @@ def decide(
     output: dict[str, Any] = {
         "status": error.status if error else None,
         "headers": {},
+        "header_values": {},
+        "url": None,  # no answer to take it from
         "body": error.body if error else None,
         "error": error.to_json() if error else {},
     }

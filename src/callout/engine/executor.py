@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from callout.engine.decision import decide
+from callout.engine.log_fields import claim_fields
+from callout.engine.metrics import NO_METRICS, EngineMetrics, RecordedAttempt, run_end
 from callout.engine.retry import DEFAULT_RETRY_AFTER_CAP
 from callout.engine.run_inputs import RunInputCache, estimated_size
+from callout.engine.token_source import AccessTokens
 from callout.engine.workflow_cache import WorkflowCache
 from callout.http import Transport
 from callout.model.clock import Clock, SystemClock
@@ -54,6 +58,14 @@ class StepExecutor:
     inputs: RunInputCache = field(default_factory=RunInputCache, repr=False)
     outage: StoreOutage = field(default_factory=StoreOutage)
     """Shared with the worker: reads and the finish wait out a database outage."""
+    tokens: AccessTokens | None = None
+    """OAuth2 access tokens (engine/token_source.py); None: kept in this process only."""
+    metrics: EngineMetrics = NO_METRICS
+    """Told of each attempt recorded (engine/metrics.py); shared with the worker."""
+
+    def __post_init__(self) -> None:
+        if self.tokens is None:
+            self.tokens = AccessTokens(self.transport)
 
     async def _run_input(self, run_id: str) -> RunInput:
         # A run's document and trigger never change: read them once per run, and
@@ -70,7 +82,8 @@ class StepExecutor:
         try:
             await self._execute(claim)
         except LeaseLostError as exc:
-            log.warning("%s", exc)
+            self.metrics.store_error("lease_lost")
+            log.warning("%s", exc, extra=claim_fields(claim))
 
     async def _execute(self, claim: Claim) -> None:
         # The claim recorded this attempt as `sending` already (recorded before sent),
@@ -97,6 +110,7 @@ class StepExecutor:
             await self._record(claim, result, StepPolicy())
             return
         checked = workflow.steps[claim.position]
+        seconds: float | None = None  # how long the action took, where it ran
         if claim.interruptions >= MAX_INTERRUPTIONS:
             result = AttemptResult(
                 error=StepError(
@@ -134,9 +148,13 @@ class StepExecutor:
                     run_id=claim.run_id,
                     step_run_id=claim.step_run_id,
                     attempt_number=claim.next_number,
+                    tokens=self.tokens.for_organization(found.org_id) if self.tokens else None,
                 )
+                started = time.perf_counter()
                 result = await checked.action.attempt(checked.config, scope, context)
-        await self._record(claim, result, checked.policy)
+                seconds = time.perf_counter() - started
+        last_step = claim.position == len(workflow.steps) - 1
+        await self._record(claim, result, checked.policy, seconds=seconds, last_step=last_step)
 
     async def _secrets(self, org_id: str | None) -> tuple[Mapping[str, str], Mapping[str, str]]:
         """Return the secrets a run resolves against, current and previous.
@@ -156,7 +174,15 @@ class StepExecutor:
         found = await self.outage.ride_out(self.org_secrets.values, org_id, now=self.clock.now())
         return found.current, found.previous
 
-    async def _record(self, claim: Claim, result: AttemptResult, policy: StepPolicy) -> None:
+    async def _record(
+        self,
+        claim: Claim,
+        result: AttemptResult,
+        policy: StepPolicy,
+        *,
+        seconds: float | None = None,
+        last_step: bool = False,
+    ) -> None:
         decided = decide(
             result,
             policy,
@@ -181,6 +207,7 @@ class StepExecutor:
                 error.message[:LOGGED_MESSAGE_CHARS]
                 if error and error.status is None
                 else "(see the attempt record)",
+                extra=claim_fields(claim),
             )
         # Built once and kept while the database is out: recorded when it is back, or
         # refused by the lease fence (LeaseLostError) if another worker took over.
@@ -198,4 +225,14 @@ class StepExecutor:
                 output=decided.output,
                 retry_delay=decided.retry_delay,
             ),
+        )
+        self.metrics.attempt_recorded(
+            RecordedAttempt(
+                decision=decided.decision,
+                http_status=result.response.status if result.response else None,
+                error_type=result.error.type if result.error else None,
+                seconds=seconds,
+                url=result.request.url if result.request else None,
+                run_end=run_end(decided.decision, last_step=last_step),
+            )
         )

@@ -14,6 +14,7 @@ from callout.http import Transport
 from callout.model.clock import Clock
 from callout.model.ids import new_id
 from callout.steps.attempt import AttemptContext, AttemptResult
+from callout.steps.tokens import TokenSource
 from callout.steps.validation import ValidWorkflow
 from callout.templates import Scope
 
@@ -31,8 +32,13 @@ async def run_step_test(  # noqa: PLR0913 - the attempt's whole input
     previous_secrets: Mapping[str, str],
     transport: Transport,
     clock: Clock,
+    tokens: TokenSource | None = None,
 ) -> AttemptResult:
-    """Make one attempt of `step_id`; raises KeyError when the workflow has no such step."""
+    """Make one attempt of `step_id`; raises KeyError when the workflow has no such step.
+
+    `tokens` is the organization's token source (`AccessTokens.for_organization`): a
+    tested step shares the workers' OAuth2 tokens.
+    """
     checked = next((step for step in workflow.steps if step.id == step_id), None)
     if checked is None:
         raise KeyError(step_id)
@@ -49,5 +55,6 @@ async def run_step_test(  # noqa: PLR0913 - the attempt's whole input
         run_id=TEST_RUN_ID,
         step_run_id=new_id("stp", now=clock.now()),
         attempt_number=1,
+        tokens=tokens,
     )
     return await checked.action.attempt(checked.config, scope, context)

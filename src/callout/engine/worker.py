@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from callout.engine.executor import StepExecutor
+from callout.engine.metrics import EngineMetrics
 from callout.model.clock import Clock, SystemClock
 from callout.store.outage import StoreOutage
 from callout.store.protocol import Store, StoreUnavailable
@@ -52,6 +53,11 @@ class Worker:
         """What this worker knows of the database; its executor shares it."""
         return self.executor.outage
 
+    @property
+    def metrics(self) -> EngineMetrics:
+        """Where this worker reports claims and slots; its executor shares it."""
+        return self.executor.metrics
+
     def wake(self) -> None:
         """Look for due work now rather than at the next poll."""
         self._wakeup.set()
@@ -59,6 +65,7 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set, then drain within the grace period."""
         stopping: asyncio.Future[bool] = asyncio.ensure_future(stop.wait())
+        self.metrics.slots(in_use=0, total=self.concurrency)
         try:
             while not stop.is_set():
                 # Cleared before looking, not before sleeping: a wake-up that arrives while
@@ -83,15 +90,25 @@ class Worker:
         claims = await self.store.claim_due(lease_seconds=self.lease_margin, limit=free)
         self._store_answered()
         for claim in claims:
-            task = asyncio.create_task(self.executor.execute(claim))
+            # Named by its step run: an unexpected failure's log line says whose it was.
+            task = asyncio.create_task(self.executor.execute(claim), name=claim.step_run_id)
             self._in_flight.add(task)
             task.add_done_callback(self._finished)
+        if claims:
+            self.metrics.claimed(claims)
+            self.metrics.slots(in_use=len(self._in_flight), total=self.concurrency)
         return len(claims)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
+        self.metrics.slots(in_use=len(self._in_flight), total=self.concurrency)
         if not task.cancelled() and (error := task.exception()) is not None:
-            log.error("a step execution failed unexpectedly", exc_info=error)
+            self.metrics.execution_crashed()
+            log.error(
+                "a step execution failed unexpectedly",
+                exc_info=error,
+                extra={"step_run_id": task.get_name()},
+            )
         self._wakeup.set()
 
     async def _sleep(self, stopping: asyncio.Future[bool]) -> None:

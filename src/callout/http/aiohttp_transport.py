@@ -6,6 +6,8 @@ import asyncio
 import re
 import ssl
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import NoReturn
 
 import aiohttp
@@ -14,13 +16,23 @@ from yarl import URL
 
 from callout import __version__
 from callout.http._guarded_resolver import GuardedResolver
+from callout.http.client_certificates import ClientCertificateContexts, LoadedCertificate
 from callout.http.config import TransportConfig
 from callout.http.guard import AddressGuard
+from callout.http.handshake_notes import (
+    HandshakeNotes,
+    client_certificate_refusal,
+    noting_handshakes,
+    ssl_reason,
+    watch_handshakes,
+)
 from callout.http.literal import parse_ip_literal
+from callout.http.redirects import Hop, is_redirect, next_hop
 from callout.http.resolver import Resolver, SystemResolver
 from callout.http.transport import InboundResponse, OutboundRequest
 from callout.model.errors import (
     AttemptTimeout,
+    ClientCertificateError,
     ConnectError,
     RequestRejected,
     ResponseTooLarge,
@@ -43,6 +55,28 @@ _CONTROL_IN_HEADERS = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # read never lands far past the cap, large enough to keep the loop cheap.
 _READ_CHUNK = 64 * 1024
 
+# The most of a followed redirect's body read (and thrown away) to keep its
+# connection for the next hop; a longer body costs the connection instead.
+_REDIRECT_BODY_KEPT = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """One hop's answer: a response, or (`location` set) a redirect to follow."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    location: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Presenting:
+    """What TLS presents for one request: its context, and the client certificate's facts."""
+
+    context: ssl.SSLContext | None = None
+    certificate: LoadedCertificate | None = None
+
 
 class AiohttpTransport:
     """Sends requests over HTTPS through the address guard, under one timeout and a byte cap.
@@ -54,11 +88,15 @@ class AiohttpTransport:
       addresses; literal IP hosts in any spelling are checked before aiohttp
       sees them; the original host name stays the SNI and `Host`;
     - certificates are checked against the system's roots plus
-      `config.ca_bundle`;
-    - redirects are returned, never followed; no cookies are kept, no proxy is
-      used;
+      `config.ca_bundle`; `request.client_certificate` (PEM) is presented when
+      the server asks for one (`client_certificates.py`), and a handshake that
+      fails for want of one, or over the one sent, is a `ClientCertificateError`
+      (`handshake_notes.py`);
+    - redirects are returned as they are, unless `request.follow_redirects`
+      allows more: then each hop is checked and guarded like the first
+      (`redirects.py` has the rules); no cookies are kept, no proxy is used;
     - `request.timeout` covers the look-up, connect, TLS, sending and reading
-      the whole body;
+      the whole body, of every hop;
     - the decoded body is read as a stream and reading stops past
       `config.max_response_bytes`.
     """
@@ -67,27 +105,49 @@ class AiohttpTransport:
         self._config = config
         self._guard = AddressGuard(config.allowed_networks)
         self._resolver: Resolver = resolver if resolver is not None else SystemResolver()
-        self._ssl = _ssl_context(config)
+        self._ssl = self._new_ssl_context()
+        self._client_certificates = ClientCertificateContexts(self._new_ssl_context)
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def send(self, request: OutboundRequest) -> InboundResponse:
         """Send `request`; raise an `AttemptError` branch when no response can be returned."""
-        url = self._checked_url(request)
+        first = Hop(request.method, self._checked_url(request.url), request.headers, request.body)
         _check_method_and_headers(request)
+        hop = first
         started = time.monotonic()
         deadline = asyncio.timeout(request.timeout)
         try:
             async with deadline:
-                status, headers, body = await self._exchange(request, url)
+                presenting = await self._presenting(request)
+                redirects = 0
+                while True:
+                    follow = redirects < request.follow_redirects
+                    answer = await self._exchange(hop, presenting, follow=follow)
+                    if answer.location is None:
+                        break
+                    hop = next_hop(
+                        hop,
+                        answer.status,
+                        answer.location,
+                        origin_bound=request.origin_bound_headers,
+                        allow_http=self._config.allow_http,
+                    )
+                    hop = Hop(hop.method, self._checked_target(hop.url), hop.headers, hop.body)
+                    redirects += 1
         except TimeoutError:
             if deadline.expired():
                 raise AttemptTimeout(f"no complete response within {request.timeout:g} s") from None
             # A timeout of the operating system's own (a connect that timed out
             # below us) is a connection failure, not our deadline.
-            raise ConnectError(f"could not connect to {_authority(url)}: timed out") from None
+            raise ConnectError(f"could not connect to {_authority(hop.url)}: timed out") from None
         return InboundResponse(
-            status=status, headers=headers, body=body, elapsed=time.monotonic() - started
+            status=answer.status,
+            headers=answer.headers,
+            body=answer.body,
+            elapsed=time.monotonic() - started,
+            # The request's own spelling when nothing redirected it.
+            url=request.url if hop is first else str(hop.url),
         )
 
     async def aclose(self) -> None:
@@ -96,17 +156,36 @@ class AiohttpTransport:
         if session is not None:
             await session.close()
 
-    def _checked_url(self, request: OutboundRequest) -> URL:
+    def _new_ssl_context(self) -> ssl.SSLContext:
+        context = _ssl_context(self._config)
+        watch_handshakes(context)
+        return context
+
+    async def _presenting(self, request: OutboundRequest) -> _Presenting:
+        pem = request.client_certificate
+        if pem is None:
+            return _Presenting()
+        loaded = self._client_certificates.cached(pem)
+        if loaded is None:
+            # Building a context reads the system's CAs: tens of milliseconds
+            # the event loop must not stand still for.
+            loaded = await asyncio.to_thread(self._client_certificates.load, pem)
+        return _Presenting(loaded.context, loaded)
+
+    def _checked_url(self, raw: str) -> URL:
         # Messages name the scheme or the host, never the whole URL: its query
         # string may carry a token.
         try:
-            url = URL(request.url)
+            url = URL(raw)
             # Send the path and query exactly as the step layer encoded them:
             # yarl's re-quoting would turn %7E into ~ and %ZZ into %25ZZ.
             # Only a URL with raw non-ASCII characters needs quoting here.
-            as_built = URL(request.url, encoded=True) if request.url.isascii() else url
+            as_built = URL(raw, encoded=True) if raw.isascii() else url
         except (ValueError, TypeError, UnicodeError):
             raise RequestRejected("the URL is not valid") from None
+        return self._checked_target(url, as_built)
+
+    def _checked_target(self, url: URL, as_built: URL | None = None) -> URL:
         scheme = url.scheme.lower()
         if scheme == "http" and not self._config.allow_http:
             raise RequestRejected(
@@ -132,34 +211,45 @@ class AiohttpTransport:
             host = str(literal)
         # The host as yarl normalised it (lower case, IDNA), so the name the
         # resolver, SNI and Host see is the one checked here.
-        return as_built.with_host(host)
+        return (as_built or url).with_host(host)
 
-    async def _exchange(
-        self, request: OutboundRequest, url: URL
-    ) -> tuple[int, tuple[tuple[str, str], ...], bytes]:
+    async def _exchange(self, hop: Hop, presenting: _Presenting, *, follow: bool) -> _Answer:
         session = self._session_for_this_loop()
-        headers = CIMultiDict(request.headers)
+        headers = CIMultiDict(hop.headers)
         if "User-Agent" not in headers:
             headers["User-Agent"] = USER_AGENT
-        try:
-            async with session.request(
-                request.method,
-                url,
-                headers=headers,
-                data=request.body or None,
-                skip_auto_headers=_SKIP_AUTO_HEADERS,
-                allow_redirects=False,
-            ) as response:
-                try:
-                    body = await self._read_capped(response)
-                except BaseException:
-                    # Over the cap, past the deadline or broken: drop the
-                    # connection at once (see _abort).
-                    _abort(response)
-                    raise
-                return response.status, tuple(response.headers.items()), body
-        except aiohttp.ClientError as exc:
-            _raise_transport_error(exc, url)
+        tls = hop.url.scheme == "https"
+        answered = False
+        with noting_handshakes() as notes:
+            try:
+                async with session.request(
+                    hop.method,
+                    hop.url,
+                    headers=headers,
+                    data=hop.body or None,
+                    skip_auto_headers=_SKIP_AUTO_HEADERS,
+                    allow_redirects=False,
+                    ssl=presenting.context if tls and presenting.context is not None else True,
+                ) as response:
+                    answered = True
+                    location = response.headers.get("Location", "").strip()
+                    if follow and location and is_redirect(response.status):
+                        await _discard(response)
+                        return _Answer(response.status, location=location)
+                    try:
+                        body = await self._read_capped(response)
+                    except BaseException:
+                        # Over the cap, past the deadline or broken: drop the
+                        # connection at once (see _abort).
+                        _abort(response)
+                        raise
+                    return _Answer(response.status, tuple(response.headers.items()), body)
+            except aiohttp.ClientError as exc:
+                if tls and not answered:
+                    refusal = _certificate_refusal(exc, hop.url, notes, presenting)
+                    if refusal is not None:
+                        raise ClientCertificateError(refusal) from None
+                _raise_transport_error(exc, hop.url)
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
         cap = self._config.max_response_bytes
@@ -213,6 +303,45 @@ class AiohttpTransport:
                 auto_decompress=True,
             )
         return self._session
+
+
+async def _discard(response: aiohttp.ClientResponse) -> None:
+    """Read a followed redirect's body away, so its connection can carry the next hop.
+
+    A body longer than `_REDIRECT_BODY_KEPT` (or broken) costs the connection
+    instead: the Location is all that counts.
+    """
+    if (response.content_length or 0) > _REDIRECT_BODY_KEPT:
+        _abort(response)
+        return
+    read = 0
+    try:
+        while chunk := await response.content.read(_READ_CHUNK):
+            read += len(chunk)
+            if read > _REDIRECT_BODY_KEPT:
+                _abort(response)
+                return
+    except aiohttp.ClientError:
+        _abort(response)
+    except BaseException:
+        _abort(response)
+        raise
+
+
+def _certificate_refusal(
+    exc: aiohttp.ClientError, url: URL, notes: HandshakeNotes, presenting: _Presenting
+) -> str | None:
+    certificate = presenting.certificate
+    expired_on = None
+    if certificate is not None and certificate.not_after <= datetime.now(UTC):
+        expired_on = certificate.not_after
+    return client_certificate_refusal(
+        ssl_reason(exc),
+        where=_authority(url),
+        requested=notes.certificate_requested,
+        presented=certificate is not None,
+        expired_on=expired_on,
+    )
 
 
 def _abort(response: aiohttp.ClientResponse) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable
 
@@ -29,8 +30,9 @@ class MockTransport:
         self.requests.append(request)
         answer = self._handler(request)
         if inspect.isawaitable(answer):
-            return await answer
-        return answer
+            answer = await answer
+        # Like the real transport, a response always says where it came from.
+        return answer if answer.url else dataclasses.replace(answer, url=request.url)
 
     async def aclose(self) -> None:
         """Mark the transport closed; `send` still works, as a closed pool would reopen."""

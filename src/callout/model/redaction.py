@@ -13,10 +13,11 @@ echo any of them back, so each is hidden wherever the secret itself is:
 | JSON-escaped, `ensure_ascii=True` | the same, as most servers write it back |
 | lower case (host characters only) | a value in a URL's host, which the transport lower-cases |
 
-callout has no helper that writes `user:password` as base64 (`Authorization:
-Basic`): a Basic credential comes whole from a secret, so it is verbatim, and
-the `Authorization` header is hidden whole anyway. The signing secret is never
-sent: only the HMAC made with it is.
+A step's `auth` adds what it sends to the redactor as values of their own: the
+Basic credential's base64 of `user:password`, a bearer token, a fetched OAuth2
+access token (steps/https_request/auth.py), so each is hidden in every form
+above; the `Authorization` header is hidden whole anyway. The signing secret is
+never sent: only the HMAC made with it is.
 """
 
 from __future__ import annotations

@@ -12,7 +12,12 @@ See docs/receiver.md for the routes.
 
 from callout.receiver.app import ReceiverSettings, build_receiver_app
 from callout.receiver.behaviour import Answer, DefaultAnswer, decide
-from callout.receiver.certificates import ReceiverCertificates, ensure_local_certificates
+from callout.receiver.certificates import (
+    ReceiverCertificates,
+    certificate_subject,
+    ensure_local_certificates,
+    issue_client_certificate,
+)
 from callout.receiver.display import format_request, format_startup
 from callout.receiver.recording import ReceivedRequest, SignatureCheck, SignatureVerdict
 from callout.receiver.running import (
@@ -34,9 +39,11 @@ __all__ = [
     "SignatureVerdict",
     "allowed_networks_for",
     "build_receiver_app",
+    "certificate_subject",
     "decide",
     "ensure_local_certificates",
     "format_request",
     "format_startup",
+    "issue_client_certificate",
     "start_receiver",
 ]

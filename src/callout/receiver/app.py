@@ -9,6 +9,7 @@ from aiohttp import web
 
 from callout.model.clock import Clock, SystemClock
 from callout.receiver.behaviour import Arrival, DefaultAnswer, FlakyCounts, decide
+from callout.receiver.certificates import certificate_subject
 from callout.receiver.recording import IDEMPOTENCY_HEADER, ReceivedRequest, SignatureCheck
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
@@ -65,6 +66,7 @@ def build_receiver_app(
             status=answer.status,
             note=answer.note,
             delay=answer.delay,
+            client_certificate=_client_subject(request),
         )
         received.append(record)
         if on_request is not None:
@@ -82,3 +84,10 @@ def build_receiver_app(
     app[RECEIVED] = received
     app.router.add_route("*", "/{tail:.*}", handle)
     return app
+
+
+def _client_subject(request: web.Request) -> str | None:
+    transport = request.transport
+    tls = transport.get_extra_info("ssl_object") if transport is not None else None
+    der = tls.getpeercert(binary_form=True) if tls is not None else None
+    return certificate_subject(der) if der else None

@@ -13,6 +13,13 @@ server-key.pem    its private key (0600)
 
 The CA is name-constrained to those loopback names, so even a copied CA key
 cannot vouch for any other site.
+
+The same CA can issue a client certificate for trying mutual TLS
+(`issue_client_certificate`, `callout receiver --make-client-cert DIR`):
+
+```
+client.pem        a client certificate and its key, in one file (0600)
+```
 """
 
 from __future__ import annotations
@@ -35,12 +42,15 @@ CA_FILE = "ca.pem"
 CA_KEY_FILE = "ca-key.pem"
 SERVER_FILE = "server.pem"
 SERVER_KEY_FILE = "server-key.pem"
+CLIENT_FILE = "client.pem"
+CLIENT_SUBJECT = "callout receiver client"
 
 KEY_MODE = 0o600
 DIRECTORY_MODE = 0o700
 
 CA_LIFETIME = timedelta(days=3650)
 SERVER_LIFETIME = timedelta(days=397)  # the longest a browser accepts for a server certificate
+CLIENT_LIFETIME = timedelta(days=397)
 RENEW_BEFORE = timedelta(days=1)
 BACKDATE = timedelta(hours=1)  # a client whose clock is a little behind still accepts it
 
@@ -68,12 +78,54 @@ class ReceiverCertificates:
     ca_path: Path | None
     generated: tuple[str, ...] = ()
 
-    def server_ssl_context(self) -> ssl.SSLContext:
-        """Return a TLS server context that presents this certificate."""
+    def server_ssl_context(self, *, client_ca: Path | None = None) -> ssl.SSLContext:
+        """Return a TLS server context that presents this certificate.
+
+        With `client_ca`, a handshake without a client certificate issued by one of
+        its CAs is refused (mutual TLS).
+        """
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self.cert_path, self.key_path)
+        if client_ca is not None:
+            context.verify_mode = ssl.CERT_REQUIRED
+            try:
+                context.load_verify_locations(cafile=client_ca)
+            except ssl.SSLError:
+                raise ValueError(
+                    f"--client-ca: {client_ca} holds no PEM certificate to trust"
+                ) from None
         return context
+
+
+def certificate_subject(der: bytes) -> str:
+    """Return the RFC 4514 subject of a DER certificate (e.g. `CN=partner,O=Acme`)."""
+    return x509.load_der_x509_certificate(der).subject.rfc4514_string()
+
+
+def issue_client_certificate(cert_dir: Path, out_dir: Path, *, now: datetime | None = None) -> Path:
+    """Write `out_dir/client.pem`: a client certificate from the CA in `cert_dir`, and its key.
+
+    The CA is created first when missing (as the receiver's first start would).
+    The file is 0600: it holds a private key. Returns its path.
+    """
+    moment = now or datetime.now(UTC)
+    ensure_local_certificates(cert_dir, now=moment)
+    ca = _load_pair(cert_dir / CA_FILE, cert_dir / CA_KEY_FILE, moment)
+    if ca is None:  # pragma: no cover - ensure_local_certificates just made it
+        raise OSError(f"the receiver's CA in {cert_dir} cannot be read")
+    certificate, key = _new_client(ca, moment)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    out_dir.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
+    path = out_dir / CLIENT_FILE
+    _write_atomically(
+        path, certificate.public_bytes(serialization.Encoding.PEM) + key_pem, KEY_MODE
+    )
+    return path
 
 
 def ensure_local_certificates(
@@ -233,6 +285,55 @@ def _new_server(ca: Pair, moment: datetime) -> Pair:
         )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_subject_key),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    return certificate, key
+
+
+def _new_client(ca: Pair, moment: datetime) -> Pair:
+    ca_certificate, ca_key = ca
+    key = _new_key()
+    ca_subject_key = ca_certificate.extensions.get_extension_for_class(
+        x509.SubjectKeyIdentifier
+    ).value
+    # No subject alternative names, and a common name that is not a host name: the
+    # CA's name constraints (loopback names only) then have nothing to refuse.
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(
+            x509.Name(
+                [
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "callout receiver"),
+                    x509.NameAttribute(NameOID.COMMON_NAME, CLIENT_SUBJECT),
+                ]
+            )
+        )
+        .issuer_name(ca_certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(moment - BACKDATE)
+        .not_valid_after(min(moment + CLIENT_LIFETIME, ca_certificate.not_valid_after_utc))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_subject_key),

@@ -62,6 +62,8 @@ def format_request(
         value = received.header(name)
         if value is not None:
             lines.append(f"  {name}: {show(value)}")
+    if received.client_certificate is not None:
+        lines.append(f"  client certificate: {show(received.client_certificate)}")
     lines.append(f"  body: {body_preview(received.body, redactor=redactor)}")
     lines.append(f"  {show(received.signature.describe())}")
     return "\n".join(lines)
@@ -85,6 +87,10 @@ def format_startup(running: RunningReceiver) -> str:
         lines.append(
             f"  warning: {running.host} is reachable beyond this machine; "
             "the generated certificate covers localhost, 127.0.0.1 and ::1 only"
+        )
+    if running.client_ca is not None:
+        lines.append(
+            f"  client certificates: required, issued by a CA in {running.client_ca.resolve()}"
         )
     signatures = settings.signatures
     count = len(signatures.secrets)

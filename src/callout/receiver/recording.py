@@ -93,6 +93,8 @@ class ReceivedRequest:
     status: int
     note: str = ""
     delay: float = 0.0
+    client_certificate: str | None = None
+    """The subject of the client certificate the connection presented (`--client-ca`)."""
 
     def header(self, name: str) -> str | None:
         """Return the first value of header `name` (any case), or None."""

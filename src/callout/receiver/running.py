@@ -33,6 +33,8 @@ class RunningReceiver:
     settings: ReceiverSettings
     app: web.Application
     _runner: web.AppRunner
+    client_ca: Path | None = None
+    """The CA file client certificates must come from (`--client-ca`); None: none asked."""
 
     @property
     def url(self) -> str:
@@ -108,13 +110,16 @@ async def start_receiver(  # noqa: PLR0913  # keyword-only, one per `callout rec
     tolerance: int = DEFAULT_TOLERANCE,
     on_request: RequestHook | None = None,
     clock: Clock | None = None,
+    client_ca: Path | None = None,
 ) -> RunningReceiver:
     """Start a receiver on `host`:`port` (0: a free port) and return it once it listens.
 
     `secret` is one secret or several (any of them verifies; none: signatures are not
     checked). Without `cert` and `key`, a local CA and a certificate for localhost,
-    127.0.0.1 and ::1 are created in `cert_dir`, or reused from it. Raises OSError
-    when the address cannot be bound, ValueError for an invalid option.
+    127.0.0.1 and ::1 are created in `cert_dir`, or reused from it. With
+    `client_ca`, every handshake must present a client certificate issued by a CA
+    in that PEM file. Raises OSError when the address cannot be bound, ValueError
+    for an invalid option.
     """
     secrets = (secret,) if isinstance(secret, str) else tuple(secret)
     settings = ReceiverSettings(
@@ -127,7 +132,7 @@ async def start_receiver(  # noqa: PLR0913  # keyword-only, one per `callout rec
         certificates = ReceiverCertificates(cert_path=cert, key_path=key, ca_path=None)
     else:
         certificates = await asyncio.to_thread(ensure_local_certificates, cert_dir)
-    ssl_context = certificates.server_ssl_context()
+    ssl_context = certificates.server_ssl_context(client_ca=client_ca)
 
     app = build_receiver_app(settings, on_request=on_request, clock=clock)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
@@ -139,4 +144,4 @@ async def start_receiver(  # noqa: PLR0913  # keyword-only, one per `callout rec
         await runner.cleanup()
         raise
     bound_port = runner.addresses[0][1]
-    return RunningReceiver(host, bound_port, certificates, settings, app, runner)
+    return RunningReceiver(host, bound_port, certificates, settings, app, runner, client_ca)

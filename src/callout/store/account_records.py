@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from callout.model.plans import Plan
 
@@ -38,6 +38,11 @@ DEFAULT_ROTATION_GRACE = 24 * 3600.0
 
 MAX_ROTATION_GRACE = 7 * 24 * 3600.0
 """The longest grace a rotation may ask for."""
+
+SecretKind = Literal["text", "certificate"]
+"""`text`: any value. `certificate`: PEM text of a client certificate and its key (mTLS)."""
+
+SECRET_KINDS: tuple[SecretKind, ...] = ("text", "certificate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +123,8 @@ class SecretInfo:
     created_at: float
     updated_at: float
     previous_until: float | None
+    kind: SecretKind = "text"
+    """What the value is; a rotation keeps it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,10 +226,21 @@ class AccountRecords(Protocol):
 
     # Secrets.
 
-    async def create_secret(
-        self, cipher: SecretCipher, *, org_id: str, name: str, value: str, now: float
+    async def create_secret(  # noqa: PLR0913 - each is a distinct fact of the secret
+        self,
+        cipher: SecretCipher,
+        *,
+        org_id: str,
+        name: str,
+        value: str,
+        now: float,
+        kind: SecretKind = "text",
     ) -> SecretInfo:
-        """Store a new secret, encrypted; ConflictError when the name is taken."""
+        """Store a new secret of `kind`, encrypted; ConflictError when the name is taken.
+
+        The store keeps the kind; checking that a certificate's value is one is the
+        caller's (the API reads the PEM before storing it).
+        """
         ...
 
     async def list_secrets(self, *, org_id: str, now: float) -> list[SecretInfo]:
@@ -243,7 +261,7 @@ class AccountRecords(Protocol):
         grace: float,
         now: float,
     ) -> SecretInfo:
-        """Give a secret a new value; the old one keeps signing for `grace` seconds."""
+        """Give a secret a new value of its kind; the old one signs for `grace` seconds."""
         ...
 
     async def delete_secret(self, *, org_id: str, name: str) -> None:

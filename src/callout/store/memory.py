@@ -17,7 +17,9 @@ from callout.model.clock import Clock, SystemClock
 from callout.model.ids import new_id
 from callout.model.records import AttemptStatus, Decision, RunStatus, StepStatus
 from callout.store.memory_accounts import MemoryAccounts
+from callout.store.memory_retention import MemoryRetention
 from callout.store.memory_run_reading import MemoryRunReading
+from callout.store.memory_tokens import MemoryAccessTokens
 from callout.store.memory_workflows import MemoryWorkflows
 from callout.store.protocol import (
     DEFAULT_STEP_TIMEOUT,
@@ -65,6 +67,8 @@ class MemoryStore:
         self._accounts = MemoryAccounts(self._clock)
         self._workflows = MemoryWorkflows(self, self._clock)
         self._run_reading = MemoryRunReading(self, self._clock)
+        self._retention = MemoryRetention(self, self._clock)
+        self._tokens = MemoryAccessTokens(self._clock)
 
     async def ping(self, *, within: float) -> None:
         """Answer at once: memory is always reachable."""
@@ -83,9 +87,19 @@ class MemoryStore:
         return self._workflows
 
     @property
+    def tokens(self) -> MemoryAccessTokens:
+        """OAuth2 access tokens."""
+        return self._tokens
+
+    @property
     def run_reading(self) -> MemoryRunReading:
         """The API's reads of runs."""
         return self._run_reading
+
+    @property
+    def retention(self) -> MemoryRetention:
+        """Retention settings and pruning."""
+        return self._retention
 
     async def create_run(self, run: NewRun) -> None:
         """Record a run; its first step is due at once."""
@@ -346,6 +360,11 @@ class MemoryStore:
         run = self._get(run_id)
         if run.status != RunStatus.FAILED.value:
             raise RunStateError(f"run {run_id} is {run.status}; only a failed run can be resumed")
+        if run_id in self._retention.bodies_removed:  # as SQL: retention_sql.refuse_without_bodies
+            raise RunStateError(
+                f"run {run_id} cannot be resumed: retention removed its bodies (its trigger "
+                "payload and step outputs), which its remaining steps would read"
+            )
         failed = [
             row
             for row in self._rows(run_id)

@@ -29,6 +29,7 @@ from callout.store.account_records import (
     NewSession,
     Organization,
     SecretInfo,
+    SecretKind,
     SecretValues,
     SessionCheck,
     SessionState,
@@ -57,6 +58,7 @@ class _Secret:
     updated_at: float
     previous_value: str | None = None
     previous_until: float | None = None
+    kind: SecretKind = "text"
 
     def info(self, name: str, now: float) -> SecretInfo:
         until = self.previous_until
@@ -67,6 +69,7 @@ class _Secret:
             created_at=self.created_at,
             updated_at=self.updated_at,
             previous_until=until if until is not None and until > now else None,
+            kind=self.kind,
         )
 
 
@@ -221,10 +224,17 @@ class MemoryAccounts:
 
     # Secrets.
 
-    async def create_secret(
-        self, cipher: SecretCipher, *, org_id: str, name: str, value: str, now: float
+    async def create_secret(  # noqa: PLR0913 - each is a distinct fact of the secret
+        self,
+        cipher: SecretCipher,
+        *,
+        org_id: str,
+        name: str,
+        value: str,
+        now: float,
+        kind: SecretKind = "text",
     ) -> SecretInfo:
-        """Store a new secret, encrypted. Raises ConflictError when the name is taken."""
+        """Store a new secret of `kind`, encrypted. Raises ConflictError when the name is taken."""
         if (org_id, name) in self._secrets:
             raise ConflictError(f"a secret named {name} exists; rotate it to change its value")
         secret = _Secret(
@@ -233,6 +243,7 @@ class MemoryAccounts:
             version=1,
             created_at=now,
             updated_at=now,
+            kind=kind,
         )
         self._secrets[org_id, name] = secret
         return secret.info(name, now)

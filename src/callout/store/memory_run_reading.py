@@ -9,15 +9,25 @@ as the SQL stores keep it (`json_text`).
 from __future__ import annotations
 
 import copy
+import math
+import sys
+from collections import Counter
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from callout.model.clock import Clock
-from callout.store.protocol import StoredAttempt, StoredRun, StoredStepRun, UnknownRunError
+from callout.store.protocol import (
+    RunFilter,
+    StoredAttempt,
+    StoredRun,
+    StoredStepRun,
+    UnknownRunError,
+)
 from callout.store.run_reading import (
     VIEW_ATTEMPTS,
     VIEW_MAX_CHARS,
     WHOLE_RECORD_CHARS,
+    ActivityCount,
     RunView,
     field_share,
 )
@@ -104,3 +114,30 @@ class MemoryRunReading:
         """Return a run's whole trigger payload."""
         run = await self._runs.get_run(run_id)
         return copy.deepcopy(run.trigger)
+
+    async def activity(
+        self,
+        *,
+        org_id: str,
+        since: float,
+        bucket_seconds: int,
+        buckets: int,
+        workflow_id: str | None = None,
+    ) -> list[ActivityCount]:
+        """Count an organization's runs by workflow, time bucket and status."""
+        window = RunFilter(
+            org_id=org_id,
+            workflow_id=workflow_id,
+            created_after=since,
+            created_before=since + bucket_seconds * buckets,
+        )
+        counts: Counter[tuple[str, int, str]] = Counter()
+        for run in await self._runs.list_runs(where=window, limit=sys.maxsize):
+            if run.workflow_id is not None:
+                # The arithmetic of the SQL stores: floor of a float division.
+                bucket = math.floor((run.created_at - since) / float(bucket_seconds))
+                counts[run.workflow_id, bucket, run.status] += 1
+        return [
+            ActivityCount(workflow_id=w, bucket=b, status=s, runs=n)
+            for (w, b, s), n in sorted(counts.items())
+        ]

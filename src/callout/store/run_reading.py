@@ -9,7 +9,9 @@ characters a field); each step run shows its latest `VIEW_ATTEMPTS` attempts. A
 body that does not fit becomes the first characters of its text (of its JSON
 text, for JSON) with `body_truncated: true` (`run_view_pieces.py` says how each
 record is cut). `step_run` gives one step run whole: its output, its error and
-every attempt as recorded (docs/service.md, "Reading a run").
+every attempt as recorded (docs/service.md, "Reading a run"). `activity` counts
+an organization's runs by workflow, hour and status, in one query (the dashboard's
+charts, docs/dashboard.md).
 
 No SQLAlchemy here: `SqlRunReading` cuts in SQL, `MemoryRunReading` in Python,
 and both pass the same contract tests.
@@ -64,6 +66,16 @@ class RunView:
     field_chars: int
 
 
+@dataclass(frozen=True, slots=True)
+class ActivityCount:
+    """How many runs of one workflow, started within one time bucket, have one status."""
+
+    workflow_id: str
+    bucket: int  # 0 is the bucket starting at `since`
+    status: str
+    runs: int
+
+
 class RunReading(Protocol):
     """The reads the API makes of recorded runs, by intent. Each raises UnknownRunError."""
 
@@ -84,4 +96,22 @@ class RunReading(Protocol):
 
     async def trigger(self, run_id: str) -> Any:
         """Return a run's whole trigger payload (1 MiB at most when it was accepted)."""
+        ...
+
+    async def activity(
+        self,
+        *,
+        org_id: str,
+        since: float,
+        bucket_seconds: int,
+        buckets: int,
+        workflow_id: str | None = None,
+    ) -> list[ActivityCount]:
+        """Count an organization's runs by workflow, time bucket and status, in one query.
+
+        Counts the runs created in `[since, since + bucket_seconds * buckets)` (of one
+        workflow when `workflow_id` is given; runs of no workflow never count); bucket
+        `i` holds those created in `[since + i * bucket_seconds, ...)`. Only non-zero
+        counts are listed, sorted by workflow, bucket and status.
+        """
         ...

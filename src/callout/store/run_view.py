@@ -43,8 +43,12 @@ def _json_text(value: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
 
 
 def _whole_if_fits(value: sa.ColumnElement[Any], cap: int) -> sa.ColumnElement[Any]:
-    """Select the JSON text of `value` when it has at most `cap` characters, else NULL."""
-    text = _json_text(value)
+    """Select the JSON text of `value` when it has at most `cap` characters, else NULL.
+
+    A key the record lacks reads as JSON `null` (as SQLite reads it; PostgreSQL gives
+    SQL NULL), so a record written before a key existed shows without it, not cut.
+    """
+    text = sa.func.coalesce(_json_text(value), sa.literal("null"))
     return sa.case((sa.func.length(text) <= cap, text), else_=sa.null())
 
 

@@ -40,7 +40,12 @@ class RecordShape:
     empty: Mapping[str, Any]  # what a left-out container shows
 
 
-OUTPUT = RecordShape(("status", "body_truncated"), (), ("headers", "error"), {"headers": {}})
+OUTPUT = RecordShape(
+    ("status", "body_truncated"),
+    ("url",),
+    ("headers", "header_values", "error"),
+    {"headers": {}, "header_values": {}},
+)
 ERROR = RecordShape(("type", "status", "body_truncated"), ("message",), (), {})
 REQUEST = RecordShape(("method", "body_truncated"), ("url",), ("headers",), {"headers": []})
 RESPONSE = RecordShape(("status", "body_truncated"), (), ("headers",), {"headers": []})

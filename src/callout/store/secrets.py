@@ -17,6 +17,7 @@ from callout.store.account_records import (
     MAX_ROTATION_GRACE,
     OrgSecrets,
     SecretInfo,
+    SecretKind,
     SecretValues,
     StoredOrgSecrets,
 )
@@ -52,6 +53,7 @@ def _info(row: Any, now: float | None = None) -> SecretInfo:
         created_at=row.created_at,
         updated_at=row.updated_at,
         previous_until=until,
+        kind=row.kind,
     )
 
 
@@ -65,9 +67,16 @@ def _row(conn: sa.Connection, org_id: str, name: str) -> Any:
 
 
 def create_secret(  # noqa: PLR0913
-    conn: sa.Connection, cipher: SecretCipher, *, org_id: str, name: str, value: str, now: float
+    conn: sa.Connection,
+    cipher: SecretCipher,
+    *,
+    org_id: str,
+    name: str,
+    value: str,
+    now: float,
+    kind: SecretKind = "text",
 ) -> SecretInfo:
-    """Store a new secret. Raises ConflictError when the name is taken."""
+    """Store a new secret of `kind`. Raises ConflictError when the name is taken."""
     taken = conn.execute(
         sa.select(secrets.c.id).where(secrets.c.org_id == org_id).where(secrets.c.name == name)
     ).first()
@@ -83,6 +92,7 @@ def create_secret(  # noqa: PLR0913
             version=1,
             created_at=now,
             updated_at=now,
+            kind=kind,
         )
     )
     return _info(_row(conn, org_id, name), now)

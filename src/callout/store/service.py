@@ -11,7 +11,9 @@ from typing import Protocol
 
 from callout.store.account_records import AccountRecords
 from callout.store.protocol import Store
+from callout.store.retention import RetentionRecords
 from callout.store.run_reading import RunReading
+from callout.store.token_records import AccessTokenRecords
 from callout.store.workflow_records import WorkflowRecords
 
 
@@ -29,8 +31,18 @@ class ServiceStore(Store, Protocol):
         ...
 
     @property
+    def tokens(self) -> AccessTokenRecords:
+        """OAuth2 access tokens, shared by every worker (one fetch, not one per worker)."""
+        ...
+
+    @property
     def run_reading(self) -> RunReading:
         """The API's reads of runs."""
+        ...
+
+    @property
+    def retention(self) -> RetentionRecords:
+        """Retention settings, and pruning in bounded batches."""
         ...
 
     async def ping(self, *, within: float) -> None:

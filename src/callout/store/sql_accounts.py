@@ -18,6 +18,7 @@ from callout.store.account_records import (
     NewSession,
     Organization,
     SecretInfo,
+    SecretKind,
     SecretValues,
     SessionCheck,
 )
@@ -104,12 +105,25 @@ class SqlAccounts:
         """End a session; say whether it was open."""
         return await self._store.write(sessions.end_session, session_id=session_id, now=now)
 
-    async def create_secret(
-        self, cipher: SecretCipher, *, org_id: str, name: str, value: str, now: float
+    async def create_secret(  # noqa: PLR0913 - each is a distinct fact of the secret
+        self,
+        cipher: SecretCipher,
+        *,
+        org_id: str,
+        name: str,
+        value: str,
+        now: float,
+        kind: SecretKind = "text",
     ) -> SecretInfo:
-        """Store a new secret, encrypted. Raises ConflictError when the name is taken."""
+        """Store a new secret of `kind`, encrypted. Raises ConflictError when the name is taken."""
         return await self._store.write(
-            secrets.create_secret, cipher, org_id=org_id, name=name, value=value, now=now
+            secrets.create_secret,
+            cipher,
+            org_id=org_id,
+            name=name,
+            value=value,
+            now=now,
+            kind=kind,
         )
 
     async def list_secrets(self, *, org_id: str, now: float) -> list[SecretInfo]:

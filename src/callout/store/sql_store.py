@@ -30,10 +30,13 @@ from callout.store.protocol import (
     StoredRun,
     StoreUnavailable,
 )
+from callout.store.retention_sql import refuse_without_bodies
 from callout.store.schema import upgrade
 from callout.store.sql_accounts import SqlAccounts
+from callout.store.sql_retention import SqlRetention
 from callout.store.sql_run_reading import SqlRunReading
 from callout.store.sql_sync import SyncSqlStore
+from callout.store.sql_tokens import SqlAccessTokens
 from callout.store.sql_workflows import SqlWorkflows
 
 T = TypeVar("T")
@@ -77,6 +80,8 @@ class SqlStore:
         self._accounts = SqlAccounts(self)
         self._workflows = SqlWorkflows(self)
         self._run_reading = SqlRunReading(self)
+        self._retention = SqlRetention(self)
+        self._tokens = SqlAccessTokens(self)
 
     @property
     def accounts(self) -> SqlAccounts:
@@ -89,9 +94,19 @@ class SqlStore:
         return self._workflows
 
     @property
+    def tokens(self) -> SqlAccessTokens:
+        """OAuth2 access tokens, shared by every worker."""
+        return self._tokens
+
+    @property
     def run_reading(self) -> SqlRunReading:
         """The API's reads of runs."""
         return self._run_reading
+
+    @property
+    def retention(self) -> SqlRetention:
+        """Retention settings and pruning."""
+        return self._retention
 
     @property
     def engine(self) -> sa.Engine:
@@ -228,6 +243,16 @@ class SqlStore:
         """
         return await self._queue(_bound(call, *args, **kwargs), synced=True, savepoint=False)
 
+    async def write_alone(
+        self, call: Callable[Concatenate[sa.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run `call(connection, ...)` in a transaction of its own (no group commit), not synced.
+
+        For maintenance (a batch of pruning): it never makes a trigger's commit wait
+        for it, and the writes queued meanwhile commit together right after it.
+        """
+        return await self._write(_alone, self._sql.engine, _bound(call, *args, **kwargs))
+
     async def _queue(
         self, call: Callable[[sa.Connection], T], *, synced: bool, savepoint: bool
     ) -> T:
@@ -293,6 +318,7 @@ class SqlStore:
 
     async def resume(self, run_id: str, *, step_run_id: str) -> None:
         """Resume a failed run from its failed step, as a new step run with a new key."""
+        await self.read(refuse_without_bodies, run_id)  # retention took what it would read
         await self._write(self._sql.resume, run_id, step_run_id=step_run_id)
 
     async def seconds_until_due(self, run_id: str | None = None) -> float | None:
@@ -335,6 +361,11 @@ def _bound(
         return call(conn, *args, **kwargs)
 
     return bound
+
+
+def _alone(engine: sa.Engine, call: Callable[[sa.Connection], T]) -> T:
+    with engine.begin() as conn:
+        return call(conn)
 
 
 def _attempt_id() -> str:

@@ -30,6 +30,8 @@ runs = sa.Table(
     sa.Column("org_id", sa.String(40), nullable=True),
     sa.Column("workflow_id", sa.String(40), nullable=True),
     sa.Column("version_id", sa.String(40), nullable=True),
+    # When retention removed its bodies (trigger payload, requests, responses, outputs).
+    sa.Column("bodies_removed_at", sa.Float(precision=53), nullable=True),
     sa.Index("ix_runs_status_created", "status", "created_at"),
     sa.Index("ix_runs_created", "created_at"),
     sa.Index("ix_runs_org_created", "org_id", "created_at"),
@@ -117,6 +119,12 @@ organizations = sa.Table(
     sa.Column("plan", sa.String(16), nullable=False),
     sa.Column("created_at", sa.Float(precision=53), nullable=False),
     sa.Column("updated_at", sa.Float(precision=53), nullable=False),
+    # Retention (store/retention.py): NULL keeps the default; NULL body days: as long as runs.
+    sa.Column("retention_days", sa.Integer, nullable=True),
+    sa.Column("body_retention_days", sa.Integer, nullable=True),
+    # How far pruning got: runs created before these times had their bodies or keys removed.
+    sa.Column("bodies_removed_before", sa.Float(precision=53), nullable=True),
+    sa.Column("keys_expired_before", sa.Float(precision=53), nullable=True),
 )
 
 api_keys = sa.Table(
@@ -216,4 +224,38 @@ dashboard_sessions = sa.Table(
     sa.Column("ended_at", sa.Float(precision=53), nullable=True),  # signed out, or key revoked
     sa.Index("ix_dashboard_sessions_key_created", "key_id", "created_at"),
     sa.Index("ix_dashboard_sessions_expires", "expires_at"),
+)
+
+access_tokens = sa.Table(
+    "access_tokens",
+    metadata,
+    # An HMAC of the organization and the client credentials under a key derived from
+    # the operator's (engine/token_source.py): no credential is kept here in any form.
+    sa.Column("cache_key", sa.String(64), primary_key=True),
+    # NULL for runs of no organization (`callout run --detach`, read by `callout worker`).
+    sa.Column(
+        "org_id",
+        sa.String(40),
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    sa.Column("token", sa.Text, nullable=True),  # encrypted (see store/encryption.py)
+    sa.Column("refresh_at", sa.Float(precision=53), nullable=True),  # handed out until then
+    sa.Column("expires_at", sa.Float(precision=53), nullable=True),  # as the server said
+    sa.Column("lease", sa.String(40), nullable=True),  # the fetch underway, or the last one
+    sa.Column("fetching_until", sa.Float(precision=53), nullable=True),
+    sa.Column("failure", sa.Text, nullable=True),  # why the last fetch failed (no secret)
+    sa.Column("failure_retryable", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("updated_at", sa.Float(precision=53), nullable=False),
+    sa.Index("ix_access_tokens_org", "org_id"),
+)
+
+maintenance_leases = sa.Table(
+    "maintenance_leases",
+    metadata,
+    # One row per periodic task ("prune"): the database decides which worker runs it.
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("holder", sa.String(40), nullable=True),
+    sa.Column("expires_at", sa.Float(precision=53), nullable=True),
+    sa.Column("finished_at", sa.Float(precision=53), nullable=True),
 )

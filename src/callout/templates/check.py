@@ -76,6 +76,21 @@ def _step_order_problem(step_id: str, rules: ReferenceRules) -> str | None:
     return None
 
 
+def _header_part_problem(where: str, part: str, deeper: tuple[str | int, ...]) -> str | None:
+    """Check what follows `.headers` (name -> text) or `.header_values` (name -> list of text)."""
+    if not isinstance(deeper[0], str):
+        return f"{where} is an object of header names, not a list"
+    header = format_path(where, deeper[:1])
+    if part == "headers":
+        return f"{header} is text; a header has no parts" if len(deeper) > 1 else None
+    if len(deeper) > 1 and not isinstance(deeper[1], int):
+        return f"{header} is a list of text (one per value received); use {header}[0]"
+    if len(deeper) > 2:
+        value = format_path(header, deeper[1:2])
+        return f"{value} is text; a header value has no parts"
+    return None
+
+
 def _step_part_problem(step_id: str, rest: tuple[str | int, ...]) -> str | None:
     """Check what follows `steps.<id>.<part>`, where `rest` starts with the part."""
     where = format_path("steps", (step_id,))
@@ -84,12 +99,10 @@ def _step_part_problem(step_id: str, rest: tuple[str | int, ...]) -> str | None:
         return f"{where} has no part {quote_key(part)} (use status, headers, body or error)"
     if part == "status" and deeper:
         return f"{where}.status is a number; it has no parts"
-    if part == "headers" and deeper:
-        if not isinstance(deeper[0], str):
-            return f"{where}.headers is an object of header names, not a list"
-        if len(deeper) > 1:
-            header = format_path(f"{where}.headers", deeper[:1])
-            return f"{header} is text; a header has no parts"
+    if part == "url" and deeper:
+        return f"{where}.url is text; it has no parts"
+    if part in ("headers", "header_values") and deeper:
+        return _header_part_problem(f"{where}.{part}", part, deeper)
     if part == "error" and deeper:
         if deeper[0] not in ERROR_PARTS:
             shown = quote_key(deeper[0])

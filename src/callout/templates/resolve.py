@@ -20,8 +20,11 @@ from callout.templates.budget import SizeBudget, key_text
 from callout.templates.reference import Reference, format_path, is_name, quote_key
 from callout.templates.template import CLOSE, OPEN, Template, parse_template
 
-STEP_PARTS = ("status", "headers", "body", "error")
+STEP_PARTS = ("status", "headers", "header_values", "url", "body", "error")
 """What `steps.<id>.` may be followed by."""
+
+HEADER_PARTS = ("headers", "header_values")
+"""The parts keyed by header name, looked up ignoring case."""
 
 MAX_LISTED_KEYS = 20
 """An error lists at most this many of the keys that were there."""
@@ -138,7 +141,7 @@ def _lookup_step(reference: Reference, scope: Scope) -> Any:
     value = _part_of(reference, output, step_id)
     if path[1] == "status" and len(path) > 2:
         raise ResolveError(reference.text, f"{where}.status is a number; it has no parts")
-    if path[1] == "headers" and len(path) > 2 and isinstance(path[2], str):
+    if path[1] in HEADER_PARTS and len(path) > 2 and isinstance(path[2], str):
         value = _header(reference, value, path[2])
         return _descend(reference, value, 3)
     return _descend(reference, value, 2)

@@ -7,6 +7,7 @@ same API everyone uses, so the dashboard can do nothing the API would refuse.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -40,6 +41,32 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+
+
+@dataclass(frozen=True)
+class SignInError:
+    """What the sign-in page says went wrong: what happened, what to do, and the detail."""
+
+    what: str
+    todo: str
+    commands: tuple[str, ...] = ()
+    detail: str = ""
+
+
+UNKNOWN_KEY = SignInError(
+    what="That API key was not accepted: it is unknown or revoked.",
+    todo=(
+        "Paste a current API key of your organization. Whoever runs callout can make one "
+        "with one of these commands:"
+    ),
+    commands=("callout keys create", "callout orgs create"),
+    detail="401: no active API key matches what was pasted (keys start with callout_).",
+)
+FOREIGN_FORM = SignInError(
+    what="This sign-in did not come from this server's own page, so it was refused.",
+    todo="Sign in here, on this page.",
+    detail="403: the request's Origin is not this server (a form on another site).",
+)
 
 
 async def _signed_in(request: Request) -> tuple[Caller, str] | None:
@@ -95,7 +122,7 @@ async def sign_in(request: Request, api_key: Annotated[str, Form(max_length=200)
     """Check the key, open a session named in the cookie, go to the workflows."""
     context = context_of(request)
     if not same_origin(request):
-        return _page(request, "sign_in.html", 403, title="Sign in", error="Sign in from this page.")
+        return _page(request, "sign_in.html", 403, title="Sign in", error=FOREIGN_FORM)
     key = api_key.strip()
     # Read from the store, not the key cache: a session must not start from a stale answer.
     caller = await context.store.accounts.caller_for_key(key=key) if key else None
@@ -105,10 +132,7 @@ async def sign_in(request: Request, api_key: Annotated[str, Form(max_length=200)
             "sign_in.html",
             401,
             title="Sign in",
-            error=(
-                "That API key is unknown or revoked. Paste a key from "
-                "`callout orgs create` or `callout keys create`."
-            ),
+            error=UNKNOWN_KEY,
         )
     # Read first, write only for a good key: guessing keys costs no writes.
     opened = await context.store.accounts.open_session(

@@ -23,7 +23,16 @@ from support.api_clients import (
 from support.https_servers import HttpsServer, reply
 
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-SECRET_FIELDS = {"id", "name", "version", "created_at", "updated_at", "previous_signs_until"}
+SECRET_FIELDS = {
+    "id",
+    "name",
+    "kind",
+    "version",
+    "created_at",
+    "updated_at",
+    "previous_signs_until",
+    "certificate",
+}
 DAY = 24 * 3600
 
 

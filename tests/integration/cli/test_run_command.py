@@ -150,7 +150,7 @@ async def test_invalid_document_exits_2_listing_every_problem(tmp_path: Path) ->
     assert code == 2
 
 
-@pytest.mark.parametrize("example", ["create-user.yaml"])
+@pytest.mark.parametrize("example", ["create-user.yaml", "charge-order.yaml"])
 async def test_examples_validate(example: str) -> None:
     root = Path(__file__).parents[3]
     code, out, err = await run_callout("validate", str(root / "examples" / example), env={})

@@ -85,6 +85,7 @@ async def test_a_listing_is_metadata_only_sorted_by_name(
         "created_at",
         "updated_at",
         "previous_until",
+        "kind",
     }
     assert "a-value" not in repr(listed)
     assert await service_store.accounts.secret_names(org_id=acme.id) == {"alpha", "zulu"}

@@ -65,6 +65,8 @@ def test_continue_on_error_gives_later_steps_the_error_as_output() -> None:
     assert decision.output == {
         "status": 503,
         "headers": {},
+        "header_values": {},
+        "url": None,
         "body": {"x": 1},
         "error": {
             "type": "http_status",
@@ -82,6 +84,8 @@ def test_continue_on_error_without_a_response_has_no_status_or_body() -> None:
         output={
             "status": None,
             "headers": {},
+            "header_values": {},
+            "url": None,
             "body": None,
             "error": {"type": "connection_error", "message": "connection refused"},
         },

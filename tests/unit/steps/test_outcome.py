@@ -71,6 +71,8 @@ def test_2xx_is_success_with_parsed_json_and_lowercase_headers() -> None:
     assert result.output == {
         "status": 200,
         "headers": {"content-type": "application/json", "x-a": "1, 2"},
+        "header_values": {"content-type": ["application/json"], "x-a": ["1", "2"]},
+        "url": "https://api.test/",
         "body": {"id": "u"},
     }
 

@@ -20,8 +20,8 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/docs")
 async def docs() -> HTMLResponse:
-    """Serve the Swagger UI page for /openapi.json."""
-    return get_swagger_ui_html(
+    """Serve the Swagger UI page for /openapi.json, in English (`lang` on its html element)."""
+    page = get_swagger_ui_html(
         openapi_url="/openapi.json",
         title="callout API",
         swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
@@ -29,6 +29,9 @@ async def docs() -> HTMLResponse:
         swagger_favicon_url=f"{ASSETS}/favicon-32x32.png",
         swagger_ui_parameters={"persistAuthorization": True},
     )
+    # FastAPI writes a bare <html>: a screen reader then guesses the page's language.
+    html = bytes(page.body).decode("utf-8").replace("<html>", '<html lang="en">', 1)
+    return HTMLResponse(html, status_code=page.status_code)
 
 
 def install_docs(app: FastAPI) -> None:

@@ -9,11 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from callout.api.auth import CallerDep
 from callout.api.context import context_of
-from callout.api.errors import ERROR_RESPONSES
+from callout.api.errors import ERROR_RESPONSES, ApiError
 from callout.model.plans import Plan, plans_with
 from callout.model.timestamps import iso_utc
 from callout.steps.catalogue import ACTIONS
-from callout.store.account_records import ApiKeyInfo
+from callout.store.account_records import ApiKeyInfo, Organization
+from callout.store.retention import MAX_RETENTION_DAYS, Retention, retention_problems
 
 router = APIRouter(prefix="/v1", tags=["Organization"], responses=ERROR_RESPONSES)
 
@@ -40,6 +41,32 @@ class OrganizationOut(BaseModel):
     plan: Plan
     created_at: str
     actions: list[ActionOut]
+    retention_days: int = Field(
+        description="Days finished runs (with their attempts) and trigger call records are "
+        "kept; then a worker deletes them"
+    )
+    body_retention_days: int | None = Field(
+        description="Days bodies are kept (trigger payloads, request and response bodies, "
+        "step outputs), the runs' records staying; null: as long as the runs"
+    )
+
+
+class OrganizationPatchIn(BaseModel):
+    """What to change of the organization: its retention (a field left out stays)."""
+
+    model_config = ConfigDict(extra="forbid")
+    retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_RETENTION_DAYS,
+        description="Days runs are kept (default 30); null: back to the default",
+    )
+    body_retention_days: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_RETENTION_DAYS,
+        description="Days bodies are kept, at most `retention_days`; null: as long as the runs",
+    )
 
 
 class ApiKeyOut(BaseModel):
@@ -94,17 +121,51 @@ def _key_out(info: ApiKeyInfo) -> ApiKeyOut:
     )
 
 
-@router.get("/organization", summary="The caller's organization and plan")
-async def get_organization(caller: CallerDep) -> OrganizationOut:
-    """Return the organization of the API key, its plan and which actions the plan includes."""
-    org = caller.org
+def _organization_out(org: Organization, retention: Retention) -> OrganizationOut:
     return OrganizationOut(
         id=org.id,
         name=org.name,
         plan=org.plan,
         created_at=iso_utc(org.created_at),
         actions=actions_for(org.plan),
+        retention_days=retention.run_days,
+        body_retention_days=retention.body_days,
     )
+
+
+@router.get("/organization", summary="The caller's organization, plan and retention")
+async def get_organization(caller: CallerDep, request: Request) -> OrganizationOut:
+    """Return the organization of the API key, its plan, the actions it includes, its retention."""
+    retention = await context_of(request).store.retention.get_retention(org_id=caller.org.id)
+    return _organization_out(caller.org, retention)
+
+
+@router.patch("/organization", summary="Change the organization's retention")
+async def patch_organization(
+    body: OrganizationPatchIn, caller: CallerDep, request: Request
+) -> OrganizationOut:
+    """Set how long runs and their bodies are kept (docs/ops/retention.md).
+
+    Workers prune what is past it at their next pass (every 10 minutes by default).
+    """
+    context = context_of(request)
+    records = context.store.retention
+    current = await records.get_retention(org_id=caller.org.id)
+    given = body.model_fields_set
+    wanted = Retention(
+        days=body.retention_days if "retention_days" in given else current.days,
+        body_days=body.body_retention_days if "body_retention_days" in given else current.body_days,
+    )
+    problems = retention_problems(wanted, names=("body.retention_days", "body.body_retention_days"))
+    if problems:
+        raise ApiError(
+            422, "invalid_request", f"the request has {len(problems)} problem(s)", problems
+        )
+    if wanted != current:
+        current = await records.set_retention(
+            org_id=caller.org.id, retention=wanted, now=context.clock.now()
+        )
+    return _organization_out(caller.org, current)
 
 
 @router.get("/actions", summary="Actions a step can take")

@@ -8,6 +8,7 @@ changed. One step run whole, and the whole trigger, have their own routes.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -23,8 +24,9 @@ from callout.engine.starting import resume_run
 from callout.model.errors import Problem
 from callout.model.records import RunStatus
 from callout.model.timestamps import iso_utc
+from callout.steps.https_request.outcome import parse_retry_after
 from callout.store.account_records import Caller
-from callout.store.protocol import RunFilter, StoredRun, UnknownRunError
+from callout.store.protocol import RunFilter, StoredRun, StoredStepRun, UnknownRunError
 from callout.store.run_reading import VIEW_ATTEMPTS
 
 router = APIRouter(prefix="/v1/runs", tags=["Runs"], responses=ERROR_RESPONSES)
@@ -88,6 +90,16 @@ class AttemptOut(BaseModel):
     status: int | None = None
     error: StepErrorOut | None = None
     next_attempt_at: str | None = Field(default=None, description="When the retry is due")
+    ended_at: str | None = Field(
+        default=None,
+        description="When the attempt ended: answered, timed out or broke off; null while "
+        "it is being sent",
+    )
+    retry_after: float | None = Field(
+        default=None,
+        description="Seconds the server asked to wait (its `Retry-After`; a date is read "
+        "against the response's `Date`); null when the response had none",
+    )
     request: RecordedRequestOut | None = None
     response: RecordedResponseOut | None = None
 
@@ -183,6 +195,27 @@ async def _own_run(request: Request, caller: Caller, run_id: str) -> StoredRun:
     return run
 
 
+def _header(response: dict[str, Any] | None, name: str) -> str | None:
+    """Return a recorded response's header value (the first of that name), if shown."""
+    for pair in (response or {}).get("headers") or []:
+        if isinstance(pair, list) and len(pair) == 2 and str(pair[0]).lower() == name:
+            return str(pair[1])
+    return None
+
+
+def _with_timing(steps: Sequence[StoredStepRun], reports: list[dict[str, Any]]) -> None:
+    """Add each attempt's end and the server's `Retry-After` to the step reports (timelines)."""
+    for step, report in zip(steps, reports, strict=True):
+        for attempt, out in zip(step.attempts, report["attempts"], strict=True):
+            ended = attempt.ended_at
+            out["ended_at"] = iso_utc(ended) if ended is not None else None
+            out["retry_after"] = parse_retry_after(
+                _header(attempt.response, "retry-after"),
+                date_header=_header(attempt.response, "date"),
+                now=ended if ended is not None else attempt.started_at,
+            )
+
+
 def _etag(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
@@ -263,6 +296,7 @@ async def get_one(
     if view.run.org_id != caller.org.id:
         raise UnknownRunError(f"no run {run_id}")
     report = run_view_report(view)
+    _with_timing(view.run.steps, report["steps"])
     body = (
         RunOut.model_validate(
             _summary_fields(view.run)
@@ -290,7 +324,9 @@ async def get_step_run(
     """Return one step run with every attempt, its output and error as recorded (not cut)."""
     await _own_run(request, caller, run_id)
     step = await context_of(request).store.run_reading.step_run(run_id, step_run_id)
-    return StepRunOut.model_validate(step_run_report(step))
+    report = step_run_report(step)
+    _with_timing([step], [report])
+    return StepRunOut.model_validate(report)
 
 
 @router.get("/{run_id}/trigger", summary="Get a run's whole trigger payload")

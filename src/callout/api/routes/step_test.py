@@ -86,6 +86,7 @@ async def test_step(
         previous_secrets=values.previous,
         transport=context.transport,
         clock=context.clock,
+        tokens=context.tokens.for_organization(org_id),
     )
     return StepTestOut(
         outcome="succeeded" if result.succeeded else "failed",

@@ -37,7 +37,55 @@ class DocumentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     document: dict[str, Any] = Field(
-        description="name, trigger and steps: see docs/workflow-document.md"
+        description=(
+            "name, trigger and steps: see docs/workflow-document.md. A make_https_request "
+            "step takes url, method, query, headers, body (body_type json, form or raw; "
+            "content_type for raw), auth (basic, bearer or oauth2_client_credentials), "
+            "client_certificate, follow_redirects, response_schema, secret, "
+            "retry_intervals, timeout and continue_on_error; credentials only as "
+            "{{ secrets.name }} references"
+        ),
+        examples=[
+            {
+                "name": "Charge the order",
+                "trigger": {"event": "order.paid"},
+                "steps": [
+                    {
+                        "id": "charge",
+                        "action": "make_https_request",
+                        "url": "https://api.stripe.com/v1/charges?expand[]=customer",
+                        "method": "POST",
+                        "query": [{"key": "receipt_email", "value": "{{ trigger.email }}"}],
+                        "auth": {"type": "basic", "username": "{{ secrets.stripe_key }}"},
+                        "body_type": "form",
+                        "body": [
+                            {"key": "amount", "value": "{{ trigger.amount }}"},
+                            {"key": "metadata[order]", "value": "{{ trigger.id }}"},
+                        ],
+                        "secret": "{{ secrets.crm_signing }}",
+                        "retry_intervals": [5, 60],
+                    },
+                    {
+                        "id": "notify",
+                        "action": "make_https_request",
+                        "url": "https://partner.example.com/orders",
+                        "method": "PUT",
+                        "body_type": "raw",
+                        "body": '<paid order="{{ trigger.id }}"/>',
+                        "content_type": "application/xml",
+                        "auth": {
+                            "type": "oauth2_client_credentials",
+                            "token_url": "https://auth.example.com/oauth/token",
+                            "client_id": "callout",
+                            "client_secret": "{{ secrets.partner_oauth }}",
+                            "scopes": ["orders:write"],
+                        },
+                        "client_certificate": "{{ secrets.partner_cert }}",
+                        "follow_redirects": False,
+                    },
+                ],
+            }
+        ],
     )
 
 

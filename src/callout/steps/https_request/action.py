@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 from callout.model.document import StepSpec
-from callout.model.errors import AttemptError, Problem, RequestRejected, ResolveError
-from callout.model.records import RecordedRequest, StepError
+from callout.model.errors import Problem
 from callout.steps.attempt import AttemptContext, AttemptResult
+from callout.steps.https_request.auth_config import OAuth2Auth
 from callout.steps.https_request.config import HttpsRequestConfig, check_config, secrets_of
-from callout.steps.https_request.outcome import (
-    OFF_LOOP_BODY_BYTES,
-    RECORDED_BODY_BYTES,
-    classify,
+from callout.steps.https_request.sending import (
+    exchange,
+    logged_request,
+    outcome_of,
+    prepared_or_refusal,
 )
-from callout.steps.https_request.request import prepare_request
+from callout.steps.https_request.token_attempt import attempt_with_access_token
 from callout.steps.registry import StepPolicy
-from callout.templates import ReferenceRules, Scope, TemplateSyntaxError
+from callout.templates import ReferenceRules, Scope
+
+__all__ = ["HttpsRequestAction", "logged_request"]
 
 
 class HttpsRequestAction:
@@ -56,40 +57,12 @@ class HttpsRequestAction:
         self, config: HttpsRequestConfig, scope: Scope, context: AttemptContext
     ) -> AttemptResult:
         """Make one attempt. Never raises for an attempt's failure: it is in the result."""
-        try:
-            prepared = prepare_request(config, scope, context)
-        except ResolveError as exc:
-            return AttemptResult(error=StepError("unresolved_reference", str(exc)))
-        except TemplateSyntaxError as exc:
-            # Validation refuses these; a document written straight into the store is not.
-            return AttemptResult(error=StepError("invalid_reference", str(exc)))
-        except RequestRejected as exc:
-            return AttemptResult(error=StepError(exc.kind, str(exc)))
-        record = logged_request(prepared.record)
-        try:
-            response = await context.transport.send(prepared.outbound)
-        except AttemptError as exc:
-            return AttemptResult(
-                error=StepError(exc.kind, prepared.redactor.text(str(exc))),
-                retryable=exc.retryable,
-                request=record,
-            )
-        now = context.clock.now()
-        size = len(response.body)
-        schema = config.response_schema
-        if size <= OFF_LOOP_BODY_BYTES and (schema is None or schema.checks_inline(size)):
-            return classify(response, config, request=record, redactor=prepared.redactor, now=now)
-        # Parsing, redacting and checking a large body is CPU work, and a dear schema check
-        # waits for the schema helper process: either way, off the event loop.
-        return await asyncio.to_thread(
-            classify, response, config, request=record, redactor=prepared.redactor, now=now
-        )
-
-
-def logged_request(record: RecordedRequest) -> RecordedRequest:
-    """Return the attempt log's copy of a request: its (redacted) body cut at the record cap."""
-    raw = record.body.encode("utf-8", errors="surrogatepass")
-    if len(raw) <= RECORDED_BODY_BYTES:
-        return record
-    cut = raw[:RECORDED_BODY_BYTES].decode("utf-8", errors="ignore")
-    return dataclasses.replace(record, body=cut, body_truncated=True)
+        if isinstance(config.auth, OAuth2Auth):
+            return await attempt_with_access_token(config, config.auth, scope, context)
+        prepared = prepared_or_refusal(config, scope, context)
+        if isinstance(prepared, AttemptResult):
+            return prepared
+        answer = await exchange(prepared, context)
+        if isinstance(answer, AttemptResult):
+            return answer
+        return await outcome_of(answer, config, prepared, context)

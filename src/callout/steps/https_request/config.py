@@ -7,8 +7,6 @@ just before sending (`request.py`).
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,36 +15,64 @@ from urllib.parse import urlsplit
 from callout.model.document import StepSpec, type_name, unknown_keys
 from callout.model.errors import Problem
 from callout.signing import DEFAULT_SIGNATURE_HEADER
-from callout.steps.schema import CompiledSchema, compile_schema
-from callout.templates import (
-    ReferenceRules,
-    check_text,
-    check_value,
-    parse_template,
-    referenced_secrets,
+from callout.steps.https_request.auth_config import Auth, auth_templates, check_auth
+from callout.steps.https_request.body_config import (
+    DEFAULT_BODY_TYPE,
+    MAX_BODY_BYTES,
+    METHODS_WITH_BODY,
+    BodyType,
+    check_body,
 )
+from callout.steps.https_request.connection_config import (
+    check_client_certificate,
+    check_follow_redirects,
+)
+from callout.steps.https_request.headers_config import (
+    ATTEMPT_HEADER,
+    ENGINE_HEADERS,
+    FORBIDDEN_IN_HEADER,
+    FRAMING_HEADERS,
+    IDEMPOTENCY_HEADER,
+    MAX_HEADER_VALUE_LENGTH,
+    MAX_HEADERS,
+    TOKEN,
+    check_header_name,
+    check_header_value,
+    check_headers,
+)
+from callout.steps.https_request.query_config import check_query
+from callout.steps.schema import CompiledSchema, compile_schema
+from callout.templates import ReferenceRules, check_text, parse_template, referenced_secrets
+
+__all__ = [
+    "ATTEMPT_HEADER",
+    "DEFAULT_METHOD",
+    "DEFAULT_TIMEOUT",
+    "ENGINE_HEADERS",
+    "FIELDS",
+    "FRAMING_HEADERS",
+    "IDEMPOTENCY_HEADER",
+    "MAX_BODY_BYTES",
+    "MAX_HEADERS",
+    "MAX_HEADER_VALUE_LENGTH",
+    "METHODS",
+    "METHODS_WITH_BODY",
+    "TOKEN",
+    "HttpsRequestConfig",
+    "check_config",
+    "check_header_name",
+    "check_header_value",
+    "secrets_of",
+]
 
 METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
-METHODS_WITH_BODY = frozenset({"PATCH", "POST", "PUT"})
 DEFAULT_METHOD = "POST"
 DEFAULT_TIMEOUT = 30.0
 MIN_TIMEOUT, MAX_TIMEOUT = 1.0, 300.0
 MIN_INTERVAL, MAX_INTERVAL = 1.0, 7 * 24 * 3600.0
 MAX_INTERVALS = 20
-MAX_HEADERS = 50
 MAX_SECRETS = 5
 MAX_URL_LENGTH = 2048
-MAX_HEADER_VALUE_LENGTH = 8192
-MAX_BODY_BYTES = 1024 * 1024
-
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-ATTEMPT_HEADER = "Callout-Attempt"
-FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
-ENGINE_HEADERS = frozenset({IDEMPOTENCY_HEADER.lower(), ATTEMPT_HEADER.lower()})
-
-TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-FORBIDDEN_IN_HEADER = re.compile(r"[\r\n\x00]")
-OTHER_CONTROL_IN_HEADER = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 FIELDS = (
     "url",
@@ -59,6 +85,12 @@ FIELDS = (
     "retry_intervals",
     "timeout",
     "continue_on_error",
+    "query",
+    "body_type",
+    "content_type",
+    "auth",
+    "client_certificate",
+    "follow_redirects",
 )
 
 
@@ -77,6 +109,15 @@ class HttpsRequestConfig:
     retry_intervals: tuple[float, ...] = ()
     timeout: float = DEFAULT_TIMEOUT
     continue_on_error: bool = False
+    query: tuple[tuple[str, str], ...] = ()
+    body_type: BodyType = DEFAULT_BODY_TYPE
+    """How `body` is written: `json` (any JSON), `form` (pairs), `raw` (one text template)."""
+    content_type: str | None = None
+    """A raw body's Content-Type; None for the others."""
+    auth: Auth | None = None
+    client_certificate: str | None = None
+    """One secret reference: PEM certificate and key, presented for mutual TLS."""
+    follow_redirects: bool = False
 
 
 def _is_number(value: Any) -> bool:
@@ -120,71 +161,6 @@ def _check_url(raw: Any, path: str, rules: ReferenceRules, *, allow_http: bool) 
     elif "@" in rest.split("/", 1)[0]:
         return [Problem(path, "must not carry credentials (user:password@); use a header")]
     return []
-
-
-def check_header_name(name: str, signature_header: str) -> str | None:
-    """Return why `name` may not be an author's header, or None when it may."""
-    if not TOKEN.fullmatch(name):
-        return "is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)"
-    lowered = name.lower()
-    if lowered in FRAMING_HEADERS:
-        return f"{name} is set by the engine from the request itself; remove it"
-    if lowered in ENGINE_HEADERS or lowered == signature_header.lower():
-        return f"{name} belongs to the engine (it signs and numbers every attempt)"
-    return None
-
-
-def check_header_value(value: str) -> str | None:
-    """Return why `value` may not be sent as a header value, or None when it may."""
-    if FORBIDDEN_IN_HEADER.search(value):
-        return "must not contain CR, LF or NUL (they would split the header)"
-    if OTHER_CONTROL_IN_HEADER.search(value):
-        return "must not contain control characters (of those, only tab may be sent)"
-    if len(value) > MAX_HEADER_VALUE_LENGTH:
-        return f"is longer than {MAX_HEADER_VALUE_LENGTH} characters"
-    return None
-
-
-def _check_headers(
-    raw: Any, path: str, rules: ReferenceRules, signature_header: str
-) -> tuple[tuple[tuple[str, str], ...], list[Problem]]:
-    if raw is None:
-        return (), []
-    if not isinstance(raw, list):
-        return (), [Problem(path, "must be a list of {key, value} pairs")]
-    if len(raw) > MAX_HEADERS:
-        return (), [Problem(path, f"has {len(raw)} headers; at most {MAX_HEADERS}")]
-    problems: list[Problem] = []
-    headers: list[tuple[str, str]] = []
-    seen: dict[str, int] = {}
-    for index, item in enumerate(raw):
-        here = f"{path}[{index}]"
-        if not isinstance(item, dict):
-            problems.append(Problem(here, "must be an object with key and value"))
-            continue
-        problems.extend(unknown_keys(item, ("key", "value"), here))
-        key, value = item.get("key"), item.get("value")
-        if not isinstance(key, str) or not key:
-            problems.append(Problem(f"{here}.key", "is required: the header's name"))
-        elif "{{" in key:
-            problems.append(Problem(f"{here}.key", "a header name cannot hold a reference"))
-        elif (why := check_header_name(key, signature_header)) is not None:
-            problems.append(Problem(f"{here}.key", why))
-        elif key.lower() in seen:
-            problems.append(
-                Problem(f"{here}.key", f"{key} is already set by {path}[{seen[key.lower()]}]")
-            )
-        else:
-            seen[key.lower()] = index
-        if not isinstance(value, str):
-            problems.append(Problem(f"{here}.value", f"must be a string, not {type_name(value)}"))
-        elif (why := check_header_value(value)) is not None:
-            problems.append(Problem(f"{here}.value", why))
-        else:
-            problems.extend(check_text(value, f"{here}.value", rules))
-        if isinstance(key, str) and isinstance(value, str):
-            headers.append((key, value))
-    return tuple(headers), problems
 
 
 def _check_secret(
@@ -245,34 +221,41 @@ def _check_intervals(raw: Any, path: str) -> tuple[tuple[float, ...], list[Probl
     return (tuple(float(item) for item in raw) if not problems else ()), problems
 
 
-def _check_body(
-    raw: Mapping[str, Any], method: str, path: str, rules: ReferenceRules
-) -> list[Problem]:
-    if "body" not in raw:
-        return []
-    if method not in METHODS_WITH_BODY:
-        return [
-            Problem(
-                f"{path}.body",
-                f"a {method} request has no body; remove it or use PATCH, POST or PUT",
-            )
-        ]
-    body = raw["body"]
-    try:
-        size = len(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode())
-    except (TypeError, ValueError):
-        return [Problem(f"{path}.body", "is not a JSON value")]
-    if size > MAX_BODY_BYTES:
-        return [Problem(f"{path}.body", f"is {size} bytes; at most {MAX_BODY_BYTES}")]
-    return check_value(body, f"{path}.body", rules)
-
-
 def _check_timeout(raw: Mapping[str, Any], path: str) -> tuple[float, list[Problem]]:
     value = raw.get("timeout", DEFAULT_TIMEOUT)
     if not _is_number(value) or not MIN_TIMEOUT <= value <= MAX_TIMEOUT:
         why = f"must be a number of seconds from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g}"
         return DEFAULT_TIMEOUT, [Problem(f"{path}.timeout", why)]
     return float(value), []
+
+
+def _check_signature_header(raw: Mapping[str, Any], path: str) -> tuple[str, list[Problem]]:
+    signature_header = raw.get("signature_header", DEFAULT_SIGNATURE_HEADER)
+    if not isinstance(signature_header, str) or not TOKEN.fullmatch(signature_header):
+        return DEFAULT_SIGNATURE_HEADER, [
+            Problem(f"{path}.signature_header", "must be a valid header name")
+        ]
+    if signature_header.lower() in FRAMING_HEADERS | ENGINE_HEADERS:
+        return signature_header, [
+            Problem(f"{path}.signature_header", f"{signature_header} is the engine's own header")
+        ]
+    return signature_header, []
+
+
+def _authorization_conflicts(
+    raw: Mapping[str, Any], headers: tuple[tuple[str, str], ...], path: str
+) -> list[Problem]:
+    """Refuse an `Authorization` header beside `auth`: one of them would be lost."""
+    if raw.get("auth") is None:
+        return []
+    return [
+        Problem(
+            f"{path}.headers[{index}].key",
+            f"{name} is set by auth; remove this header or auth (one or the other)",
+        )
+        for index, (name, _) in enumerate(headers)
+        if name.lower() == "authorization"
+    ]
 
 
 def check_config(
@@ -287,18 +270,18 @@ def check_config(
     if method not in METHODS:
         problems.append(Problem(f"{path}.method", f"must be one of {', '.join(METHODS)}"))
         method = DEFAULT_METHOD
-    problems += _check_body(raw, method, path, rules)
-
-    signature_header = raw.get("signature_header", DEFAULT_SIGNATURE_HEADER)
-    if not isinstance(signature_header, str) or not TOKEN.fullmatch(signature_header):
-        problems.append(Problem(f"{path}.signature_header", "must be a valid header name"))
-        signature_header = DEFAULT_SIGNATURE_HEADER
-    elif signature_header.lower() in FRAMING_HEADERS | ENGINE_HEADERS:
-        problems.append(
-            Problem(f"{path}.signature_header", f"{signature_header} is the engine's own header")
-        )
-
-    headers, found = _check_headers(raw.get("headers"), f"{path}.headers", rules, signature_header)
+    signature_header, signature_problems = _check_signature_header(raw, path)
+    headers, header_problems = check_headers(
+        raw.get("headers"), f"{path}.headers", rules, signature_header
+    )
+    body, found = check_body(raw, method, path, rules, headers)
+    problems += found
+    problems += signature_problems
+    problems += header_problems
+    problems += _authorization_conflicts(raw, headers, path)
+    query, found = check_query(raw.get("query"), f"{path}.query", rules)
+    problems += found
+    auth, found = check_auth(raw.get("auth"), f"{path}.auth", rules, allow_http=allow_http)
     problems += found
 
     schema: CompiledSchema | None = None
@@ -312,6 +295,12 @@ def check_config(
     problems += found
     timeout, found = _check_timeout(raw, path)
     problems += found
+    certificate, found = check_client_certificate(
+        raw.get("client_certificate"), f"{path}.client_certificate", rules
+    )
+    problems += found
+    follow_redirects, found = check_follow_redirects(raw, f"{path}.follow_redirects")
+    problems += found
 
     continue_on_error = raw.get("continue_on_error", False)
     if not isinstance(continue_on_error, bool):
@@ -323,8 +312,8 @@ def check_config(
         HttpsRequestConfig(
             url=raw["url"],
             method=method,
-            body=raw.get("body"),
-            has_body="body" in raw,
+            body=body.value,
+            has_body=body.present,
             headers=headers,
             response_schema=schema,
             secrets=secrets,
@@ -332,6 +321,12 @@ def check_config(
             retry_intervals=intervals,
             timeout=timeout,
             continue_on_error=bool(continue_on_error),
+            query=query,
+            body_type=body.body_type,
+            content_type=body.content_type,
+            auth=auth,
+            client_certificate=certificate,
+            follow_redirects=follow_redirects,
         ),
         [],
     )
@@ -339,6 +334,8 @@ def check_config(
 
 def secrets_of(config: HttpsRequestConfig) -> set[str]:
     """Return the secret names a config references anywhere."""
-    texts: list[Any] = [config.url, config.body, list(config.secrets)]
+    texts: list[Any] = [config.url, config.body, list(config.secrets), config.client_certificate]
     texts.extend(value for _, value in config.headers)
+    texts.extend(value for _, value in config.query)
+    texts.extend(auth_templates(config.auth))
     return referenced_secrets(texts)

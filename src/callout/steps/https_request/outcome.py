@@ -9,6 +9,9 @@ What a step keeps of a response (docs/attempts.md, "What a step keeps"):
 - an error keeps the body parsed while it is at most `ERROR_BODY_BYTES`, else its
   first `ERROR_BODY_BYTES` as text with `body_truncated: true`;
 - the attempt log keeps the first `RECORDED_BODY_BYTES` of the body as text.
+
+A success's output also holds `headers` (a name's values joined), `header_values`
+(every value, in order) and `url` (where the answer came from), secrets hidden.
 """
 
 from __future__ import annotations
@@ -36,8 +39,11 @@ from callout.model.records import RecordedRequest, RecordedResponse, StepError
 from callout.model.redaction import Redactor
 from callout.steps.attempt import AttemptResult
 from callout.steps.https_request.config import HttpsRequestConfig
+from callout.steps.https_request.connection_config import MAX_REDIRECTS
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+FOLLOWED_STATUSES = frozenset({301, 302, 303, 307, 308})
+"""The redirects `follow_redirects: true` follows (with a Location)."""
 
 RECORDED_BODY_BYTES = 64 * 1024
 """How much of a body the attempt log keeps, and the text a truncated output keeps."""
@@ -174,12 +180,23 @@ def read_body(
     return ReadBody(redactor.value(parsed))
 
 
-def _output_headers(response: InboundResponse) -> dict[str, str]:
-    headers: dict[str, str] = {}
+def _output_headers(
+    response: InboundResponse, redactor: Redactor
+) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Return the `headers` and `header_values` outputs, secrets hidden.
+
+    Both by lower-cased name: `headers` joins a name's values with ", ";
+    `header_values` lists them in the order received (Set-Cookie's kept apart).
+    """
+    values: dict[str, list[str]] = {}
     for name, value in response.headers:
-        key = name.lower()
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    return headers
+        values.setdefault(name.lower(), []).append(redactor.header(name, value))
+    return {name: ", ".join(found) for name, found in values.items()}, values
+
+
+def final_url(response: InboundResponse, request: RecordedRequest, redactor: Redactor) -> str:
+    """Return the URL the answer came from (after redirects), secrets hidden."""
+    return redactor.text(response.url) if response.url else request.url
 
 
 def record_response(response: InboundResponse, redactor: Redactor) -> RecordedResponse:
@@ -243,8 +260,14 @@ def _succeeded(
             body_truncated=truncated,
         )
         return AttemptResult(error=error, request=request, response=recorded)
-    headers = {k: redactor.header(k, v) for k, v in _output_headers(response).items()}
-    output: dict[str, Any] = {"status": response.status, "headers": headers, "body": body.value}
+    headers, header_values = _output_headers(response, redactor)
+    output: dict[str, Any] = {
+        "status": response.status,
+        "headers": headers,
+        "header_values": header_values,
+        "url": final_url(response, request, redactor),
+        "body": body.value,
+    }
     if body.truncated:
         output["body_truncated"] = True
     return AttemptResult(output=output, request=request, response=recorded)
@@ -270,10 +293,17 @@ def classify(
 
     body = read_body(response, want_json=False, budget=ERROR_BODY_BYTES, redactor=redactor)
     retryable = status in RETRYABLE_STATUSES
-    if 300 <= status < 400:
+    if status in FOLLOWED_STATUSES and config.follow_redirects and response.header("location"):
+        message = (
+            f"the server answered {status}: still a redirect after {MAX_REDIRECTS}"
+            f" (follow_redirects follows at most {MAX_REDIRECTS})"
+        )
+    elif 300 <= status < 400 and config.follow_redirects:
+        message = f"the server answered {status}, a redirect callout does not follow"
+    elif 300 <= status < 400:
         message = (
             f"the server answered {status} (redirects are not followed:"
-            " a signed request is never re-sent elsewhere)"
+            " a signed request is never re-sent elsewhere; follow_redirects: true follows them)"
         )
     else:
         message = f"the server answered {status}"

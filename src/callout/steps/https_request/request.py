@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from callout.http import OutboundRequest
@@ -14,22 +13,31 @@ from callout.model.records import RecordedRequest
 from callout.model.redaction import Redactor
 from callout.signing import sign
 from callout.steps.attempt import AttemptContext
+from callout.steps.https_request.auth import (
+    AUTHORIZATION,
+    Authorization,
+    bearer,
+    resolve_authorization,
+)
+from callout.steps.https_request.auth_config import OAuth2Auth
+from callout.steps.https_request.body import write_body
 from callout.steps.https_request.config import (
     ATTEMPT_HEADER,
     IDEMPOTENCY_HEADER,
-    MAX_BODY_BYTES,
     MAX_HEADER_VALUE_LENGTH,
     METHODS_WITH_BODY,
     HttpsRequestConfig,
     check_header_value,
 )
+from callout.steps.https_request.connection_config import MAX_REDIRECTS
+from callout.steps.https_request.pairs_config import NOT_UNICODE
+from callout.steps.https_request.query import add_query
 from callout.templates import (
     Scope,
     SizeBudget,
     referenced_secrets,
     resolve_text,
     resolve_url,
-    resolve_value,
 )
 
 MAX_RESOLVED_URL_LENGTH = 8192
@@ -88,9 +96,6 @@ def _signing_secrets(config: HttpsRequestConfig, scope: Scope) -> list[str]:
     return values + [value for value in previous if value not in values]
 
 
-NOT_UNICODE = "holds text that is not valid Unicode (a lone surrogate, as JSON may escape one)"
-
-
 def _check_unicode(text: str, what: str) -> None:
     """Refuse text that has no UTF-8 form, before the transport fails to encode it."""
     try:
@@ -99,27 +104,56 @@ def _check_unicode(text: str, what: str) -> None:
         raise RequestRejected(f"{what} {NOT_UNICODE}") from None
 
 
-def _serialise(body: Any) -> bytes:
-    """Return the body as compact JSON in UTF-8: the bytes that are signed and sent."""
-    try:
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        raise RequestRejected(f"the resolved body {NOT_UNICODE}") from None
-    except RecursionError:
-        raise RequestRejected("the resolved body is nested too deeply to write as JSON") from None
+def _client_certificate(config: HttpsRequestConfig, scope: Scope) -> str | None:
+    if config.client_certificate is None:
+        return None
+    pem = resolve_text(config.client_certificate, scope)
+    if not pem.strip():
+        raise RequestRejected(
+            f"client_certificate: the secret {config.client_certificate} is empty"
+        )
+    return pem
+
+
+def _origin_bound_headers(config: HttpsRequestConfig) -> frozenset[str]:
+    """Return the headers a redirect to another origin must not carry.
+
+    The signature, and every author header that holds a secret (`Authorization` and
+    `Cookie` the transport drops itself).
+    """
+    names = {config.signature_header.lower()}
+    names.update(name.lower() for name, value in config.headers if referenced_secrets(value))
+    return frozenset(names)
+
+
+def _authorization(
+    config: HttpsRequestConfig, scope: Scope, access_token: str | None
+) -> Authorization | None:
+    if isinstance(config.auth, OAuth2Auth):
+        if access_token is None:
+            raise RequestRejected("auth: no access token was fetched for this attempt")
+        return bearer(access_token, "the access token")
+    return resolve_authorization(config.auth, scope)
 
 
 def prepare_request(
-    config: HttpsRequestConfig, scope: Scope, context: AttemptContext
+    config: HttpsRequestConfig,
+    scope: Scope,
+    context: AttemptContext,
+    *,
+    access_token: str | None = None,
+    hidden: Iterable[str] = (),
 ) -> PreparedRequest:
-    """Resolve and check `config` for one attempt. Raises ResolveError or RequestRejected."""
+    """Resolve and check `config` for one attempt. Raises ResolveError or RequestRejected.
+
+    `access_token` is the OAuth2 token to send (for `oauth2_client_credentials`);
+    `hidden` lists more values to keep out of the record (a token refused before).
+    """
     # Each result is counted as it is resolved and stops at its limit, before its
     # memory is spent (2,000 references to one 50 KB value are not 100 MB first).
-    url = resolve_url(
-        config.url,
-        scope,
-        budget=SizeBudget(MAX_RESOLVED_URL_LENGTH, what="the resolved URL", unit="characters"),
-    )
+    url_budget = SizeBudget(MAX_RESOLVED_URL_LENGTH, what="the resolved URL", unit="characters")
+    url = resolve_url(config.url, scope, budget=url_budget)
+    url = add_query(url, config.query, scope, url_budget)
     check_resolved_url(url)
     _check_unicode(url, "the resolved URL")
 
@@ -143,19 +177,15 @@ def prepare_request(
             )
         _check_unicode(value, f"header {name}: the resolved value")
         headers.append((name, value))
+    authorization = _authorization(config, scope, access_token)
+    if authorization is not None:
+        headers.append((AUTHORIZATION, authorization.value))
 
     body = b""
     if config.has_body and config.method in METHODS_WITH_BODY:
-        resolved = resolve_value(
-            config.body, scope, budget=SizeBudget(MAX_BODY_BYTES, what="the resolved body")
-        )
-        body = _serialise(resolved)
-        if len(body) > MAX_BODY_BYTES:  # the budget counts exactly; this is the last word
-            raise RequestRejected(
-                f"the resolved body is {len(body)} bytes; at most {MAX_BODY_BYTES}"
-            )
+        body, content_type = write_body(config, scope)
         if not any(name.lower() == "content-type" for name, _ in headers):
-            headers.append(("Content-Type", "application/json"))
+            headers.append(("Content-Type", content_type))
     headers.append((IDEMPOTENCY_HEADER, context.step_run_id))
     headers.append((ATTEMPT_HEADER, str(context.attempt_number)))
 
@@ -164,9 +194,16 @@ def prepare_request(
         # A fresh timestamp on every attempt: receivers reject stale ones.
         timestamp = int(context.clock.now())
         headers.append((config.signature_header, sign(body, signing_secrets, timestamp=timestamp)))
+    certificate = _client_certificate(config, scope)
 
     redactor = Redactor(
-        [*scope.secrets.values(), *scope.previous_secrets.values(), *signing_secrets]
+        [
+            *scope.secrets.values(),
+            *scope.previous_secrets.values(),
+            *signing_secrets,
+            *(authorization.hidden if authorization is not None else ()),
+            *hidden,
+        ]
     )
     record = RecordedRequest(
         method=config.method,
@@ -180,5 +217,10 @@ def prepare_request(
         headers=tuple(headers),
         body=body,
         timeout=config.timeout,
+        client_certificate=certificate,
+        follow_redirects=MAX_REDIRECTS if config.follow_redirects else 0,
+        origin_bound_headers=_origin_bound_headers(config)
+        if config.follow_redirects
+        else frozenset(),
     )
     return PreparedRequest(outbound=outbound, record=record, redactor=redactor)

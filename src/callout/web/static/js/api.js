@@ -12,8 +12,10 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(method, path, body) {
-  const options = { method, credentials: "same-origin", headers: { "X-CSRF-Token": csrf } };
+// `headers`: more request headers (e.g. an Idempotency-Key); the CSRF token is always sent.
+// A 401 sends the page to sign in; any other answer that is not 2xx throws an ApiError.
+export async function api(method, path, body, { headers = {} } = {}) {
+  const options = { method, credentials: "same-origin", headers: { ...headers, "X-CSRF-Token": csrf } };
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
@@ -24,7 +26,16 @@ export async function api(method, path, body) {
     throw new ApiError(401, await response.json().catch(() => null));
   }
   const text = await response.text();
-  const data = text ? JSON.parse(text) : null;
-  if (!response.ok) throw new ApiError(response.status, data);
-  return data;
+  if (!response.ok) throw new ApiError(response.status, errorBody(text));
+  return text ? JSON.parse(text) : null;
+}
+
+// An error answer's JSON; null for one that is not JSON (a proxy's HTML page, say), so the
+// ApiError still carries the status.
+function errorBody(text) {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
 }

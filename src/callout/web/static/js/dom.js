@@ -54,6 +54,13 @@ export function banner(kind, message, details = []) {
   );
 }
 
+// A table cell with its column's name, shown only where the table's rows are cards (the
+// `cards` class, on a narrow window, where the headers are not shown). Screen readers have
+// the headers, so the name is hidden from them.
+export function labelledCell(column, attributes, ...content) {
+  return h("td", attributes, h("span", { class: "cell-label", "aria-hidden": "true" }, column), h("span", { class: "cell-value" }, content));
+}
+
 export function emptyState(title, text, action) {
   return h("div", { class: "empty" }, h("h2", {}, title), h("p", { class: "muted" }, text), action ?? null);
 }

@@ -33,6 +33,7 @@ export function referenceGroups(doc, stepIndex, secrets) {
       items: [
         { ref: `${base}.status`, hint: "HTTP status" },
         { ref: `${base}.headers`, hint: "response headers" },
+        { ref: `${base}.url`, hint: "final URL (after redirects)" },
         { ref: `${base}.body`, hint: "response body" },
         ...schemaPaths(step.response_schema, `${base}.body`).map((f) => ({ ref: f.path, hint: f.type })),
       ],

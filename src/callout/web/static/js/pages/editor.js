@@ -1,17 +1,37 @@
-// The workflow editor: the flow (trigger, steps, + between them), the step panel, Save, Publish.
+// The workflow editor: the flow (trigger, steps, + between them), the step panel, Save,
+// Publish, Run. Saving redraws the header and the flow but never the open step panel, so
+// what is typed, scrolled to and tested there stays where it is.
 
 import { api, ApiError } from "../api.js";
-import { app, badge, banner, clear, h, when } from "../dom.js";
+import { workflowActivity } from "../charts/activity.js";
+import { app, badge, clear, h, when } from "../dom.js";
+import { curlReport, fillFromCurl } from "../editor/curl-paste.js";
 import { findAction } from "../editor/find-action.js";
-import { jsonProblem, stepPanel } from "../editor/step-panel.js";
+import { errorNotice, notice, plainProblem } from "../messages.js";
+import { openRunDialog } from "../editor/run-dialog.js";
+import { keepSample, sampleOf } from "../editor/samples.js";
+import { stepPanel } from "../editor/step-panel.js";
+import { triggerNode } from "../editor/trigger-node.js";
 
 const root = app();
 const workflowId = root.dataset.workflowId;
 const messages = h("div", { class: "messages", "aria-live": "polite" });
-const state = { workflow: null, doc: null, secrets: [], actions: [], open: null, problems: [], invalid: [], dirty: false, panel: null };
+const state = {
+  workflow: null, doc: null, secrets: [], actions: [], open: null, problems: [], triggerInvalid: false, dirty: false, edits: 0,
+  panel: null, trigger: null, building: false, showingProblems: false,
+  samples: { trigger: sampleOf(workflowId), steps: {} }, // texts, kept across redraws
+};
+const slots = { header: null, flow: null, panel: null, editor: null };
 
-function say(kind, text, details = []) {
-  clear(messages, banner(kind, text, details));
+// An edit not saved yet. Counted, so a save answered after more typing still leaves it unsaved.
+function touched() {
+  state.dirty = true;
+  state.edits += 1;
+}
+
+function say(node, { problems = false } = {}) {
+  state.showingProblems = problems;
+  clear(messages, node);
 }
 
 function summary(step) {
@@ -29,14 +49,27 @@ function uniqueId(base) {
   return `${base}_${n}`;
 }
 
+function showProblemsBanner(lead) {
+  const problems = state.problems;
+  say(notice("warning", {
+    what: lead ?? `This draft has ${problems.length === 1 ? "a problem" : `${problems.length} problems`} to fix before it can be published:`,
+    problems: problems.map((p) => plainProblem(p, state.doc)),
+    todo: "The fields are marked in red. Save to check again.",
+    detail: problems.map((p) => `${p.path}: ${p.message}`),
+  }), { problems: true });
+}
+
 function addStep(position) {
-  findAction(state.actions, (action) => {
+  findAction(state.actions, async (action) => {
     const step = { id: uniqueId("request"), action: action.name, url: "", method: "POST", body: {}, headers: [] };
     state.doc.steps.splice(position, 0, step);
+    state.samples.steps = {};
     state.open = position;
-    state.dirty = true;
+    touched();
     render();
     document.getElementById("step-url")?.focus();
+    // The problems listed were those of the draft before this step: ask again.
+    if (!state.triggerInvalid && !(state.panel?.invalid().length)) await save({ quiet: true });
   });
 }
 
@@ -48,35 +81,9 @@ function connector(position) {
   );
 }
 
-function triggerNode() {
-  state.doc.trigger = state.doc.trigger ?? {};
-  const trigger = state.doc.trigger;
-  const event = h("input", { id: "trigger-event", value: trigger.event ?? "", placeholder: "inquiry.completed", autocomplete: "off", "data-path": "trigger.event" });
-  event.addEventListener("input", () => {
-    if (event.value.trim()) trigger.event = event.value.trim();
-    else delete trigger.event;
-    state.dirty = true;
-  });
-  const schema = h("textarea", { id: "trigger-schema", rows: 5, class: "code", spellcheck: "false", "data-path": "trigger.schema" });
-  schema.value = trigger.schema === undefined ? "" : JSON.stringify(trigger.schema, null, 2);
-  const check = h("p", { class: "json-check", "aria-live": "polite" });
-  schema.addEventListener("input", () => {
-    const problem = jsonProblem(schema.value, { schema: true });
-    check.textContent = problem ? `Trigger Schema: ${problem}` : "";
-    check.className = `json-check ${problem ? "bad" : "good"}`;
-    state.invalid = state.invalid.filter((n) => n !== "Trigger Schema");
-    if (problem) state.invalid.push("Trigger Schema");
-    else if (schema.value.trim()) trigger.schema = JSON.parse(schema.value);
-    else delete trigger.schema;
-    state.dirty = true;
-  });
-  return h(
-    "section",
-    { class: "node trigger-node", "aria-label": "Trigger" },
-    h("div", { class: "node-kind" }, "Trigger"),
-    h("div", { class: "field" }, h("label", { for: "trigger-event" }, "Event name"), event, h("p", { class: "field-error", hidden: true })),
-    h("details", { open: trigger.schema !== undefined }, h("summary", {}, "Trigger Schema"), h("div", { class: "field" }, h("label", { for: "trigger-schema" }, "Trigger Schema (JSON Schema of the payload)"), schema, check, h("p", { class: "field-error", hidden: true }))),
-  );
+function keepTriggerSample(text) {
+  state.samples.trigger = text;
+  keepSample(workflowId, text);
 }
 
 function stepNode(step, index) {
@@ -116,14 +123,24 @@ function showFieldErrors() {
   }
 }
 
+function runnable() {
+  return Boolean(state.workflow.live_version) && state.workflow.status === "published";
+}
+
 function header() {
   const name = h("input", { id: "workflow-name", class: "title-input", value: state.doc.name ?? "", maxlength: 200, "data-path": "name" });
-  name.addEventListener("input", () => { state.doc.name = name.value; state.dirty = true; });
+  name.addEventListener("input", () => { state.doc.name = name.value; touched(); });
   const wf = state.workflow;
   const version = [
     wf.live_version ? `live: v${wf.live_version.number}` : "not published",
     wf.draft_version ? `draft: v${wf.draft_version.number}` : null,
   ].filter(Boolean).join(" · ");
+  const run = () => openRunDialog({
+    workflowId,
+    name: wf.name,
+    // The run page replaces this one: keep unsaved changes in the draft first.
+    beforeLeave: async () => { if (state.dirty) await save({ quiet: true }); },
+  });
   return h(
     "div",
     { class: "page-header editor-header" },
@@ -135,47 +152,97 @@ function header() {
       wf.status === "archived"
         ? h("button", { type: "button", onclick: () => archive(false) }, "Unarchive")
         : h("button", { type: "button", onclick: () => archive(true) }, "Archive"),
-      h("button", { type: "button", onclick: save }, "Save"),
+      h("button", { type: "button", onclick: () => save() }, "Save"),
       h("button", { type: "button", class: "primary", onclick: publish }, "Publish"),
+      runnable() ? h("button", { type: "button", class: "run", onclick: run, title: `Start a run of live version ${wf.live_version.number}` }, "Run") : null,
     ),
   );
 }
 
-function render() {
-  const flow = h(
+function flow() {
+  state.triggerInvalid = false; // the trigger is drawn again from the document's valid schema
+  state.trigger = triggerNode({
+    doc: state.doc,
+    sample: state.samples.trigger,
+    onSample: (text) => { keepTriggerSample(text); state.panel?.setSample(text); },
+    onChange: () => { touched(); },
+    onInvalid: (invalid) => { state.triggerInvalid = invalid; },
+  });
+  return h(
     "section",
     { class: "flow", "aria-label": "Flow" },
-    triggerNode(),
+    state.trigger.node,
     connector(0),
     state.doc.steps.map((step, i) => [stepNode(step, i), connector(i + 1)]),
     state.doc.steps.length ? null : h("p", { class: "muted center" }, "Add the first step with +."),
   );
-  let panel = null;
+}
+
+function panel(report) {
   state.panel = null;
-  if (state.open !== null && state.doc.steps[state.open]) {
-    const built = stepPanel({
-      doc: state.doc,
-      index: state.open,
-      secrets: state.secrets,
-      onChange: ({ invalid }) => {
-        state.dirty = true;
-        state.stepInvalid = invalid;
-        const node = root.querySelector(`.step-node[aria-label^="Step ${state.open + 1}:"]`);
-        const step = state.doc.steps[state.open];
-        if (node) {
-          node.querySelector(".node-summary").textContent = summary(step);
-          node.querySelector(".node-title").textContent = step.id || "(no id)";
-          node.setAttribute("aria-label", `Step ${state.open + 1}: ${step.id}`);
-        }
-      },
-      onClose: () => { state.open = null; render(); },
-      onRemove: () => { state.doc.steps.splice(state.open, 1); state.open = null; state.dirty = true; render(); },
-      onTest: runTest,
-    });
-    panel = built.panel;
-    state.panel = built;
-  }
-  clear(root, header(), messages, h("div", { class: `editor${panel ? " with-panel" : ""}` }, flow, panel), history());
+  if (state.open === null || !state.doc.steps[state.open]) return null;
+  state.building = true;
+  state.panel = stepPanel({
+    doc: state.doc,
+    index: state.open,
+    secrets: state.secrets,
+    samples: { trigger: state.samples.trigger, steps: state.samples.steps[state.open] },
+    onSample: ({ trigger, steps }) => {
+      if (trigger !== undefined) { keepTriggerSample(trigger); state.trigger?.setSample(trigger); }
+      if (steps !== undefined) state.samples.steps[state.open] = steps;
+    },
+    onChange: () => {
+      if (state.building) return;
+      touched();
+      const node = root.querySelector(`.step-node[aria-label^="Step ${state.open + 1}:"]`);
+      const step = state.doc.steps[state.open];
+      if (node) {
+        node.querySelector(".node-summary").textContent = summary(step);
+        node.querySelector(".node-title").textContent = step.id || "(no id)";
+        node.setAttribute("aria-label", `Step ${state.open + 1}: ${step.id}`);
+      }
+    },
+    onClose: () => { state.open = null; render(); },
+    onRemove: () => { state.doc.steps.splice(state.open, 1); state.open = null; state.samples.steps = {}; touched(); render(); },
+    onTest: runTest,
+    onImported: (answer) => {
+      fillFromCurl(state.doc.steps[state.open], answer.step);
+      touched();
+      mountPanel(curlReport(answer, state.secrets));
+      refresh();
+    },
+    curlReport: report,
+  });
+  state.building = false;
+  return state.panel.panel;
+}
+
+// Everything drawn again (on load, and when another step is opened or closed).
+function render() {
+  slots.header = header();
+  slots.flow = flow();
+  slots.panel = panel();
+  slots.editor = h("div", { class: `editor${slots.panel ? " with-panel" : ""}` }, slots.flow, slots.panel);
+  clear(root, slots.header, messages, slots.editor, workflowActivity(workflowId), history());
+  showFieldErrors();
+}
+
+// The header and the flow drawn again in place; the open panel is left as it is.
+function refresh() {
+  const fresh = header();
+  slots.header.replaceWith(fresh);
+  slots.header = fresh;
+  const flowNow = flow();
+  slots.flow.replaceWith(flowNow);
+  slots.flow = flowNow;
+  showFieldErrors();
+}
+
+// The open panel drawn again (its step was replaced by a cURL import).
+function mountPanel(report) {
+  const fresh = panel(report);
+  if (slots.panel && fresh) slots.panel.replaceWith(fresh);
+  slots.panel = fresh;
   showFieldErrors();
 }
 
@@ -210,37 +277,44 @@ function history() {
         ),
       );
     } catch (error) {
-      clear(list, banner("error", error.message));
+      clear(list, errorNotice(error, state.doc));
     }
   });
   return details;
 }
 
 function invalidFields() {
-  return [...state.invalid, ...(state.panel ? state.panel.invalid() : [])];
+  return [...(state.triggerInvalid ? ["Trigger Schema"] : []), ...(state.panel ? state.panel.invalid() : [])];
 }
 
+// Save the draft; the banner and the fields then show the problems the server found now.
+// Returns the draft, or null with `state.unsaved` saying why not.
 async function save({ quiet = false } = {}) {
   const invalid = invalidFields();
   if (invalid.length) {
-    say("error", `Fix ${invalid.join(" and ")} first: it is not valid JSON.`);
+    state.unsaved = notice("error", { what: `Not saved: ${invalid.join(" and ")} ${invalid.length > 1 ? "are" : "is"} not valid JSON.`, todo: "Fix the field marked in red, then try again." });
+    say(state.unsaved);
     return null;
   }
   try {
+    const sent = state.edits;
     const draft = await api("PUT", `/v1/workflows/${workflowId}/draft`, { document: state.doc });
     state.problems = draft.problems;
-    state.dirty = false;
+    state.dirty = state.edits !== sent;
     state.workflow = await api("GET", `/v1/workflows/${workflowId}`);
+    refresh();
     if (!quiet) {
-      if (draft.problems.length) say("warning", `Draft v${draft.number} saved. Before it can be published, fix:`, draft.problems);
-      else say("ok", `Draft v${draft.number} saved. Ready to publish.`);
+      if (draft.problems.length) showProblemsBanner(`Draft v${draft.number} saved. Before it can be published, fix:`);
+      else say(notice("ok", { what: `Draft v${draft.number} saved. Ready to publish.` }));
+    } else if (draft.problems.length) {
+      showProblemsBanner();
+    } else if (state.showingProblems) {
+      say(notice("ok", { what: `Draft v${draft.number} saved: no problems left, ready to publish.` }));
     }
-    const open = state.open;
-    render();
-    state.open = open;
     return draft;
   } catch (error) {
-    say("error", error.message, error instanceof ApiError ? error.details : []);
+    state.unsaved = errorNotice(error, state.doc);
+    say(state.unsaved);
     return null;
   }
 }
@@ -251,67 +325,47 @@ async function publish() {
     const version = await api("POST", `/v1/workflows/${workflowId}/publish`);
     state.problems = [];
     state.workflow = await api("GET", `/v1/workflows/${workflowId}`);
-    render();
-    say("ok", `Published version ${version.number}. New runs use it; runs already started keep their version.`);
+    refresh();
+    say(notice("ok", { what: `Published version ${version.number}. New runs use it; runs already started keep their version.`, todo: "Press Run to start one now." }));
   } catch (error) {
     if (error instanceof ApiError && error.status === 422) {
       state.problems = error.details;
-      render();
+      refresh();
     }
-    say("error", error.message, error instanceof ApiError ? error.details : []);
+    say(errorNotice(error, state.doc));
   }
 }
 
 async function archive(archived) {
   try {
     state.workflow = await api("POST", `/v1/workflows/${workflowId}/${archived ? "archive" : "unarchive"}`);
-    render();
-    say("ok", archived ? "Archived: it starts no more runs (runs in progress finish)." : "Unarchived: its live version starts runs again.");
+    refresh();
+    say(notice("ok", { what: archived ? "Archived: it starts no more runs (runs in progress finish)." : "Unarchived: its live version starts runs again." }));
   } catch (error) {
-    say("error", error.message, error instanceof ApiError ? error.details : []);
+    say(errorNotice(error, state.doc));
   }
 }
 
-function pairs(headers) {
-  return h("table", { class: "table compact" }, h("tbody", {}, headers.map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, h("code", {}, v))))));
-}
-
-function showAttempt(out, result) {
-  const parts = [
-    h("p", {}, badge(result.outcome), ` in ${result.duration_ms} ms`, result.error ? ` · ${result.error.type}: ${result.error.message}` : ""),
-  ];
-  if (result.request) {
-    parts.push(h("h4", {}, "Request as sent (secrets redacted)"), h("p", {}, h("code", {}, `${result.request.method} ${result.request.url}`)), pairs(result.request.headers), result.request.body ? h("pre", { class: "code" }, result.request.body) : null);
-  }
-  if (result.response) {
-    parts.push(h("h4", {}, `Response: ${result.response.status}`), pairs(result.response.headers), h("pre", { class: "code" }, result.response.body || "(empty)"));
-  }
-  if (result.outcome !== "succeeded") {
-    parts.push(h("p", { class: "muted small" }, result.retryable ? "A run would retry this failure on its schedule." : "A run would not retry this failure."));
-  }
-  clear(out, parts);
-}
-
-async function runTest({ trigger, steps, result, button }) {
+async function runTest({ trigger, steps, button }) {
+  const tested = state.panel;
   button.disabled = true;
-  clear(result, h("p", { class: "loading", role: "status" }, "Testing…"));
+  tested.testing();
   try {
     const saved = await save({ quiet: true });
-    if (!saved) return clear(result);
+    if (!saved) {
+      tested.showProblem(state.unsaved);
+      return;
+    }
     const stepId = state.doc.steps[state.open]?.id;
     const out = await api("POST", `/v1/workflows/${workflowId}/steps/${encodeURIComponent(stepId)}/test`, { trigger, steps });
-    const target = document.querySelector(".test-result") ?? result;
-    showAttempt(target, out);
+    tested.showResult(out);
   } catch (error) {
-    const target = document.querySelector(".test-result") ?? result;
-    clear(target, banner("error", error.message, error instanceof ApiError ? error.details : []));
+    tested.showProblem(errorNotice(error, state.doc));
     if (error instanceof ApiError && error.status === 422) {
       state.problems = error.details;
       showFieldErrors();
     }
   } finally {
-    const current = document.querySelector(".test .primary");
-    if (current) current.disabled = false;
     button.disabled = false;
   }
 }
@@ -327,11 +381,11 @@ async function load() {
   Object.assign(state, { workflow, secrets, actions, doc: structuredClone(version.document), problems: version.problems ?? [] });
   state.doc.steps = Array.isArray(state.doc.steps) ? state.doc.steps : [];
   render();
-  if (state.problems.length) say("warning", "This draft has problems to fix before it can be published:", state.problems);
+  if (state.problems.length) showProblemsBanner();
 }
 
 window.addEventListener("beforeunload", (event) => {
   if (state.dirty) event.preventDefault();
 });
 
-load().catch((error) => clear(root, banner("error", `Could not load the workflow: ${error.message}`)));
+load().catch((error) => clear(root, notice("error", { what: "The workflow could not be loaded.", todo: "Reload the page; if it still fails, go back to the workflows.", detail: [error.status ? `HTTP ${error.status} ${error.code}: ${error.message}` : String(error.message ?? error)] })));
