@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -35,6 +36,7 @@ from callout.store.protocol import (
     StoredStepRun,
     UnknownRunError,
 )
+from callout.store.retention import bodies_gone
 
 
 @dataclass
@@ -360,11 +362,8 @@ class MemoryStore:
         run = self._get(run_id)
         if run.status != RunStatus.FAILED.value:
             raise RunStateError(f"run {run_id} is {run.status}; only a failed run can be resumed")
-        if run_id in self._retention.bodies_removed:  # as SQL: retention_sql.refuse_without_bodies
-            raise RunStateError(
-                f"run {run_id} cannot be resumed: retention removed its bodies (its trigger "
-                "payload and step outputs), which its remaining steps would read"
-            )
+        if run.bodies_removed_at is not None:  # checked with the rest, before any write
+            raise bodies_gone(run_id)
         failed = [
             row
             for row in self._rows(run_id)
@@ -385,6 +384,35 @@ class MemoryStore:
             timeout=failed.timeout,
         )
         self._set_run(run_id, status=RunStatus.RUNNING.value, updated_at=now, finished_at=None)
+
+    # Retention's reach into the records (memory_retention.py), as SQL shares its tables.
+
+    def runs_before(self, org_id: str | None, before: float) -> list[StoredRun]:
+        """Return the runs of one organization (None: of none) created before `before`.
+
+        Oldest first, without their steps, as SQL walks `ix_runs_org_created`.
+        """
+        return sorted(
+            (r for r in self._runs.values() if r.org_id == org_id and r.created_at < before),
+            key=lambda run: (run.created_at, run.id),
+        )
+
+    def step_rows(self, run_ids: Collection[str]) -> list[_StepRow]:
+        """Return the step runs of these runs as held: retention blanks their bodies in place."""
+        return [row for row in self._steps.values() if row.run_id in run_ids]
+
+    def delete_runs(self, run_ids: Collection[str]) -> int:
+        """Delete these runs with their step runs; return how many attempts went with them."""
+        rows = self.step_rows(run_ids)
+        for row in rows:
+            del self._steps[row.id]
+        for run_id in run_ids:
+            self._runs.pop(run_id, None)
+        return sum(len(row.attempts) for row in rows)
+
+    def drop_trigger(self, run_id: str) -> None:
+        """Blank a run's trigger payload and stamp `bodies_removed_at` (retention)."""
+        self._set_run(run_id, trigger=None, bodies_removed_at=self._clock.now())
 
     async def seconds_until_due(self, run_id: str | None = None) -> float | None:
         """Return the seconds until the earliest due time (0 when due now), or None."""

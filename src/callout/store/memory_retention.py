@@ -2,12 +2,9 @@
 
 It prunes what the SQL store prunes, in the same order and batches, from the
 memory store's own records: its runs and step runs (`MemoryStore`), and its
-trigger calls (`MemoryWorkflows`). Those are the other memory classes' private
-parts, as tables are shared in SQL; only this module and its siblings touch them.
+trigger calls (`MemoryWorkflows`), through the few methods each offers for it
+(as SQL shares its tables).
 """
-
-# The memory store's parts share their records, as SQL tables are shared.
-# ruff: noqa: SLF001
 
 from __future__ import annotations
 
@@ -31,6 +28,7 @@ from callout.store.retention import (
 if TYPE_CHECKING:
     from callout.store.memory import MemoryStore
     from callout.store.protocol import StoredRun
+    from callout.store.workflow_records import TriggerCall
 
 
 @dataclass(slots=True)
@@ -68,7 +66,6 @@ class MemoryRetention:
         self._settings: dict[str, Retention] = {}
         self._marks: dict[str, _Marks] = {}
         self._lease = _Lease()
-        self.bodies_removed: set[str] = set()  # ids of runs whose bodies are gone
 
     async def get_retention(self, *, org_id: str) -> Retention:
         """Return an organization's setting. Raises NotFoundError."""
@@ -90,24 +87,10 @@ class MemoryRetention:
         return [*found, RetentionScope(None, NO_ORGANIZATION, Retention())]
 
     def _runs_of(self, scope: RetentionScope, before: float) -> list[StoredRun]:
-        return sorted(
-            (
-                run
-                for run in self._store._runs.values()
-                if run.org_id == scope.org_id and run.created_at < before
-            ),
-            key=lambda run: (run.created_at, run.id),
-        )
+        return self._store.runs_before(scope.org_id, before)
 
-    def _calls_of(self, org_id: str, before: float) -> list[Any]:
-        return sorted(
-            (
-                call
-                for call in self._store.workflows._calls.values()
-                if call.org_id == org_id and call.created_at < before
-            ),
-            key=lambda call: (call.created_at, call.id),
-        )
+    def _calls_of(self, org_id: str, before: float) -> list[TriggerCall]:
+        return self._store.workflows.calls_before(org_id, before)
 
     async def prunable(self, scope: RetentionScope) -> PruneCount:
         """Count what a pass would remove of `scope` now."""
@@ -120,10 +103,7 @@ class MemoryRetention:
             name=scope.name,
             runs=len(finished),
             attempts=sum(
-                len(row.attempts)
-                for run in finished
-                for row in self._store._steps.values()
-                if row.run_id == run.id
+                len(row.attempts) for row in self._store.step_rows({run.id for run in finished})
             ),
             kept_unfinished=len(old) - len(finished),
         )
@@ -138,7 +118,7 @@ class MemoryRetention:
                 for run in self._runs_of(scope, now - scope.retention.bodies_days * DAY)
                 if run.created_at >= start
                 and run.status in FINISHED_RUN
-                and run.id not in self.bodies_removed
+                and run.bodies_removed_at is None
             )
         keys_start = max(cutoff, marks.keys_expired_before or cutoff)
         return replace(
@@ -181,24 +161,14 @@ class MemoryRetention:
             if run.status in FINISHED_RUN and (after is None or run.created_at >= after)
         ][:limit]
         ids = {run.id for run in chosen}
-        steps = [row.id for row in self._store._steps.values() if row.run_id in ids]
-        removed_attempts = sum(len(self._store._steps[step].attempts) for step in steps)
-        for step in steps:
-            del self._store._steps[step]
-        for run_id in ids:
-            del self._store._runs[run_id]
-            self.bodies_removed.discard(run_id)
+        removed_attempts = self._store.delete_runs(ids)
         last = chosen[-1].created_at if chosen else None
         return PruneBatch(len(ids), removed_attempts, last, more=len(chosen) == limit)
 
     def _delete_calls(self, org_id: str, retention: Retention, *, limit: int) -> PruneBatch:
         cutoff = self._clock.now() - retention.run_days * DAY
         chosen = self._calls_of(org_id, cutoff)[:limit]
-        workflows = self._store.workflows
-        for call in chosen:
-            del workflows._calls[call.id]
-            if call.idempotency_key is not None:
-                workflows._keys.pop((org_id, call.idempotency_key), None)
+        self._store.workflows.forget_calls([call.id for call in chosen], keep_records=False)
         return PruneBatch(len(chosen), more=len(chosen) == limit)
 
     def _remove_bodies(self, scope: RetentionScope, *, limit: int) -> PruneBatch:
@@ -212,7 +182,7 @@ class MemoryRetention:
             run
             for run in self._runs_of(scope, cutoff)
             if run.status in FINISHED_RUN
-            and run.id not in self.bodies_removed
+            and run.bodies_removed_at is None
             and (mark is None or run.created_at >= mark)
         ][:limit]
         for run in chosen:
@@ -224,12 +194,8 @@ class MemoryRetention:
         return PruneBatch(len(chosen), more=full)
 
     def _remove_bodies_of(self, run_id: str) -> None:
-        store = self._store
-        store._runs[run_id] = replace(store._runs[run_id], trigger=None)
-        self.bodies_removed.add(run_id)
-        for row in store._steps.values():
-            if row.run_id != run_id:
-                continue
+        self._store.drop_trigger(run_id)
+        for row in self._store.step_rows({run_id}):
             output = _blanked(row.output, ("body",), None)
             row.output = _blanked(output, ("error", "body"), None)
             row.error = _blanked(row.error, ("body",), None)
@@ -252,10 +218,7 @@ class MemoryRetention:
             for call in self._calls_of(org_id, cutoff)
             if call.idempotency_key is not None and (mark is None or call.created_at >= mark)
         ][:limit]
-        workflows = self._store.workflows
-        for call in chosen:
-            workflows._keys.pop((org_id, call.idempotency_key), None)
-            workflows._calls[call.id] = replace(call, idempotency_key=None)
+        self._store.workflows.forget_calls([call.id for call in chosen], keep_records=True)
         full = len(chosen) == limit
         end = chosen[-1].created_at if full else cutoff
         if mark is None or end > mark:

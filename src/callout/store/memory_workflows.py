@@ -342,3 +342,33 @@ class MemoryWorkflows:
             reverse=True,
         )
         return [copy.deepcopy(call) for call in found[:limit]]
+
+    def calls_before(self, org_id: str, before: float) -> list[TriggerCall]:
+        """Return an organization's trigger calls made before `before`, oldest first.
+
+        For retention (`memory_retention.py`), which walks them as SQL walks the
+        `trigger_calls` table: by creation time.
+        """
+        return sorted(
+            (c for c in self._calls.values() if c.org_id == org_id and c.created_at < before),
+            key=lambda call: (call.created_at, call.id),
+        )
+
+    def forget_calls(self, call_ids: Sequence[str], *, keep_records: bool) -> None:
+        """Forget these trigger calls' idempotency keys, and their records unless `keep_records`.
+
+        Retention: a key expires after 24 h, its call's record staying without it; a
+        record past the organization's retention goes, with its key.
+        """
+        for call_id in call_ids:
+            call = self._calls.get(call_id)
+            if call is None:
+                continue
+            if call.idempotency_key is not None:
+                key = (call.org_id, call.idempotency_key)
+                if self._keys.get(key) == call_id:  # a later call may hold the key now
+                    del self._keys[key]
+            if keep_records:
+                self._calls[call_id] = replace(call, idempotency_key=None)
+            else:
+                del self._calls[call_id]

@@ -192,6 +192,7 @@ class StoredRun:
     org_id: str | None = None
     workflow_id: str | None = None
     version_id: str | None = None
+    bodies_removed_at: float | None = None  # when retention blanked its bodies (retention.py)
 
 
 class Store(Protocol):

@@ -26,6 +26,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from callout.model.errors import Problem
+from callout.store.protocol import RunStateError
 
 DAY = 24 * 3600.0
 
@@ -66,6 +67,19 @@ class Retention:
     def removes_bodies_early(self) -> bool:
         """Whether bodies go before their runs do."""
         return self.bodies_days < self.run_days
+
+
+def bodies_gone(run_id: str) -> RunStateError:
+    """Return why a failed run whose bodies retention removed cannot be resumed (409).
+
+    Its remaining steps would read its trigger payload and earlier steps' outputs,
+    which are gone: they would run on nulls. The stores check it in the resume's
+    own transaction (`sql_sync.py`, `memory.py`).
+    """
+    return RunStateError(
+        f"run {run_id} cannot be resumed: retention removed its bodies (its trigger "
+        "payload and step outputs), which its remaining steps would read"
+    )
 
 
 def retention_problems(retention: Retention, *, names: tuple[str, str]) -> list[Problem]:

@@ -199,4 +199,5 @@ def run_from_row(
         org_id=row.org_id,
         workflow_id=row.workflow_id,
         version_id=row.version_id,
+        bodies_removed_at=row.bodies_removed_at,
     )

@@ -106,6 +106,7 @@ def _run_row(conn: sa.Connection, run_id: str, extra: Sequence[Any] = ()) -> Any
             runs.c.org_id,
             runs.c.workflow_id,
             runs.c.version_id,
+            runs.c.bodies_removed_at,
             *extra,
         ).where(runs.c.id == run_id)
     ).one_or_none()

@@ -1,11 +1,12 @@
 """How a run view cuts each record, and builds it back from its cut pieces.
 
 A record (an output, an error, a request, a response) is read as pieces, each
-the JSON text of one key: tiny keys (a status, a type, a flag) whole; text keys
-(a message, a URL) whole when they fit the field's share, else their first
-characters and an ellipsis; containers (headers) whole when they fit, else left
-out and flagged `<key>_truncated`; the body whole when it fits, else the first
-characters of its text (of its JSON text, for JSON) and `body_truncated: true`.
+the JSON text of one key: tiny keys (a status, a type, a flag such as
+`body_removed`) whole; text keys (a message, a URL) whole when they fit the
+field's share, else their first characters and an ellipsis; containers
+(headers) whole when they fit, else left out and flagged `<key>_truncated`; the
+body whole when it fits, else the first characters of its text (of its JSON
+text, for JSON) and `body_truncated: true`.
 
 The SQL store cuts the pieces in SQL (`run_view.py`), so a large record never
 becomes Python objects; the memory store cuts them in Python (`pieces_of`).
@@ -40,15 +41,24 @@ class RecordShape:
     empty: Mapping[str, Any]  # what a left-out container shows
 
 
+FLAGS = frozenset({"body_truncated", "body_removed"})
+"""Tiny keys that are booleans. SQLite's JSON extraction reads `true` as 1: read back as bool."""
+
+# `body_removed`: retention blanked the body (`body_removal.py`); the view keeps the flag,
+# so a reader sees why a body is "" or null.
 OUTPUT = RecordShape(
-    ("status", "body_truncated"),
+    ("status", "body_truncated", "body_removed"),
     ("url",),
     ("headers", "header_values", "error"),
     {"headers": {}, "header_values": {}},
 )
-ERROR = RecordShape(("type", "status", "body_truncated"), ("message",), (), {})
-REQUEST = RecordShape(("method", "body_truncated"), ("url",), ("headers",), {"headers": []})
-RESPONSE = RecordShape(("status", "body_truncated"), (), ("headers",), {"headers": []})
+ERROR = RecordShape(("type", "status", "body_truncated", "body_removed"), ("message",), (), {})
+REQUEST = RecordShape(
+    ("method", "body_truncated", "body_removed"), ("url",), ("headers",), {"headers": []}
+)
+RESPONSE = RecordShape(
+    ("status", "body_truncated", "body_removed"), (), ("headers",), {"headers": []}
+)
 
 
 def parsed(text: str | None) -> tuple[Any, bool]:
@@ -100,7 +110,7 @@ def record_from_pieces(
     for key in shape.tiny:
         value = parsed(pieces[f"{name}__{key}"])[0]
         if value is not None:
-            out[key] = value
+            out[key] = bool(value) if key in FLAGS else value
     for key in shape.text:
         value = _cut_text(pieces, f"{name}__{key}")
         if value is not None:

@@ -30,7 +30,6 @@ from callout.store.protocol import (
     StoredRun,
     StoreUnavailable,
 )
-from callout.store.retention_sql import refuse_without_bodies
 from callout.store.schema import upgrade
 from callout.store.sql_accounts import SqlAccounts
 from callout.store.sql_retention import SqlRetention
@@ -318,7 +317,6 @@ class SqlStore:
 
     async def resume(self, run_id: str, *, step_run_id: str) -> None:
         """Resume a failed run from its failed step, as a new step run with a new key."""
-        await self.read(refuse_without_bodies, run_id)  # retention took what it would read
         await self._write(self._sql.resume, run_id, step_run_id=step_run_id)
 
     async def seconds_until_due(self, run_id: str | None = None) -> float | None:

@@ -33,6 +33,7 @@ from callout.store.protocol import (
     StoredRun,
     UnknownRunError,
 )
+from callout.store.retention import bodies_gone
 from callout.store.run_records import (
     PINNED_DOCUMENT,
     insert_run,
@@ -280,16 +281,28 @@ class SyncSqlStore:
             )
 
     def resume(self, run_id: str, *, step_run_id: str) -> None:
-        """Resume a failed run: a new step run for the failed step; skipped ones pending again."""
+        """Resume a failed run: a new step run for the failed step; skipped ones pending again.
+
+        Refused (RunStateError) when retention removed the run's bodies: checked here, in
+        the resume's transaction, on the run's row locked (PostgreSQL: `FOR UPDATE`; a
+        prune batch blanking the bodies holds it, so this waits for it and sees its
+        result, and a batch that comes after skips the run, now running). SQLite's one
+        writer orders the two anyway.
+        """
         with self._engine.begin() as conn:
             now = database_now(conn)
-            status = (
-                conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id))
-            ).scalar_one_or_none()
-            if status is None:
+            query = sa.select(runs.c.status, runs.c.bodies_removed_at).where(runs.c.id == run_id)
+            if self._postgres:
+                query = query.with_for_update()
+            row = conn.execute(query).one_or_none()
+            if row is None:
                 raise UnknownRunError(f"no run {run_id}")
-            if status != RunStatus.FAILED.value:
-                raise RunStateError(f"run {run_id} is {status}; only a failed run can be resumed")
+            if row.status != RunStatus.FAILED.value:
+                raise RunStateError(
+                    f"run {run_id} is {row.status}; only a failed run can be resumed"
+                )
+            if row.bodies_removed_at is not None:
+                raise bodies_gone(run_id)
             failed = (
                 conn.execute(
                     sa.select(step_runs)

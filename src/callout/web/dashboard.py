@@ -1,4 +1,4 @@
-"""The dashboard's pages: sign in with an API key, then workflows, the editor, runs, secrets.
+"""The dashboard's pages: sign in with an API key, then workflows, runs, secrets, settings.
 
 Pages are shells rendered here (layout, navigation, the CSRF token); their
 JavaScript modules (static/js) fetch and change everything through /v1, the
@@ -196,6 +196,12 @@ async def run_page(request: Request, run_id: str) -> Response:
 async def secrets_page(request: Request) -> Response:
     """Show the organization's secrets."""
     return await _shell(request, "secrets", "Secrets")
+
+
+@router.get("/organization")
+async def organization_page(request: Request) -> Response:
+    """Show the organization: its plan, and how long its runs and their bodies are kept."""
+    return await _shell(request, "organization", "Organization")
 
 
 def install_dashboard(app: FastAPI) -> None:

@@ -136,6 +136,7 @@ async def test_runs_are_listed_newest_first_filtered_by_workflow_status_and_time
         "created_at",
         "updated_at",
         "finished_at",
+        "bodies_removed_at",
     }
     assert summary["id"] == r4
     assert summary["workflow_id"] == one
@@ -197,6 +198,7 @@ def assert_exchange(attempt: dict[str, Any], url: str, step_run_id: str) -> None
         "headers",
         "body",
         "body_truncated",
+        "body_removed",
         "headers_truncated",
     }
     assert request["body_truncated"] is False
@@ -210,7 +212,14 @@ def assert_exchange(attempt: dict[str, Any], url: str, step_run_id: str) -> None
     assert sent["callout-attempt"] == "1"
     assert sent["content-type"] == "application/json"
     response = attempt["response"]
-    assert set(response) == {"status", "headers", "body", "body_truncated", "headers_truncated"}
+    assert set(response) == {
+        "status",
+        "headers",
+        "body",
+        "body_truncated",
+        "body_removed",
+        "headers_truncated",
+    }
     assert response["headers_truncated"] is False
     assert response["status"] == 201
     assert json.loads(response["body"]) == {"id": "u_1"}

@@ -39,6 +39,10 @@ CUT = (
     "The attempt log keeps 64 KiB of each body; a run view shows less. "
     "`GET /v1/runs/{run_id}/steps/{step_run_id}` gives what was recorded."
 )
+REMOVED = (
+    "Retention removed the body (the organization's `body_retention_days`, "
+    "docs/ops/retention.md): `body` is empty; the rest of the record stays"
+)
 
 
 class RecordedRequestOut(BaseModel):
@@ -49,6 +53,7 @@ class RecordedRequestOut(BaseModel):
     headers: list[list[str]] = Field(description="[name, value] pairs, in order")
     body: str
     body_truncated: bool = Field(default=False, description=CUT)
+    body_removed: bool = Field(default=False, description=REMOVED)
     headers_truncated: bool = Field(
         default=False, description="The headers did not fit the run view and are left out"
     )
@@ -61,6 +66,7 @@ class RecordedResponseOut(BaseModel):
     headers: list[list[str]]
     body: str
     body_truncated: bool = Field(description=CUT)
+    body_removed: bool = Field(default=False, description=REMOVED)
     headers_truncated: bool = Field(
         default=False, description="The headers did not fit the run view and are left out"
     )
@@ -78,6 +84,7 @@ class StepErrorOut(BaseModel):
         description="`body` is the start of the response's text: the body was over the "
         "64 KiB an error keeps, or over a run view's share",
     )
+    body_removed: bool = Field(default=False, description=REMOVED)
 
 
 class AttemptOut(BaseModel):
@@ -121,7 +128,8 @@ class StepRunOut(BaseModel):
         default=None,
         description="`{status, headers, body}` as later steps read it; `body_truncated: "
         "true` when `body` is the start of the body's text (over the output budget, or "
-        "over a run view's share)",
+        "over a run view's share); `body_removed: true` when retention removed it (`body` "
+        "is null)",
     )
     error: StepErrorOut | None = None
 
@@ -137,6 +145,13 @@ class RunSummaryOut(BaseModel):
     created_at: str
     updated_at: str
     finished_at: str | None
+    bodies_removed_at: str | None = Field(
+        default=None,
+        description="When retention removed the run's bodies (its trigger payload, request "
+        "and response bodies, step outputs; docs/ops/retention.md): each such body reads "
+        '`""` or null beside `body_removed: true`; a failed run without them cannot be '
+        "resumed. Null while it has them",
+    )
 
 
 class RunOut(RunSummaryOut):
@@ -146,7 +161,10 @@ class RunOut(RunSummaryOut):
     16 KiB each); what does not fit is cut and flagged (docs/service.md, "Reading a run").
     """
 
-    trigger: Any = Field(description="The payload; its JSON text's start when cut")
+    trigger: Any = Field(
+        description="The payload; its JSON text's start when cut; null once retention removed "
+        "it (`bodies_removed_at`)"
+    )
     trigger_truncated: bool = Field(
         description="The payload is over 16 KiB: `trigger` is the start of its JSON text; "
         "`GET /v1/runs/{run_id}/trigger` gives it whole"
@@ -184,6 +202,9 @@ def _summary_fields(run: StoredRun) -> dict[str, Any]:
         "created_at": iso_utc(run.created_at),
         "updated_at": iso_utc(run.updated_at),
         "finished_at": iso_utc(run.finished_at) if run.finished_at is not None else None,
+        "bodies_removed_at": (
+            iso_utc(run.bodies_removed_at) if run.bodies_removed_at is not None else None
+        ),
     }
 
 

@@ -120,6 +120,11 @@ export function stepPanel({ doc, index, secrets, samples, onSample, onChange, on
   const testButton = h("button", { type: "button", class: "primary" }, "Test step");
   const reveal = () => {
     testResult.scrollIntoView({ block: "nearest" });
+    // The sticky top bar covers the window's top edge (one to three lines high, by width):
+    // a result scrolled there would have its outcome under it.
+    const bar = document.querySelector(".topbar")?.getBoundingClientRect().bottom ?? 0;
+    const top = testResult.getBoundingClientRect().top;
+    if (top < bar + 8) window.scrollBy(0, top - bar - 8);
     testResult.focus({ preventScroll: true });
   };
   testButton.addEventListener("click", () => {

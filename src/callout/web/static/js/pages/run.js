@@ -85,7 +85,7 @@ function attempt(a, s, index) {
       ? h("details", { "data-key": `${key}-request`, open: opened.has(`${key}-request`) }, h("summary", {}, `Request: ${a.request.method} ${a.request.url}`), pairs(a.request.headers), a.request.body ? h("pre", { class: "code" }, a.request.body) : null)
       : null,
     a.response
-      ? h("details", { "data-key": `${key}-response`, open: opened.has(`${key}-response`) }, h("summary", {}, `Response: ${a.response.status}${a.response.body_truncated ? " (body cut)" : ""}`), pairs(a.response.headers), h("pre", { class: "code" }, a.response.body || "(empty)"))
+      ? h("details", { "data-key": `${key}-response`, open: opened.has(`${key}-response`) }, h("summary", {}, `Response: ${a.response.status}${a.response.body_truncated ? " (body cut)" : ""}`), pairs(a.response.headers), h("pre", { class: "code" }, a.response.body_removed ? "(removed by retention)" : a.response.body || "(empty)"))
       : null,
   );
 }
@@ -125,8 +125,16 @@ async function act(path, done) {
     clear(messages, banner("ok", done));
     await render();
   } catch (error) {
-    clear(messages, errorNotice(error));
+    // A 409 says why this run cannot do it now (its state, or retention took its bodies):
+    // the server's own sentence, not a guess.
+    const refused = error.status === 409 ? notice("error", { ...explainError(error), what: `${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.`, todo: run?.bodies_removed_at ? "Start a new run of the workflow instead." : "Reload the page to see the run as it is now." }) : null;
+    clear(messages, refused ?? errorNotice(error));
   }
+}
+
+// Retention removed the run's bodies: say so once, with when.
+function bodiesRemoved() {
+  return h("p", { class: "banner banner-warning", id: "bodies-removed" }, `This run's bodies were removed by retention on ${when(run.bodies_removed_at)}: its trigger payload, request and response bodies and step outputs are gone; statuses, times, URLs, headers and errors stay${run.status === "failed" ? ", and it cannot be resumed" : ""}. `, h("a", { href: "/organization" }, "Retention settings"));
 }
 
 async function fetchRun() {
@@ -170,10 +178,11 @@ async function render() {
     ),
     messages,
     h("p", { class: "muted" }, `Started ${when(run.created_at)}`, run.finished_at ? ` · finished ${when(run.finished_at)}` : " · in progress, updating live"),
-    why ? h("p", { class: "run-why" }, why, " Fix the cause, then Resume: the failed step runs again with a new Idempotency-Key.") : null,
+    run.bodies_removed_at ? bodiesRemoved() : null,
+    why ? h("p", { class: "run-why" }, why, run.bodies_removed_at ? null : " Fix the cause, then Resume: the failed step runs again with a new Idempotency-Key.") : null,
     statusLegend("legend", opened),
     attempted ? timeline(run, { width: plotWidth ?? Math.max(280, root.clientWidth - 80), opened }) : null,
-    h("details", { class: "card", "data-key": "trigger", open: opened.has("trigger") }, h("summary", {}, run.trigger_truncated ? "Trigger payload (cut: " : "Trigger payload", run.trigger_truncated ? [h("a", { href: `/v1/runs/${runId}/trigger`, target: "_blank", rel: "noopener" }, "whole payload"), ")"] : null), h("pre", { class: "code" }, run.trigger_truncated ? run.trigger : JSON.stringify(run.trigger, null, 2))),
+    h("details", { class: "card", "data-key": "trigger", open: opened.has("trigger") }, h("summary", {}, run.trigger_truncated ? "Trigger payload (cut: " : "Trigger payload", run.trigger_truncated ? [h("a", { href: `/v1/runs/${runId}/trigger`, target: "_blank", rel: "noopener" }, "whole payload"), ")"] : null), h("pre", { class: "code" }, run.bodies_removed_at ? "(removed by retention)" : run.trigger_truncated ? run.trigger : JSON.stringify(run.trigger, null, 2))),
     h("div", { class: "flow run-flow" }, run.steps.map((s, i) => [i ? h("div", { class: "connector static" }) : null, step(s, positions.get(s.id), run.steps.slice(i + 1).some((later) => later.id === s.id))])),
   );
   plotWidth = root.querySelector(".tl-plot")?.clientWidth || plotWidth;
