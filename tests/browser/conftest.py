@@ -152,8 +152,9 @@ def deployed(folder: Path) -> Iterator[Deployment]:
         log.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    # One service for every browser test: each test makes its own organization.
     with deployed(tmp_path_factory.mktemp("deployment")) as running:
         yield running
 

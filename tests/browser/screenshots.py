@@ -6,7 +6,7 @@ Starts `callout serve` (SQLite, in a temporary folder) and `callout receiver` as
 browser tests do (`deployed` in conftest.py), fills an organization with workflows
 and runs through the API, then drives Debian's Chromium through the pages as a person
 would: sign in, Workflows, the editor, the editor with a step open, a Test step result, a run
-with its timeline, a failed run, Runs, Secrets. Each page is saved at 1280x800 and
+with its timeline, a failed run, Runs, Secrets, Organization. Each page is saved at 1280x800 and
 400x800 (the viewport, as a person sees it on opening the page) as
 `<page>-1280.png` and `<page>-400.png`. Rerun it after changing a page.
 """
@@ -142,6 +142,10 @@ def shoot(browser: Browser, out: Path) -> list[Path]:
             "secrets": lambda p: _page(
                 "/secrets",
                 lambda q: expect(q.get_by_text("crm_signing", exact=True)).to_be_visible(),
+            )(p, deployment),
+            "organization": lambda p: _page(
+                "/organization",
+                lambda q: expect(q.get_by_role("button", name="Save retention")).to_be_visible(),
             )(p, deployment),
         }
         for width in WIDTHS:

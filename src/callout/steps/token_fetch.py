@@ -177,8 +177,8 @@ def _quoted(text: str, credentials: ClientCredentials) -> str:
     """Quote the server's own words: short, printable, without the client secret in any form."""
     # The secret, and the Basic credential that carries it (a server may echo its header).
     redactor = Redactor([credentials.client_secret, _basic_credential(credentials)])
-    cut = _NOT_PRINTABLE.sub(" ", text[: DESCRIPTION_CHARS * 4]).strip()
-    shown = redactor.text(cut)
+    # Hidden before the cut (the answer is at most 64 KiB), so no cut splits the secret.
+    shown = _NOT_PRINTABLE.sub(" ", redactor.text(text)[: DESCRIPTION_CHARS * 4]).strip()
     return shown if len(shown) <= DESCRIPTION_CHARS else shown[: DESCRIPTION_CHARS - 3] + "..."
 
 

@@ -292,7 +292,8 @@ async def test_an_unavailable_endpoint_is_a_retryable_token_error(
 async def test_an_endpoint_that_does_not_answer_in_time_is_a_retryable_token_error(
     https_server: HttpsServer, transport: AiohttpTransport
 ) -> None:
-    https_server.script("/token", issuing(https_server, delay=30))
+    # Longer than the 1 s timeout; short, as the server waits for it when the test ends.
+    https_server.script("/token", issuing(https_server, delay=2.5))
     with pytest.raises(TokenError) as caught:
         await AccessTokens(transport).token(None, credentials(https_server, timeout=1.0))
     assert str(caught.value) == (

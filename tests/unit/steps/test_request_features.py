@@ -3,7 +3,9 @@ redirects (the request as built; tests/integration/step/ sends them to a real se
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import dataclasses
 from typing import Any
 
 import pytest
@@ -226,5 +228,38 @@ def test_follow_redirects_follows_5_and_binds_the_signature_and_secret_headers_t
         ],
     )
     assert request.follow_redirects == 5
-    assert request.origin_bound_headers == frozenset({"persona-signature", "x-api-key"})
+    assert {"persona-signature", "x-api-key"} <= request.origin_bound_headers
+    assert "x-trace" not in request.origin_bound_headers
     assert sent().follow_redirects == 0
+
+
+def test_a_header_from_an_earlier_step_or_named_for_credentials_stays_at_its_origin() -> None:
+    # The second step of a workflow whose first step logs in.
+    config = dataclasses.replace(
+        config_of(follow_redirects=True),
+        headers=(
+            ("X-Session", "{{ steps.login.body.token }}"),
+            ("X-Api-Key", "literal-key"),
+            ("X-Trace", "trace {{ trigger.id }}"),
+        ),
+    )
+    scope = dataclasses.replace(
+        scope_of({"id": "t1"}), steps={"login": {"status": 200, "body": {"token": "tok"}}}
+    )
+    bound = prepare_request(config, scope, context_of()).outbound.origin_bound_headers
+    assert {"x-session", "x-api-key", "proxy-authorization"} <= bound
+    assert "x-trace" not in bound
+
+
+def test_a_resolved_url_whose_bracketed_host_does_not_parse_is_refused_before_sending() -> None:
+    transport = MockTransport(lambda _: InboundResponse(200, (), b""))
+    config = config_of(url="{{ trigger.url }}")
+    result = asyncio.run(
+        HttpsRequestAction().attempt(
+            config, scope_of({"url": "https://[::1/x"}), context_of(transport)
+        )
+    )
+    assert result.error is not None
+    assert result.error.type == "request_rejected"
+    assert "does not parse" in result.error.message
+    assert transport.requests == []

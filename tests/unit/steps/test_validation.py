@@ -99,6 +99,13 @@ def test_credentials_in_url_are_refused() -> None:
     assert any("must not carry credentials" in p for p in found)
 
 
+@pytest.mark.parametrize("url", ["https://[::1/x", "https://[not-an-address]/x"])
+def test_a_url_whose_bracketed_host_does_not_parse_is_a_problem_not_a_crash(url: str) -> None:
+    assert problems(document(steps__0__url=url)) == [
+        "steps[0].url: is not a valid URL (check the host in [ ])"
+    ]
+
+
 @pytest.mark.parametrize("name", ["Host", "Content-Length", "Transfer-Encoding", "connection"])
 def test_framing_headers_are_refused(name: str) -> None:
     found = problems(document(steps__0__headers=[{"key": name, "value": "x"}]))

@@ -138,7 +138,10 @@ def _check_token_url(raw: Any, path: str, *, allow_http: bool) -> list[Problem]:
         return [Problem(path, f"must start with {allowed}")]
     if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in raw):
         return [Problem(path, "must not contain spaces or control characters")]
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+    except ValueError:  # a broken [IPv6] host
+        return [Problem(path, "is not a valid URL")]
     if not parts.hostname:
         return [Problem(path, "has no host name")]
     if parts.username is not None or parts.password is not None:

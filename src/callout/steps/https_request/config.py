@@ -149,7 +149,10 @@ def _check_url(raw: Any, path: str, rules: ReferenceRules, *, allow_http: bool) 
     if FORBIDDEN_IN_HEADER.search(raw) or any(ch.isspace() for ch in literal):
         return [Problem(path, "must not contain spaces or control characters")]
     if len(template.parts) == 1:
-        parts = urlsplit(raw)
+        try:
+            parts = urlsplit(raw)
+        except ValueError:  # an unclosed or invalid [IPv6] host
+            return [Problem(path, "is not a valid URL (check the host in [ ])")]
         if not parts.hostname:
             return [Problem(path, "has no host name")]
         if parts.username is not None or parts.password is not None:

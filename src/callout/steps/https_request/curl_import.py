@@ -39,6 +39,7 @@ from callout.steps.https_request.curl_review import fix_template_text, placehold
 from callout.steps.https_request.curl_secrets import (
     SecretBook,
     SecretToStore,
+    TooManyCredentials,
     holds_secret_reference,
     is_credential_name,
     is_secret_reference,
@@ -504,4 +505,7 @@ def import_curl(command: str, *, step_id: str | None = None) -> CurlImport:
     ]
     if problems:
         raise CurlImportError(problems + read.problems)
-    return _Builder(read).build(step_id)
+    try:
+        return _Builder(read).build(step_id)
+    except TooManyCredentials as exc:
+        raise CurlImportError([str(exc)]) from None

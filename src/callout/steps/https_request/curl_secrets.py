@@ -212,6 +212,13 @@ _NAME_PREFIXES = ("your_", "my_", "the_", "insert_", "enter_", "replace_with_")
 _WORD_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|[^A-Za-z0-9]+")
 MAX_NAME_LENGTH = 64
 MAX_PLACE_LENGTH = 120
+MAX_CREDENTIALS_FOUND = 100
+"""The most distinct credentials one import takes: each is searched for in every text of the
+step, so thousands of them in one pasted command would cost minutes of a thread."""
+
+
+class TooManyCredentials(ValueError):
+    """The command holds more than `MAX_CREDENTIALS_FOUND` distinct credentials."""
 
 
 def name_words(name: str) -> list[str]:
@@ -356,6 +363,11 @@ class SecretBook:
         found_in = shown_place(found_in)
         name = self._names.get(value)
         if name is None:
+            if len(self._names) >= MAX_CREDENTIALS_FOUND:
+                raise TooManyCredentials(
+                    f"the command holds more than {MAX_CREDENTIALS_FOUND} credentials; "
+                    f"the import takes at most {MAX_CREDENTIALS_FOUND}"
+                )
             wanted = self.suggest(placeholder_words(value) or base)
             name, count = wanted, 1
             while name in self._places:

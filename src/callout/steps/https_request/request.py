@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from callout.http import OutboundRequest
 from callout.model.errors import RequestRejected
 from callout.model.records import RecordedRequest
-from callout.model.redaction import Redactor
+from callout.model.redaction import CREDENTIAL_HEADERS, Redactor
 from callout.signing import sign
 from callout.steps.attempt import AttemptContext
 from callout.steps.https_request.auth import (
@@ -35,6 +35,8 @@ from callout.steps.https_request.query import add_query
 from callout.templates import (
     Scope,
     SizeBudget,
+    TemplateSyntaxError,
+    parse_template,
     referenced_secrets,
     resolve_text,
     resolve_url,
@@ -64,7 +66,10 @@ def check_resolved_url(url: str) -> None:
         raise RequestRejected(f"the URL is longer than {MAX_RESOLVED_URL_LENGTH} characters")
     if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in url):
         raise RequestRejected("the URL contains spaces or control characters")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed or invalid [IPv6] host
+        raise RequestRejected("the URL is not valid (its host in [ ] does not parse)") from None
     if parts.scheme.lower() not in ("https", "http") or not parts.hostname:
         raise RequestRejected("the URL must be an absolute https:// URL with a host")
     if parts.username is not None or parts.password is not None:
@@ -115,14 +120,28 @@ def _client_certificate(config: HttpsRequestConfig, scope: Scope) -> str | None:
     return pem
 
 
+_CARRIES_CREDENTIALS = frozenset({"secrets", "steps"})
+"""Reference roots whose values may be credentials: a stored secret, or a token an
+earlier step was given (a login step's answer)."""
+
+
+def _carries_credentials(value: str) -> bool:
+    try:
+        template = parse_template(value)
+    except TemplateSyntaxError:
+        return True  # validation refuses it; never let it travel
+    return any(reference.root in _CARRIES_CREDENTIALS for reference in template.references)
+
+
 def _origin_bound_headers(config: HttpsRequestConfig) -> frozenset[str]:
     """Return the headers a redirect to another origin must not carry.
 
-    The signature, and every author header that holds a secret (`Authorization` and
-    `Cookie` the transport drops itself).
+    The signature; headers named for credentials (`X-Api-Key`, `Proxy-Authorization`:
+    `Authorization` and `Cookie` the transport drops itself); and every author header
+    whose value comes from a secret or an earlier step's answer.
     """
-    names = {config.signature_header.lower()}
-    names.update(name.lower() for name, value in config.headers if referenced_secrets(value))
+    names = {config.signature_header.lower(), *CREDENTIAL_HEADERS}
+    names.update(name.lower() for name, value in config.headers if _carries_credentials(value))
     return frozenset(names)
 
 

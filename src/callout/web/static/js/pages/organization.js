@@ -55,7 +55,7 @@ function planCard(org) {
 function numberField(id, label, hint, value) {
   const input = h("input", { id, type: "number", inputmode: "numeric", step: 1, value, "aria-describedby": `${id}-hint` });
   const error = h("p", { id: `${id}-error`, class: "field-error", hidden: true });
-  const part = h("div", { class: "field" }, h("label", { for: id }, label), h("div", { class: "control" }, input), h("p", { id: `${id}-hint`, class: "muted small" }, hint), error);
+  const part = h("div", { class: "field" }, h("label", { for: id }, label), h("div", { class: "control" }, input), h("p", { id: `${id}-hint`, class: "muted small hint" }, hint), error);
   return { part, input, error };
 }
 
@@ -84,7 +84,7 @@ function retentionForm(org) {
   const fields = { "retention-days": runs, "body-days": bodies };
   const form = h(
     "form",
-    { class: "card", "aria-labelledby": "retention-title", novalidate: true },
+    { class: "card settings", "aria-labelledby": "retention-title", novalidate: true },
     h("h2", { id: "retention-title" }, "Retention"),
     h("p", { id: "retention-now" }, kept(org)),
     runs.part,
