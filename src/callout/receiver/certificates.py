@@ -28,6 +28,7 @@ import ipaddress
 import os
 import ssl
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -253,71 +254,50 @@ def _new_ca(moment: datetime) -> Pair:
 
 
 def _new_server(ca: Pair, moment: datetime) -> Pair:
-    ca_certificate, ca_key = ca
-    key = _new_key()
     names: list[x509.GeneralName] = [x509.DNSName(name) for name in SERVER_DNS_NAMES]
     names += [x509.IPAddress(address) for address in SERVER_IP_ADDRESSES]
-    ca_subject_key = ca_certificate.extensions.get_extension_for_class(
-        x509.SubjectKeyIdentifier
-    ).value
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_certificate.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(moment - BACKDATE)
-        .not_valid_after(min(moment + SERVER_LIFETIME, ca_certificate.not_valid_after_utc))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_subject_key),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    return certificate, key
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    role = [
+        x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+        x509.SubjectAlternativeName(names),
+    ]
+    return _new_leaf(ca, moment, subject, SERVER_LIFETIME, role)
 
 
 def _new_client(ca: Pair, moment: datetime) -> Pair:
+    # No subject alternative names, and a common name that is not a host name: the
+    # CA's name constraints (loopback names only) then have nothing to refuse.
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "callout receiver"),
+            x509.NameAttribute(NameOID.COMMON_NAME, CLIENT_SUBJECT),
+        ]
+    )
+    role = [x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH])]
+    return _new_leaf(ca, moment, subject, CLIENT_LIFETIME, role)
+
+
+def _new_leaf(
+    ca: Pair,
+    moment: datetime,
+    subject: x509.Name,
+    lifetime: timedelta,
+    role: Sequence[x509.ExtensionType],
+) -> Pair:
+    """Sign a certificate for one end of a connection; `role` holds its own extensions."""
     ca_certificate, ca_key = ca
     key = _new_key()
     ca_subject_key = ca_certificate.extensions.get_extension_for_class(
         x509.SubjectKeyIdentifier
     ).value
-    # No subject alternative names, and a common name that is not a host name: the
-    # CA's name constraints (loopback names only) then have nothing to refuse.
-    certificate = (
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(
-            x509.Name(
-                [
-                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "callout receiver"),
-                    x509.NameAttribute(NameOID.COMMON_NAME, CLIENT_SUBJECT),
-                ]
-            )
-        )
+        .subject_name(subject)
         .issuer_name(ca_certificate.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(moment - BACKDATE)
-        .not_valid_after(min(moment + CLIENT_LIFETIME, ca_certificate.not_valid_after_utc))
+        .not_valid_after(min(moment + lifetime, ca_certificate.not_valid_after_utc))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -333,8 +313,13 @@ def _new_client(ca: Pair, moment: datetime) -> Pair:
             ),
             critical=True,
         )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    for extension in role:
+        builder = builder.add_extension(extension, critical=False)
+    certificate = (
+        builder.add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+        )
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_subject_key),
             critical=False,

@@ -15,7 +15,7 @@ from callout.model.clock import Clock
 from callout.store.retention import (
     DAY,
     FINISHED_RUN,
-    NO_ORGANIZATION,
+    NO_ORGANIZATION_SCOPE,
     TRIGGER_KEY_LIFETIME,
     PruneBatch,
     PruneCount,
@@ -23,6 +23,7 @@ from callout.store.retention import (
     Retention,
     RetentionScope,
     RunPosition,
+    moved_mark,
 )
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ class MemoryRetention:
             RetentionScope(org.id, org.name, self._settings.get(org.id, Retention()))
             for org in await self._store.accounts.list_organizations()
         ]
-        return [*found, RetentionScope(None, NO_ORGANIZATION, Retention())]
+        return [*found, NO_ORGANIZATION_SCOPE]
 
     def _runs_of(self, scope: RetentionScope, before: float) -> list[StoredRun]:
         return self._store.runs_before(scope.org_id, before)
@@ -187,11 +188,11 @@ class MemoryRetention:
         ][:limit]
         for run in chosen:
             self._remove_bodies_of(run.id)
-        full = len(chosen) == limit
-        end = chosen[-1].created_at if full else cutoff
-        if mark is None or end > mark:
-            marks.bodies_removed_before = end
-        return PruneBatch(len(chosen), more=full)
+        created = [run.created_at for run in chosen]
+        moved = moved_mark(created, limit=limit, cutoff=cutoff, mark=mark)
+        if moved is not None:
+            marks.bodies_removed_before = moved
+        return PruneBatch(len(chosen), more=len(chosen) == limit)
 
     def _remove_bodies_of(self, run_id: str) -> None:
         self._store.drop_trigger(run_id)
@@ -219,11 +220,11 @@ class MemoryRetention:
             if call.idempotency_key is not None and (mark is None or call.created_at >= mark)
         ][:limit]
         self._store.workflows.forget_calls([call.id for call in chosen], keep_records=True)
-        full = len(chosen) == limit
-        end = chosen[-1].created_at if full else cutoff
-        if mark is None or end > mark:
-            marks.keys_expired_before = end
-        return PruneBatch(len(chosen), more=full)
+        created = [call.created_at for call in chosen]
+        moved = moved_mark(created, limit=limit, cutoff=cutoff, mark=mark)
+        if moved is not None:
+            marks.keys_expired_before = moved
+        return PruneBatch(len(chosen), more=len(chosen) == limit)
 
     async def take_prune_lease(self, holder: str, *, hold_for: float, every: float | None) -> bool:
         """Take (or renew) the prune lease, by the store's clock."""

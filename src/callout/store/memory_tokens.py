@@ -11,15 +11,12 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from callout.store.encryption import SecretKeyError
 from callout.store.token_records import (
     FORGOTTEN_AFTER,
     MAX_FAILURE_CHARS,
-    FetchFailed,
     FetchLease,
-    FetchUnderway,
-    TokenFound,
     TokenLookup,
+    answer_without_lease,
     sealing_org,
     token_name,
 )
@@ -62,17 +59,11 @@ class MemoryAccessTokens:
         """Return the stored token, or decide who fetches one (see `AccessTokenRecords`)."""
         now = self._clock.now()
         record = self._records.setdefault(key, _Record(org_id=org_id, updated_at=now))
-        found = self._fresh(key, record, cipher, now=now, refused=refused)
-        if found is not None:
-            return found
-        if (
-            record.fetching_until is not None
-            and record.fetching_until > now
-            and record.lease is not None
-        ):
-            return FetchUnderway(lease=record.lease, wait=record.fetching_until - now)
-        if waited_for is not None and record.lease == waited_for and record.failure is not None:
-            return FetchFailed(message=record.failure, retryable=record.failure_retryable)
+        answer = answer_without_lease(
+            record, cipher, key=key, now=now, refused=refused, waited_for=waited_for
+        )
+        if answer is not None:
+            return answer
         record.lease = secrets.token_hex(16)
         record.fetching_until = now + lease_seconds
         record.failure, record.failure_retryable = None, False
@@ -126,19 +117,3 @@ class MemoryAccessTokens:
         """Return the token under `key` as kept (encrypted), for tests that look at rest."""
         record = self._records.get(key)
         return record.token if record is not None else None
-
-    @staticmethod
-    def _fresh(
-        key: str, record: _Record, cipher: SecretCipher, *, now: float, refused: str | None
-    ) -> TokenFound | None:
-        if record.token is None or record.refresh_at is None or record.refresh_at <= now:
-            return None
-        try:
-            token = cipher.decrypt(
-                record.token, org_id=sealing_org(record.org_id), name=token_name(key)
-            )
-        except SecretKeyError:
-            return None
-        if refused is not None and token == refused:
-            return None
-        return TokenFound(token=token, fresh_for=record.refresh_at - now)

@@ -139,6 +139,23 @@ Only the creation time, not the id too: the walk then follows the index on
 one time are runs it kept (not finished), never many."""
 
 
+NO_ORGANIZATION_SCOPE = RetentionScope(None, NO_ORGANIZATION, Retention())
+"""The runs `callout run` recorded: the last scope of a pass, with the default retention."""
+
+
+def moved_mark(
+    created: list[float], *, limit: int, cutoff: float, mark: float | None
+) -> float | None:
+    """Return where a marked walk (bodies, keys) resumes after a batch, or None: it stays.
+
+    `created` are the creation times of what the batch took, oldest first. A full
+    batch resumes at its last; a short one found all before `cutoff`. A mark moves
+    on, never back (a longer retention set later finds nothing behind it).
+    """
+    end = created[-1] if len(created) == limit else cutoff
+    return end if mark is None or end > mark else None
+
+
 @dataclass(frozen=True, slots=True)
 class PruneBatch:
     """What one batch removed: `count` of its kind, the attempts that went with runs."""

@@ -23,13 +23,14 @@ from callout.store.protocol import NotFoundError
 from callout.store.retention import (
     DAY,
     FINISHED_RUN,
-    NO_ORGANIZATION,
+    NO_ORGANIZATION_SCOPE,
     TRIGGER_KEY_LIFETIME,
     PruneBatch,
     PruneCount,
     Retention,
     RetentionScope,
     RunPosition,
+    moved_mark,
 )
 from callout.store.tables import (
     attempts,
@@ -92,7 +93,7 @@ def scopes(conn: sa.Connection) -> list[RetentionScope]:
         ).order_by(organizations.c.id)
     ).all()
     found = [RetentionScope(row.id, row.name, _retention(row)) for row in rows]
-    return [*found, RetentionScope(None, NO_ORGANIZATION, Retention())]
+    return [*found, NO_ORGANIZATION_SCOPE]
 
 
 def _runs_of(scope: RetentionScope) -> sa.ColumnElement[bool]:
@@ -106,12 +107,26 @@ def _mark(conn: sa.Connection, org_id: str, column: sa.Column[Any]) -> float | N
     return float(value) if value is not None else None
 
 
-def _move_mark(conn: sa.Connection, org_id: str, column: str, was: float | None, to: float) -> None:
-    """Move a mark on, never back (a longer retention set later finds nothing behind it)."""
-    if was is None or to > was:
+def _move_mark(conn: sa.Connection, org_id: str, column: str, to: float | None) -> None:
+    """Set a mark where `moved_mark` moved it (None: it stays)."""
+    if to is not None:
         conn.execute(
             sa.update(organizations).where(organizations.c.id == org_id).values({column: to})
         )
+
+
+def _oldest_runs(conn: sa.Connection, query: sa.Select[Any], *, limit: int) -> list[Any]:
+    """Return at most `limit` of the runs `query` selects, oldest first.
+
+    By creation time alone: the index's own order, so no sort of everything before
+    LIMIT. On PostgreSQL a run locked by a racing resume is skipped; a resume that
+    comes later waits for the batch (and is refused if it removed the bodies,
+    sql_sync.resume): a resumed run never loses what it reads.
+    """
+    query = query.order_by(runs.c.created_at).limit(limit)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(conn.execute(query).all())
 
 
 def delete_runs(
@@ -127,12 +142,7 @@ def delete_runs(
     )
     if after is not None:
         query = query.where(runs.c.created_at >= after)
-    # By creation time alone: the index's own order, so no sort of everything before LIMIT.
-    query = query.order_by(runs.c.created_at).limit(limit)
-    if conn.dialect.name == "postgresql":
-        # A resume racing with the prune waits for it (or the prune skips the run).
-        query = query.with_for_update(skip_locked=True)
-    rows = conn.execute(query).all()
+    rows = _oldest_runs(conn, query, limit=limit)
     if not rows:
         return PruneBatch(0)
     ids = [row.id for row in rows]
@@ -191,17 +201,12 @@ def remove_bodies_batch(conn: sa.Connection, scope: RetentionScope, *, limit: in
     mark = _mark(conn, scope.org_id, organizations.c.bodies_removed_before)
     if mark is not None:
         query = query.where(runs.c.created_at >= mark)
-    query = query.order_by(runs.c.created_at).limit(limit)
-    if conn.dialect.name == "postgresql":
-        # A resume racing with the batch waits for it and is refused (sql_sync.resume), or
-        # holds the run and the batch skips it: a resumed run never loses its bodies.
-        query = query.with_for_update(skip_locked=True)
-    rows = conn.execute(query).all()
+    rows = _oldest_runs(conn, query, limit=limit)
     remove_bodies(conn, [row.id for row in rows], now=now)
-    full = len(rows) == limit
-    end = rows[-1].created_at if full else cutoff
-    _move_mark(conn, scope.org_id, "bodies_removed_before", mark, end)
-    return PruneBatch(len(rows), more=full)
+    created = [row.created_at for row in rows]
+    to = moved_mark(created, limit=limit, cutoff=cutoff, mark=mark)
+    _move_mark(conn, scope.org_id, "bodies_removed_before", to)
+    return PruneBatch(len(rows), more=len(rows) == limit)
 
 
 def expire_keys(conn: sa.Connection, scope: RetentionScope, *, limit: int) -> PruneBatch:
@@ -228,10 +233,10 @@ def expire_keys(conn: sa.Connection, scope: RetentionScope, *, limit: int) -> Pr
             .where(trigger_calls.c.id.in_([row.id for row in rows]))
             .values(idempotency_key=None)
         )
-    full = len(rows) == limit
-    end = rows[-1].created_at if full else cutoff
-    _move_mark(conn, scope.org_id, "keys_expired_before", mark, end)
-    return PruneBatch(len(rows), more=full)
+    created = [row.created_at for row in rows]
+    to = moved_mark(created, limit=limit, cutoff=cutoff, mark=mark)
+    _move_mark(conn, scope.org_id, "keys_expired_before", to)
+    return PruneBatch(len(rows), more=len(rows) == limit)
 
 
 def _count(conn: sa.Connection, query: sa.Select[Any]) -> int:

@@ -21,16 +21,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from callout.model.errors import StoreError
 from callout.store.database_clock import database_now, database_now_value
 from callout.store.driver_errors import unavailable
-from callout.store.encryption import SecretKeyError
 from callout.store.tables import access_tokens
 from callout.store.token_records import (
     FORGOTTEN_AFTER,
     MAX_FAILURE_CHARS,
-    FetchFailed,
     FetchLease,
-    FetchUnderway,
     TokenFound,
     TokenLookup,
+    answer_without_lease,
+    fresh_token,
     sealing_org,
     token_name,
 )
@@ -53,27 +52,12 @@ def _now(conn: sa.Connection) -> float:
     return float(conn.execute(sa.select(database_now(conn))).scalar_one())
 
 
-def _fresh(row: Any, cipher: SecretCipher, *, now: float, refused: str | None) -> TokenFound | None:
-    """Return the row's token while it is fresh and not `refused`; None otherwise."""
-    if row is None or row.token is None or row.refresh_at is None or row.refresh_at <= now:
-        return None
-    try:
-        token = cipher.decrypt(
-            row.token, org_id=sealing_org(row.org_id), name=token_name(row.cache_key)
-        )
-    except SecretKeyError:
-        return None  # another key, or altered: fetched anew and overwritten
-    if refused is not None and token == refused:
-        return None
-    return TokenFound(token=token, fresh_for=row.refresh_at - now)
-
-
 def read_token(
     conn: sa.Connection, cipher: SecretCipher, *, key: str, refused: str | None
 ) -> TokenFound | None:
     """Return the stored token if it is fresh and not `refused` (no lock, no write)."""
     row = conn.execute(sa.select(access_tokens).where(_T.cache_key == key)).one_or_none()
-    return _fresh(row, cipher, now=_now(conn), refused=refused)
+    return fresh_token(row, cipher, key=key, now=_now(conn), refused=refused)
 
 
 def _insert_missing(conn: sa.Connection, *, key: str, org_id: str | None, now: float) -> None:
@@ -96,13 +80,11 @@ def decide_fetch(  # noqa: PLR0913 - the question, whole
     now = _now(conn)
     _insert_missing(conn, key=key, org_id=org_id, now=now)
     row = conn.execute(sa.select(access_tokens).where(_T.cache_key == key).with_for_update()).one()
-    found = _fresh(row, cipher, now=now, refused=refused)
-    if found is not None:
-        return found
-    if row.fetching_until is not None and row.fetching_until > now and row.lease is not None:
-        return FetchUnderway(lease=row.lease, wait=row.fetching_until - now)
-    if waited_for is not None and row.lease == waited_for and row.failure is not None:
-        return FetchFailed(message=row.failure, retryable=bool(row.failure_retryable))
+    answer = answer_without_lease(
+        row, cipher, key=key, now=now, refused=refused, waited_for=waited_for
+    )
+    if answer is not None:
+        return answer
     lease = secrets.token_hex(16)
     changes: dict[str, Any] = {
         "lease": lease,

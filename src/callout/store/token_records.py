@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from callout.store.encryption import SecretKeyError
+
 if TYPE_CHECKING:
     from callout.store.encryption import SecretCipher
 
@@ -73,6 +75,70 @@ def token_name(key: str) -> str:
 def sealing_org(org_id: str | None) -> str:
     """Return the organization a token is encrypted for ("-" for runs of no organization)."""
     return org_id if org_id is not None else "-"
+
+
+class StoredTokenRecord(Protocol):
+    """What a token record holds, as both stores keep it (a table row, a memory record)."""
+
+    org_id: str | None
+    token: str | None  # encrypted
+    refresh_at: float | None
+    lease: str | None
+    fetching_until: float | None
+    failure: str | None
+    failure_retryable: bool
+
+
+def fresh_token(
+    record: StoredTokenRecord | None,
+    cipher: SecretCipher,
+    *,
+    key: str,
+    now: float,
+    refused: str | None,
+) -> TokenFound | None:
+    """Return the record's token while it is fresh and not `refused`; None otherwise."""
+    if record is None or record.token is None or record.refresh_at is None:
+        return None
+    if record.refresh_at <= now:
+        return None
+    try:
+        token = cipher.decrypt(
+            record.token, org_id=sealing_org(record.org_id), name=token_name(key)
+        )
+    except SecretKeyError:
+        return None  # another key, or altered: fetched anew and overwritten
+    if refused is not None and token == refused:
+        return None
+    return TokenFound(token=token, fresh_for=record.refresh_at - now)
+
+
+def answer_without_lease(  # noqa: PLR0913 - the question, whole
+    record: StoredTokenRecord,
+    cipher: SecretCipher,
+    *,
+    key: str,
+    now: float,
+    refused: str | None,
+    waited_for: str | None,
+) -> TokenLookup | None:
+    """Decide a look-up on its (locked) record, or None: the caller takes a new lease.
+
+    The token while fresh; else a fetch underway while its lease runs; else the
+    failure of the fetch under `waited_for`.
+    """
+    found = fresh_token(record, cipher, key=key, now=now, refused=refused)
+    if found is not None:
+        return found
+    if (
+        record.fetching_until is not None
+        and record.fetching_until > now
+        and record.lease is not None
+    ):
+        return FetchUnderway(lease=record.lease, wait=record.fetching_until - now)
+    if waited_for is not None and record.lease == waited_for and record.failure is not None:
+        return FetchFailed(message=record.failure, retryable=bool(record.failure_retryable))
+    return None
 
 
 class AccessTokenRecords(Protocol):

@@ -82,6 +82,27 @@ async def keep(
     )
 
 
+async def fetched(
+    store: ServiceStore,
+    cipher: SecretCipher,
+    org: Organization | None,
+    token: str = TOKEN,
+    *,
+    key: str = KEY,
+) -> None:
+    """Take the lease and store `token` under it, as the caller that fetches does."""
+    lease = await lease_of(store, cipher, org, key=key)
+    assert await keep(store, cipher, org, lease, token, key=key)
+
+
+async def token_of(
+    store: ServiceStore, cipher: SecretCipher, org: Organization | None, **options: str
+) -> str:
+    found = await ask(store, cipher, org, **options)
+    assert isinstance(found, TokenFound), found
+    return found.token
+
+
 async def test_the_first_caller_gets_the_lease_and_the_next_is_told_it_is_underway(
     service_store: ServiceStore, cipher: SecretCipher, acme: Organization, db_clock: ManualClock
 ) -> None:
@@ -121,33 +142,25 @@ async def test_a_lease_that_ran_out_is_taken_over_and_the_late_fetcher_stores_no
     assert not await keep(service_store, cipher, acme, dead, "late-token")
     assert await ask(service_store, cipher, acme) == FetchUnderway(lease=taker, wait=LEASE)
     assert await keep(service_store, cipher, acme, taker, NEXT_TOKEN)
-    found = await ask(service_store, cipher, acme)
-    assert isinstance(found, TokenFound)
-    assert found.token == NEXT_TOKEN
+    assert await token_of(service_store, cipher, acme) == NEXT_TOKEN
 
 
 async def test_a_refused_token_is_dropped_and_the_others_wait_for_its_replacement(
     service_store: ServiceStore, cipher: SecretCipher, acme: Organization
 ) -> None:
-    first = await lease_of(service_store, cipher, acme)
-    await keep(service_store, cipher, acme, first)
+    await fetched(service_store, cipher, acme)
     replacing = await lease_of(service_store, cipher, acme, refused=TOKEN)
     # Nobody is handed the refused token again, even without saying they refuse it.
     assert await ask(service_store, cipher, acme) == FetchUnderway(lease=replacing, wait=LEASE)
     await keep(service_store, cipher, acme, replacing, NEXT_TOKEN)
-    found = await ask(service_store, cipher, acme, refused=TOKEN)
-    assert isinstance(found, TokenFound)
-    assert found.token == NEXT_TOKEN
+    assert await token_of(service_store, cipher, acme, refused=TOKEN) == NEXT_TOKEN
 
 
 async def test_refusing_a_token_already_replaced_gets_the_replacement_without_a_lease(
     service_store: ServiceStore, cipher: SecretCipher, acme: Organization
 ) -> None:
-    first = await lease_of(service_store, cipher, acme)
-    await keep(service_store, cipher, acme, first, NEXT_TOKEN)
-    found = await ask(service_store, cipher, acme, refused="an-older-token")
-    assert isinstance(found, TokenFound)
-    assert found.token == NEXT_TOKEN
+    await fetched(service_store, cipher, acme, NEXT_TOKEN)
+    assert await token_of(service_store, cipher, acme, refused="an-older-token") == NEXT_TOKEN
 
 
 async def test_the_callers_that_waited_for_a_failed_fetch_are_told_its_failure(
@@ -185,32 +198,24 @@ async def test_a_failure_recorded_under_a_lease_no_longer_current_changes_nothin
 async def test_tokens_are_kept_apart_by_key(
     service_store: ServiceStore, cipher: SecretCipher, acme: Organization, bravo: Organization
 ) -> None:
-    lease = await lease_of(service_store, cipher, acme)
-    await keep(service_store, cipher, acme, lease)
-    other = await lease_of(service_store, cipher, bravo, key=OTHER_KEY)
-    await keep(service_store, cipher, bravo, other, NEXT_TOKEN, key=OTHER_KEY)
-    mine = await ask(service_store, cipher, acme)
-    theirs = await ask(service_store, cipher, bravo, key=OTHER_KEY)
-    assert isinstance(mine, TokenFound)
-    assert isinstance(theirs, TokenFound)
-    assert (mine.token, theirs.token) == (TOKEN, NEXT_TOKEN)
+    await fetched(service_store, cipher, acme)
+    await fetched(service_store, cipher, bravo, NEXT_TOKEN, key=OTHER_KEY)
+    mine = await token_of(service_store, cipher, acme)
+    theirs = await token_of(service_store, cipher, bravo, key=OTHER_KEY)
+    assert (mine, theirs) == (TOKEN, NEXT_TOKEN)
 
 
 async def test_a_run_of_no_organization_keeps_its_token_too(
     service_store: ServiceStore, cipher: SecretCipher
 ) -> None:
-    lease = await lease_of(service_store, cipher, None)
-    await keep(service_store, cipher, None, lease)
-    found = await ask(service_store, cipher, None)
-    assert isinstance(found, TokenFound)
-    assert found.token == TOKEN
+    await fetched(service_store, cipher, None)
+    assert await token_of(service_store, cipher, None) == TOKEN
 
 
 async def test_a_token_stored_under_another_key_counts_as_absent(
     service_store: ServiceStore, cipher: SecretCipher, acme: Organization
 ) -> None:
-    lease = await lease_of(service_store, cipher, acme)
-    await keep(service_store, cipher, acme, lease)
+    await fetched(service_store, cipher, acme)
     stranger = SecretCipher(random_bytes.token_bytes(32))
     assert isinstance(await ask(service_store, stranger, acme), FetchLease)
 
@@ -221,8 +226,7 @@ async def test_records_unused_for_a_day_are_forgotten_when_a_token_is_stored(
     old = await lease_of(service_store, cipher, acme, key=OTHER_KEY)
     await keep(service_store, cipher, acme, old, key=OTHER_KEY, fresh_for=60.0)
     db_clock.advance(FORGOTTEN_AFTER + 61)
-    lease = await lease_of(service_store, cipher, acme)
-    await keep(service_store, cipher, acme, lease)
+    await fetched(service_store, cipher, acme)
     # The old record is gone: its stale lease cannot store anything any more.
     assert not await keep(service_store, cipher, acme, old, key=OTHER_KEY)
 
@@ -246,8 +250,7 @@ def raw_tokens(conn: sa.Connection) -> list[str | None]:
 async def test_a_token_is_stored_encrypted_never_in_clear(
     service_store: ServiceStore, cipher: SecretCipher, acme: Organization
 ) -> None:
-    lease = await lease_of(service_store, cipher, acme)
-    await keep(service_store, cipher, acme, lease)
+    await fetched(service_store, cipher, acme)
     if isinstance(service_store, MemoryStore):
         stored = [service_store.tokens.stored_form(KEY)]
     else:

@@ -44,10 +44,11 @@ async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
     await opened.close()
 
 
-async def run(
+async def completed_run(
     store: SqlStore, transport: AiohttpTransport, *steps: dict[str, Any], trigger: Any = None
 ) -> StoredRun:
-    return await run_workflow(
+    """Run a workflow of `steps`; fail the test, with the run's report, unless it completed."""
+    record = await run_workflow(
         workflow_of(*steps),
         transport=transport,
         trigger=trigger,
@@ -55,6 +56,8 @@ async def run(
         clock=store.clock,
         store=store,
     )
+    assert record.status == "completed", run_report(record)
+    return record
 
 
 def echo(status: int) -> Any:
@@ -95,7 +98,7 @@ def spellings(value: str) -> set[str]:
 async def test_a_form_body_arrives_form_encoded_and_its_signature_verifies(
     store: SqlStore, https_server: HttpsServer, transport: AiohttpTransport
 ) -> None:
-    record = await run(
+    await completed_run(
         store,
         transport,
         step(
@@ -111,7 +114,6 @@ async def test_a_form_body_arrives_form_encoded_and_its_signature_verifies(
         ),
         trigger={"amount": 1999, "order": "ord 7/8"},
     )
-    assert record.status == "completed", run_report(record)
     (hit,) = https_server.hits
     assert hit.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert hit.body == (
@@ -123,7 +125,7 @@ async def test_a_form_body_arrives_form_encoded_and_its_signature_verifies(
 async def test_a_raw_body_arrives_as_utf8_with_its_content_type_and_its_signature_verifies(
     store: SqlStore, https_server: HttpsServer, transport: AiohttpTransport
 ) -> None:
-    record = await run(
+    await completed_run(
         store,
         transport,
         step(
@@ -137,7 +139,6 @@ async def test_a_raw_body_arrives_as_utf8_with_its_content_type_and_its_signatur
         ),
         trigger={"id": "o-1", "total": 12.5},
     )
-    assert record.status == "completed", run_report(record)
     (hit,) = https_server.hits
     assert hit.method == "PUT"
     assert hit.headers["Content-Type"] == "application/xml"
@@ -148,7 +149,7 @@ async def test_a_raw_body_arrives_as_utf8_with_its_content_type_and_its_signatur
 async def test_query_pairs_arrive_after_the_urls_own_query_percent_encoded(
     store: SqlStore, https_server: HttpsServer, transport: AiohttpTransport
 ) -> None:
-    record = await run(
+    await completed_run(
         store,
         transport,
         step(
@@ -164,7 +165,6 @@ async def test_query_pairs_arrive_after_the_urls_own_query_percent_encoded(
         ),
         trigger={"q": "x&y", "limit": 10, "email": "ada+1@example.com"},
     )
-    assert record.status == "completed", run_report(record)
     (hit,) = https_server.hits
     assert hit.raw_path == (
         "/v1/charges?expand[]=customer&q=x%26y&limit=10&email=ada%2B1%40example.com"
@@ -175,7 +175,7 @@ async def test_query_pairs_arrive_after_the_urls_own_query_percent_encoded(
 async def test_basic_and_bearer_headers_arrive(
     store: SqlStore, https_server: HttpsServer, transport: AiohttpTransport
 ) -> None:
-    record = await run(
+    await completed_run(
         store,
         transport,
         step(
@@ -201,7 +201,6 @@ async def test_basic_and_bearer_headers_arrive(
             auth={"type": "bearer", "token": "{{ secrets.tok }}"},
         ),
     )
-    assert record.status == "completed", run_report(record)
     basic, stripe, bearer = (hit.headers["Authorization"] for hit in https_server.hits)
     assert basic == "Basic " + base64.b64encode(f"acct_42:{PASSWORD}".encode()).decode()
     assert stripe == "Basic " + base64.b64encode(b"sk_test_1:").decode()
@@ -214,7 +213,7 @@ async def test_no_form_of_a_credential_is_recorded_even_when_the_server_echoes_i
 ) -> None:
     https_server.script("/basic", echo(status))
     https_server.script("/bearer", echo(status))
-    record = await run(
+    record = await completed_run(
         store,
         transport,
         step(
@@ -239,7 +238,6 @@ async def test_no_form_of_a_credential_is_recorded_even_when_the_server_echoes_i
             continue_on_error=True,
         ),
     )
-    assert record.status == "completed", run_report(record)
     # The server did receive them, in each form...
     basic_hit, bearer_hit = https_server.hits
     assert quote_plus(PASSWORD).encode() in basic_hit.body
@@ -275,7 +273,7 @@ async def test_header_values_and_url_reach_a_later_step(
         return web.Response(text="{}", content_type="application/json", headers=headers)
 
     https_server.script("/session", cookies)
-    record = await run(
+    record = await completed_run(
         store,
         transport,
         step("login", https_server.url("/session?k={{ secrets.tok }}"), method="GET"),
@@ -291,7 +289,6 @@ async def test_header_values_and_url_reach_a_later_step(
             },
         ),
     )
-    assert record.status == "completed", run_report(record)
     output = record.steps[0].output
     assert output is not None
     assert output["header_values"]["x-rate"] == ["10", "9"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from callout.model.document import type_name, unknown_keys
+from callout.model.document import type_name
 from callout.model.errors import Problem
+from callout.steps.https_request.pairs_config import each_pair
 from callout.templates import ReferenceRules, check_text
 
 MAX_HEADERS = 50
@@ -58,13 +59,7 @@ def check_headers(  # noqa: C901, PLR0912 - one branch per documented rule
     problems: list[Problem] = []
     headers: list[tuple[str, str]] = []
     seen: dict[str, int] = {}
-    for index, item in enumerate(raw):
-        here = f"{path}[{index}]"
-        if not isinstance(item, dict):
-            problems.append(Problem(here, "must be an object with key and value"))
-            continue
-        problems.extend(unknown_keys(item, ("key", "value"), here))
-        key, value = item.get("key"), item.get("value")
+    for index, here, key, value in each_pair(raw, path, problems):
         if not isinstance(key, str) or not key:
             problems.append(Problem(f"{here}.key", "is required: the header's name"))
         elif "{{" in key:

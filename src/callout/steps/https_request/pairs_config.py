@@ -6,6 +6,7 @@ key or a value may hold any character (it cannot change the structure it lands i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from callout.model.document import type_name, unknown_keys
@@ -23,7 +24,20 @@ def _is_unicode(text: str) -> bool:
     return True
 
 
-def check_pairs(  # noqa: C901, PLR0912, PLR0913 - one branch per rule; the caller's limits
+def each_pair(
+    raw: list[Any], path: str, problems: list[Problem]
+) -> Iterator[tuple[int, str, Any, Any]]:
+    """Yield `(index, path, key, value)` for each object in `raw`; add each shape problem."""
+    for index, item in enumerate(raw):
+        here = f"{path}[{index}]"
+        if not isinstance(item, dict):
+            problems.append(Problem(here, "must be an object with key and value"))
+            continue
+        problems.extend(unknown_keys(item, ("key", "value"), here))
+        yield index, here, item.get("key"), item.get("value")
+
+
+def check_pairs(  # noqa: C901, PLR0913 - one branch per rule; the caller's limits
     raw: Any,
     path: str,
     rules: ReferenceRules,
@@ -43,13 +57,7 @@ def check_pairs(  # noqa: C901, PLR0912, PLR0913 - one branch per rule; the call
         return (), [Problem(path, f"has {len(raw)} {what}s; at most {most}")]
     problems: list[Problem] = []
     pairs: list[tuple[str, str]] = []
-    for index, item in enumerate(raw):
-        here = f"{path}[{index}]"
-        if not isinstance(item, dict):
-            problems.append(Problem(here, "must be an object with key and value"))
-            continue
-        problems.extend(unknown_keys(item, ("key", "value"), here))
-        key, value = item.get("key"), item.get("value")
+    for _, here, key, value in each_pair(raw, path, problems):
         key_ok = value_ok = False
         if not isinstance(key, str) or not key:
             problems.append(Problem(f"{here}.key", f"is required: the {what}'s name"))
