@@ -18,8 +18,13 @@ serve: $(STAMP) ## the service on SQLite: API, dashboard and worker at http://12
 demo: $(STAMP) ## run examples/ against a local receiver: a signed POST, a retry, continue-on-error
 	$(BIN)/python examples/demo.py
 
-test: $(STAMP) ## the whole test suite
-	$(BIN)/pytest
+test: $(STAMP) ## the whole test suite: browser tests in a second process beside the rest (2 cores)
+	@log=$$(mktemp); \
+	$(BIN)/pytest tests/browser -p no:cacheprovider > "$$log" 2>&1 & browser=$$!; \
+	$(BIN)/pytest --ignore=tests/browser; rest=$$?; \
+	wait $$browser; browser_status=$$?; \
+	echo "--- browser tests (run beside the rest) ---"; cat "$$log"; rm -f "$$log"; \
+	test $$rest -eq 0 && test $$browser_status -eq 0
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check src tests benchmarks examples
