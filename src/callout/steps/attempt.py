@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from callout.http import Transport
 from callout.model.clock import Clock
+from callout.model.delivery import Deferral
 from callout.model.records import RecordedRequest, RecordedResponse, StepError
 from callout.steps.tokens import TokenSource
+
+
+class DeliveryGate(Protocol):
+    """Delivery control for one attempt (engine/delivery_gate.py): whether it may send now."""
+
+    async def admit(self, host: str) -> Deferral | None:
+        """Return None to send now (the slot, token or probe is this attempt's), or a deferral.
+
+        Asked right before the request leaves, after it was built, so the step's
+        timeout starts only when it is sent. Asking again for the same attempt
+        (a re-send after a 401) admits it without taking a second slot.
+        """
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +37,8 @@ class AttemptContext:
     tokens: TokenSource | None = None
     """Where OAuth2 access tokens come from; None where no store is at hand (a step
     using `oauth2_client_credentials` then fails with a clear error)."""
+    gate: DeliveryGate | None = None
+    """Per-host limits and the circuit breaker; None: send at once (`callout run`, Test step)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +55,11 @@ class AttemptResult:
     retry_after: float | None = None
     request: RecordedRequest | None = None
     response: RecordedResponse | None = None
+    deferred: Deferral | None = None
+    """Set when delivery control held the attempt back: nothing was sent, and the step
+    run waits (`Store.defer`) without using an attempt."""
 
     @property
     def succeeded(self) -> bool:
-        """Whether the attempt succeeded."""
-        return self.error is None
+        """Whether the attempt succeeded (a deferred attempt neither succeeded nor failed)."""
+        return self.error is None and self.deferred is None

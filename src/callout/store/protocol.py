@@ -8,10 +8,14 @@ that stalled past its lease cannot overwrite the new owner's work.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from callout.model.delivery import Deferral
 from callout.model.errors import StoreError
 from callout.model.records import AttemptStatus, Decision
+
+if TYPE_CHECKING:
+    from callout.store.delivery import HostOutcome
 
 
 class LeaseLostError(StoreError):
@@ -137,6 +141,12 @@ class FinishedAttempt:
     response: dict[str, Any] | None = None
     output: dict[str, Any] | None = None
     retry_delay: float | None = None  # seconds, for a RETRY decision (None: due at once)
+    host: HostOutcome | None = None
+    """What delivery control records with this result (store/delivery.py): a slot or the
+    breaker's probe released, a failure counted, failures reset. None: nothing."""
+    events: frozenset[str] = frozenset()
+    """Run event types (store/run_events.py) the organization wants recorded, if this
+    result causes them: `run.completed`, `run.failed`, `step.errored`, `host.paused`."""
 
     @property
     def status(self) -> str:
@@ -174,6 +184,8 @@ class StoredStepRun:
     resumed_from: str | None
     interruptions: int
     attempts: tuple[StoredAttempt, ...] = field(default=())
+    wait_reason: str | None = None
+    """Why a pending step run was held back by delivery control (`Store.defer`), if it was."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +238,15 @@ class Store(Protocol):
         """Record an attempt's end and move the step run and run on. Fenced by the lease.
 
         Finishes arriving together may share one commit; each is fenced on its own.
+        """
+        ...
+
+    async def defer(self, claim: Claim, deferral: Deferral) -> None:
+        """Put a claimed step run back without counting an attempt. Fenced by the lease.
+
+        The claim's `sending` attempt is removed (nothing was sent); the step run is
+        `pending` again, due `deferral.delay` after the database's now, with the reason
+        and host recorded; a run that has sent nothing yet is `pending` again.
         """
         ...
 

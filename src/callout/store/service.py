@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Protocol
 
 from callout.store.account_records import AccountRecords
+from callout.store.delivery import DeliveryRecords
 from callout.store.protocol import Store
 from callout.store.retention import RetentionRecords
+from callout.store.run_events import RunEventRecords
 from callout.store.run_reading import RunReading
 from callout.store.token_records import AccessTokenRecords
 from callout.store.workflow_records import WorkflowRecords
@@ -43,6 +45,16 @@ class ServiceStore(Store, Protocol):
     @property
     def retention(self) -> RetentionRecords:
         """Retention settings, and pruning in bounded batches."""
+        ...
+
+    @property
+    def delivery(self) -> DeliveryRecords:
+        """Per-host limits, circuit breakers and admissions (docs/delivery-control.md)."""
+        ...
+
+    @property
+    def run_events(self) -> RunEventRecords:
+        """Notification endpoints and the outbox of run events (docs/run-events.md)."""
         ...
 
     async def ping(self, *, within: float) -> None:
