@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 from harness import Server, free_port, fresh_store, https_server, percentile
@@ -345,7 +346,19 @@ async def deployment(
         ) as session,
     ):
         await publish_workflow(session, server)
+        if args.host_limit is not None:
+            await limit_host(session, server, args.host_limit)
         yield callout, session
+
+
+async def limit_host(session: aiohttp.ClientSession, server: Server, in_flight: int) -> None:
+    """Limit the receiver's host (docs/delivery-control.md): every attempt is then admitted
+    by the database and releases its slot in its result, the dearest path of delivery control.
+    """
+    host = urlsplit(server.url).hostname
+    limit = {"max_in_flight": in_flight, "rate_per_second": 10000, "burst": 10000}
+    async with session.put(f"/v1/host-limits/{host}", json=limit) as answered:
+        assert answered.status == 200, await answered.text()
 
 
 async def throughput(args: argparse.Namespace, workers: int) -> None:
@@ -367,6 +380,8 @@ async def throughput(args: argparse.Namespace, workers: int) -> None:
     where = f"{args.mode} {args.database}" + (
         f", {workers} worker(s)" if args.mode == "api" else ""
     )
+    if args.host_limit is not None:
+        where += f", host limited to {args.host_limit} in flight"
     print(
         f"{where}: {args.events} events at concurrency {args.concurrency}, "
         f"server delay {args.delay * 1000:.0f} ms, worker concurrency {args.worker_concurrency}"
@@ -423,6 +438,12 @@ def main() -> None:
     parser.add_argument("--worker-concurrency", type=int, default=64)
     parser.add_argument("--delay", type=float, default=0.0, help="receiver answers after (s)")
     parser.add_argument("--idle", type=int, default=0, help="measure idle latency instead")
+    parser.add_argument(
+        "--host-limit",
+        type=int,
+        metavar="N",
+        help="limit the receiver's host to N in flight (and a rate it never reaches)",
+    )
     parser.add_argument("--profile", metavar="DIR", help="record each callout process (py-spy)")
     args = parser.parse_args()
     if args.idle:

@@ -6,7 +6,8 @@ Starts `callout serve` (SQLite, in a temporary folder) and `callout receiver` as
 browser tests do (`deployed` in conftest.py), fills an organization with workflows
 and runs through the API, then drives Debian's Chromium through the pages as a person
 would: sign in, Workflows, the editor, the editor with a step open, a Test step result, a run
-with its timeline, a failed run, Runs, Secrets, Organization. Each page is saved at 1280x800 and
+with its timeline, a failed run, Runs, Secrets, Organization, Hosts (one paused by its circuit
+breaker, with limits) and Notifications. Each page is saved at 1280x800 and
 400x800 (the viewport, as a person sees it on opening the page) as
 `<page>-1280.png` and `<page>-400.png`. Rerun it after changing a page.
 """
@@ -77,7 +78,43 @@ def _organization(deployment: Deployment) -> tuple[str, dict[str, str]]:
     failed = start_run(deployment, key, broken)
     for run_id in (timeline, failed):
         finished_run(deployment, key, run_id)
+    _delivery_control(deployment, key, crm)
     return key, {"crm": crm, "timeline": timeline, "failed": failed}
+
+
+def _delivery_control(deployment: Deployment, key: str, crm: str) -> None:
+    """Limits, a notification endpoint, and the receiver's host paused with a run waiting.
+
+    Last, once the other runs have finished: every run to the receiver waits from here on.
+    """
+    receiver_host = "127.0.0.1"
+    limits = {
+        "*": {"max_in_flight": 10, "rate_per_second": 20, "burst": 5},
+        "api.example.com": {"max_in_flight": 5, "breaker_failures": 10},
+        receiver_host: {"breaker_failures": 1, "breaker_pause_seconds": 600},
+    }
+    with deployment.api(key) as api:
+        for host, limit in limits.items():
+            saved = api.put(f"/v1/host-limits/{host}", json=limit)
+            assert saved.status_code == 200, saved.text
+        made = api.post(
+            "/v1/notification-endpoints",
+            json={
+                "name": "Ops alerts",
+                "url": f"{deployment.receiver_url}/hooks/ops",
+                "events": ["run.failed", "host.paused"],
+                "format": "slack",
+            },
+        )
+        assert made.status_code == 201, made.text
+    down = publish(
+        deployment,
+        key,
+        "Tell the warehouse",
+        request_step("ship", f"{deployment.receiver_url}/status/503"),
+    )
+    finished_run(deployment, key, start_run(deployment, key, down))
+    start_run(deployment, key, crm, {"code": 201, "email": "grace@example.com"})
 
 
 def _sign_in(page: Page, deployment: Deployment, key: str) -> None:
@@ -146,6 +183,16 @@ def shoot(browser: Browser, out: Path) -> list[Path]:
             "organization": lambda p: _page(
                 "/organization",
                 lambda q: expect(q.get_by_role("button", name="Save retention")).to_be_visible(),
+            )(p, deployment),
+            "hosts": lambda p: _page(
+                "/hosts",
+                lambda q: expect(
+                    q.get_by_role("button", name="Resume 127.0.0.1 now")
+                ).to_be_visible(),
+            )(p, deployment),
+            "notifications": lambda p: _page(
+                "/notifications",
+                lambda q: expect(q.get_by_role("row", name="Ops alerts")).to_be_visible(),
             )(p, deployment),
         }
         for width in WIDTHS:

@@ -1,6 +1,6 @@
-"""The top bar on a narrow window (400 px): at most two lines (the brand with the plan and
-Sign out, then the four pages), nothing cut or scrolled away, every page's link on screen,
-named and taking you there; at 1280 px it stays one line, 56 px high."""
+"""The top bar on a narrow window (400 px): at most three lines (the brand with the plan and
+Sign out, then the six pages in two rows of three), nothing cut or scrolled away, every page's
+link on screen, named and taking you there; at 1280 px it stays one line, 56 px high."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ from browser.accessibility import assert_accessible
 from browser.conftest import Deployment, screenshot, sign_in
 
 WIDTH = 400
-TWO_LINES = 88
-"""Two lines of the bar (a 34 px link, the brand) with its padding and gap; three are 116."""
+THREE_LINES = 116
+"""The brand's line and two rows of pages (links 29 px high), with the bar's padding and gaps;
+four lines would be about 145."""
 PAGES = {
     "Workflows": "/workflows",
     "Runs": "/runs",
     "Secrets": "/secrets",
+    "Hosts": "/hosts",
+    "Notifications": "/notifications",
     "Organization": "/organization",
 }
 
@@ -62,7 +65,7 @@ def _apart(drawn: dict[str, Edges]) -> None:
             assert across or down, (a, one, b, other)
 
 
-def test_the_top_bar_is_two_lines_at_400px_with_every_link_on_screen(
+def test_the_top_bar_is_three_lines_at_400px_with_every_link_on_screen(
     page: Page, deployment: Deployment
 ) -> None:
     key = deployment.org("Narrow Bar Organization", "growth")
@@ -70,7 +73,7 @@ def test_the_top_bar_is_two_lines_at_400px_with_every_link_on_screen(
     sign_in(page, deployment, key)
 
     topbar = page.locator(".topbar")
-    assert _edges(topbar).height <= TWO_LINES, _edges(topbar)
+    assert _edges(topbar).height <= THREE_LINES, _edges(topbar)
     nav = page.get_by_role("navigation", name="Main")
     drawn = {
         name: _inside_the_bar(page, nav.get_by_role("link", name=name, exact=True))
@@ -95,7 +98,7 @@ def test_the_top_bar_is_two_lines_at_400px_with_every_link_on_screen(
         expect(nav.get_by_role("link", name=name, exact=True)).to_have_attribute(
             "aria-current", "page"
         )
-        assert _edges(topbar).height <= TWO_LINES, name
+        assert _edges(topbar).height <= THREE_LINES, name
     assert_accessible(page)
 
     # A wide window keeps the bar as it was: one line, 56 px, the organization's name shown.

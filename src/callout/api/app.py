@@ -12,6 +12,8 @@ from callout.api.json_bodies import JsonBodies
 from callout.api.limits import BodyLimit
 from callout.api.routes import (
     curl_import,
+    hosts,
+    notification_endpoints,
     organization,
     runs,
     secrets,
@@ -52,6 +54,8 @@ def create_app(context: ApiContext) -> FastAPI:
         secrets,
         workflow_activity,
         curl_import,
+        hosts,
+        notification_endpoints,
     )
     for module in modules:
         app.include_router(module.router)

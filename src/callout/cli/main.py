@@ -22,6 +22,8 @@ COMMANDS = {
     "keys": "callout.cli.orgs:keys_group",
     "keygen": "callout.cli.orgs:keygen_command",
     "import-curl": "callout.cli.import_curl:import_curl_command",
+    "hosts": "callout.cli.hosts:hosts_group",
+    "endpoints": "callout.cli.endpoints:endpoints_group",
 }
 """Each command and where it lives: imported only when it runs (or when --help lists it),
 so `callout validate` does not pay for the web framework, nor `callout worker` for the API."""
@@ -59,6 +61,8 @@ def cli() -> None:
     callout orgs retention ORG --days N           how long its runs and bodies are kept
     callout keys create|list|revoke               API keys
     callout keygen                                a new CALLOUT_SECRET_KEY
+    callout hosts list|limit|unlimit|resume ORG   per-host limits, paused hosts
+    callout endpoints list|add|update|remove ORG  where run events are sent
     callout validate wf.yaml                      check a workflow document
     callout import-curl cmd.txt                   a step from a curl command in API docs
     callout run wf.yaml --trigger payload.json    record a run and execute it here

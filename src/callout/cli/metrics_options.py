@@ -1,9 +1,10 @@
 """The metrics settings of `serve`, `api` and `worker`, and the `/metrics` page each one answers.
 
-- `serve`: the API's page holds the API's numbers, the due backlog, and its
-  worker child's numbers, read from the files the child writes in a private
-  directory (prometheus_client's multiprocess mode, `metrics_directory.py`).
-- `api`: the API's numbers and the due backlog.
+- `serve`: the API's page holds the API's numbers, the due backlog, the paused
+  hosts (docs/delivery-control.md), and its worker child's numbers, read from
+  the files the child writes in a private directory (prometheus_client's
+  multiprocess mode, `metrics_directory.py`).
+- `api`: the API's numbers, the due backlog and the paused hosts.
 - `worker --metrics-port`: the worker's numbers, on a port of its own
   (`worker_metrics.py`); without the option a standalone worker counts nothing.
 """
@@ -21,7 +22,11 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from callout.cli.metrics_directory import MULTIPROCESS_ENV
 from callout.engine.metrics import NO_METRICS, EngineMetrics
 from callout.engine.metrics_access import TOKEN_ENV
-from callout.engine.metrics_exposition import DueBacklogCollector, MetricsPage
+from callout.engine.metrics_exposition import (
+    DueBacklogCollector,
+    MetricsPage,
+    PausedHostsCollector,
+)
 from callout.engine.prometheus_metrics import PrometheusEngineMetrics
 from callout.store.due_backlog import DueBacklog, read_due_backlog
 from callout.store.sql_store import SqlStore
@@ -32,8 +37,9 @@ host_labels_option = click.option(
     "--metrics-host-labels",
     is_flag=True,
     envvar=HOST_LABELS_ENV,
-    help="Label attempt metrics with the host they went to (at most 100 hosts named, the "
-    f"rest 'other'). Off by default: hosts may come from payloads. [env: {HOST_LABELS_ENV}]",
+    help="Label attempt metrics with the host they went to, and show paused hosts by host "
+    "(at most 100 hosts named, the rest 'other'). Off by default: hosts may come from "
+    f"payloads. [env: {HOST_LABELS_ENV}]",
 )
 metrics_port_option = click.option(
     "--metrics-port",
@@ -55,8 +61,13 @@ def metrics_token() -> str | None:
     return os.environ.get(TOKEN_ENV) or None
 
 
-def api_metrics_page(store: SqlStore, *, worker_files: Path | None) -> MetricsPage:
-    """Return the API's page: its own numbers, the due backlog, and `worker_files`' if given."""
+def api_metrics_page(
+    store: SqlStore, *, worker_files: Path | None, host_labels: bool = False
+) -> MetricsPage:
+    """Return the API's page: its numbers, the due backlog, paused hosts, `worker_files`' numbers.
+
+    `host_labels`: the paused hosts are also shown by host (`--metrics-host-labels`).
+    """
     registry = CollectorRegistry()
     if worker_files is not None:
         MultiProcessCollector(registry, path=str(worker_files))  # type: ignore[no-untyped-call]
@@ -64,7 +75,12 @@ def api_metrics_page(store: SqlStore, *, worker_files: Path | None) -> MetricsPa
     async def backlog() -> DueBacklog:
         return await store.read(read_due_backlog)
 
-    return MetricsPage(registry, token=metrics_token(), backlog=DueBacklogCollector(backlog))
+    return MetricsPage(
+        registry,
+        token=metrics_token(),
+        backlog=DueBacklogCollector(backlog),
+        paused_hosts=PausedHostsCollector(store.delivery.paused_hosts, host_labels=host_labels),
+    )
 
 
 @dataclass(frozen=True, slots=True)

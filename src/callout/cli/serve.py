@@ -92,7 +92,9 @@ async def _serve(
             )
             app = create_app(context)
             install_dashboard(app)
-            install_metrics(app, api_metrics_page(store, worker_files=worker_files))
+            install_metrics(
+                app, api_metrics_page(store, worker_files=worker_files, host_labels=host_labels)
+            )
             freeze_startup_objects()  # short collector pauses: the loop is never held long
             server = _Server(
                 uvicorn.Config(
@@ -238,7 +240,10 @@ def serve_command(
 @host_option
 @port_option
 @log_format_option
-def api_command(database: str | None, host: str, port: int, log_format: str) -> None:
+@host_labels_option
+def api_command(
+    database: str | None, host: str, port: int, log_format: str, metrics_host_labels: bool
+) -> None:
     """Run the API and dashboard alone, beside `callout worker` processes (PostgreSQL).
 
     \b
@@ -266,5 +271,6 @@ def api_command(database: str | None, host: str, port: int, log_format: str) -> 
             lease_margin=0.0,
             config=_transport_config(),
             log_format=log_format,
+            host_labels=metrics_host_labels,
         )
     )

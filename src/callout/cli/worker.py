@@ -27,9 +27,12 @@ from callout.cli.secret_options import EnvironmentSecrets
 from callout.cli.store_access import database_option, opened_store
 from callout.cli.worker_metrics import serve_worker_metrics
 from callout.cli.worker_process import listen_for_wakes
+from callout.engine.delivery_gate import DeliveryControl
+from callout.engine.event_wants import EventWants
 from callout.engine.executor import StepExecutor
 from callout.engine.metrics import NO_METRICS, CountedOutage, EngineMetrics
 from callout.engine.retention_task import PRUNE_EVERY, prune_every_setting, prune_periodically
+from callout.engine.run_events_task import RunEventDispatcher
 from callout.engine.secret_cache import CachedOrgSecrets
 from callout.engine.token_source import AccessTokens
 from callout.engine.worker import Worker
@@ -97,7 +100,8 @@ async def run_worker(
     """Execute due work until `stop` is set; finish or release work in flight within `grace`.
 
     Beside it, the worker prunes past retention every `prune_every` seconds (0: never)
-    when the database gives it the prune lease (engine/retention_task.py).
+    when the database gives it the prune lease (engine/retention_task.py), and turns
+    recorded run events into notification runs (engine/run_events_task.py).
     """
     worker_id = new_id("wrk")
     executor = StepExecutor(
@@ -115,6 +119,10 @@ async def run_worker(
         ),
         metrics=metrics,
         outage=CountedOutage(metrics),  # each failed try of the store counts as a store error
+        # Per-host limits and breakers, and wanted run events: read once a second per
+        # organization; an attempt to an untroubled, unlimited host asks nothing more.
+        delivery=DeliveryControl(store.delivery, hold_margin=lease_margin),
+        event_wants=EventWants(store.run_events),
     )
     worker = Worker(
         store=store,
@@ -134,7 +142,11 @@ async def run_worker(
     outage = worker.outage
     beating = asyncio.create_task(heartbeat(store, worker_id, stop, outage=outage))
     listening = asyncio.create_task(listen_for_due_work(database, worker.wake, outage=outage))
-    background = [listening, beating]
+    # Run events recorded by results become notification runs (engine/run_events_task.py).
+    dispatcher = RunEventDispatcher(
+        store.run_events, outage=outage, dispatched=lambda _: worker.wake()
+    )
+    background = [listening, beating, asyncio.create_task(dispatcher.run(stop))]
     if prune_every > 0:
         background.append(
             asyncio.create_task(

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from callout.engine.decision import decide
+from callout.engine.delivery_gate import DeliveryControl, HostGate
+from callout.engine.event_wants import EventWants
 from callout.engine.log_fields import claim_fields
 from callout.engine.metrics import NO_METRICS, EngineMetrics, RecordedAttempt, run_end
 from callout.engine.retry import DEFAULT_RETRY_AFTER_CAP
@@ -17,6 +19,7 @@ from callout.engine.token_source import AccessTokens
 from callout.engine.workflow_cache import WorkflowCache
 from callout.http import Transport
 from callout.model.clock import Clock, SystemClock
+from callout.model.delivery import Deferral
 from callout.model.errors import DocumentError
 from callout.model.records import Decision, StepError
 from callout.steps.attempt import AttemptContext, AttemptResult
@@ -31,6 +34,7 @@ from callout.store.protocol import (
     RunInput,
     Store,
 )
+from callout.store.run_events import EventType
 from callout.templates import Scope
 
 log = logging.getLogger("callout.engine")
@@ -62,6 +66,11 @@ class StepExecutor:
     """OAuth2 access tokens (engine/token_source.py); None: kept in this process only."""
     metrics: EngineMetrics = NO_METRICS
     """Told of each attempt recorded (engine/metrics.py); shared with the worker."""
+    delivery: DeliveryControl | None = None
+    """Per-host limits and the circuit breaker (engine/delivery_gate.py); None: every
+    attempt is sent at once (`callout run`)."""
+    event_wants: EventWants | None = None
+    """The run events each organization wants recorded with results; None: none."""
 
     def __post_init__(self) -> None:
         if self.tokens is None:
@@ -107,10 +116,11 @@ class StepExecutor:
             # Valid when recorded, refused by this worker's settings (say, plain http
             # no longer allowed): a final error, not a claim that comes back forever.
             result = AttemptResult(error=StepError("invalid_document", str(exc)))
-            await self._record(claim, result, StepPolicy())
+            await self._record(claim, result, StepPolicy(), org_id=found.org_id)
             return
         checked = workflow.steps[claim.position]
         seconds: float | None = None  # how long the action took, where it ran
+        gate: HostGate | None = None  # delivery control, where the action ran
         if claim.interruptions >= MAX_INTERRUPTIONS:
             result = AttemptResult(
                 error=StepError(
@@ -142,6 +152,7 @@ class StepExecutor:
                     run={"id": claim.run_id},
                     previous_secrets=previous,
                 )
+                gate = self._gate(claim, found.org_id, timeout=checked.policy.timeout)
                 context = AttemptContext(
                     transport=self.transport,
                     clock=self.clock,
@@ -149,12 +160,49 @@ class StepExecutor:
                     step_run_id=claim.step_run_id,
                     attempt_number=claim.next_number,
                     tokens=self.tokens.for_organization(found.org_id) if self.tokens else None,
+                    gate=gate,
                 )
                 started = time.perf_counter()
                 result = await checked.action.attempt(checked.config, scope, context)
                 seconds = time.perf_counter() - started
+                if result.deferred is not None:
+                    await self._defer(claim, result.deferred)
+                    return
         last_step = claim.position == len(workflow.steps) - 1
-        await self._record(claim, result, checked.policy, seconds=seconds, last_step=last_step)
+        await self._record(
+            claim,
+            result,
+            checked.policy,
+            seconds=seconds,
+            last_step=last_step,
+            org_id=found.org_id,
+            gate=gate,
+        )
+
+    def _gate(self, claim: Claim, org_id: str | None, *, timeout: float) -> HostGate | None:
+        """Return the attempt's delivery gate; None for a run of no organization (no limits)."""
+        if self.delivery is None or org_id is None:
+            return None
+        return self.delivery.gate(
+            org_id=org_id,
+            attempt_id=claim.attempt_id,
+            step_run_id=claim.step_run_id,
+            timeout=timeout,
+            outage=self.outage,
+        )
+
+    async def _defer(self, claim: Claim, deferral: Deferral) -> None:
+        """Put the step run back, unsent: a deferral is not an attempt (no retry is used)."""
+        await self.outage.ride_out(self.store.defer, claim, deferral)
+        self.metrics.deferred(deferral.kind)
+        log.debug(
+            "step %s of run %s deferred %.3f s: %s",
+            claim.step_id,
+            claim.run_id,
+            deferral.delay,
+            deferral.reason,
+            extra=claim_fields(claim),
+        )
 
     async def _secrets(self, org_id: str | None) -> tuple[Mapping[str, str], Mapping[str, str]]:
         """Return the secrets a run resolves against, current and previous.
@@ -174,7 +222,7 @@ class StepExecutor:
         found = await self.outage.ride_out(self.org_secrets.values, org_id, now=self.clock.now())
         return found.current, found.previous
 
-    async def _record(
+    async def _record(  # noqa: PLR0913 - the attempt, how it went, and whose it was
         self,
         claim: Claim,
         result: AttemptResult,
@@ -182,6 +230,8 @@ class StepExecutor:
         *,
         seconds: float | None = None,
         last_step: bool = False,
+        org_id: str | None = None,
+        gate: HostGate | None = None,
     ) -> None:
         decided = decide(
             result,
@@ -209,6 +259,16 @@ class StepExecutor:
                 else "(see the attempt record)",
                 extra=claim_fields(claim),
             )
+        wanted = (
+            await self.outage.ride_out(self.event_wants.of, org_id)
+            if self.event_wants is not None and org_id is not None
+            else frozenset()
+        )
+        host = (
+            gate.outcome(result, announce=EventType.HOST_PAUSED in wanted)
+            if gate is not None
+            else None
+        )
         # Built once and kept while the database is out: recorded when it is back, or
         # refused by the lease fence (LeaseLostError) if another worker took over.
         await self.outage.ride_out(
@@ -224,8 +284,12 @@ class StepExecutor:
                 response=result.response.to_json() if result.response else None,
                 output=decided.output,
                 retry_delay=decided.retry_delay,
+                host=host,
+                events=wanted,
             ),
         )
+        if gate is not None:
+            gate.recorded(host)
         self.metrics.attempt_recorded(
             RecordedAttempt(
                 decision=decided.decision,

@@ -1,7 +1,7 @@
 """What the engine reports for metrics: a protocol the worker and executor call, and a no-op.
 
 The worker and its executor report what happened (claims, slots in use, each
-attempt recorded, store errors); an implementation turns it into numbers
+attempt recorded, each deferred, store errors); an implementation turns it into numbers
 (`prometheus_metrics.py`). This module does not load the metrics library: the
 engine runs, and is tested, without it, and `callout serve` chooses how its
 worker child stores numbers before the library is loaded (docs/metrics.md).
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from callout.model.delivery import DeferralKind
 from callout.model.records import Decision
 from callout.store.outage import Backoff, StoreOutage
 from callout.store.protocol import Claim, StoreUnavailable
@@ -72,6 +73,10 @@ class EngineMetrics(Protocol):
         """Note that the store could not be reached, or refused a result (lease taken over)."""
         ...
 
+    def deferred(self, kind: DeferralKind) -> None:
+        """Note an attempt held back by delivery control (docs/delivery-control.md)."""
+        ...
+
     def execution_crashed(self) -> None:
         """Note an execution that raised something unexpected (the worker logs it)."""
         ...
@@ -90,6 +95,9 @@ class NoMetrics:
         """Count nothing."""
 
     def store_error(self, kind: StoreErrorKind) -> None:
+        """Count nothing."""
+
+    def deferred(self, kind: DeferralKind) -> None:
         """Count nothing."""
 
     def execution_crashed(self) -> None:

@@ -1,4 +1,4 @@
-"""The worker's numbers in Prometheus's client: runs, attempts, latency, slots, store errors.
+"""The worker's numbers in Prometheus's client: runs, attempts, latency, slots, deferrals, errors.
 
 Labels stay bounded: no run id, no URL, no error message. An attempt's host is
 a label only when the operator asks (`--metrics-host-labels`), and then at most
@@ -14,11 +14,13 @@ in this process's registry (docs/metrics.md).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import get_args
 from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from callout.engine.metrics import RecordedAttempt, StoreErrorKind, starts_run
+from callout.model.delivery import DeferralKind
 from callout.model.records import Decision
 from callout.store.protocol import Claim
 
@@ -133,6 +135,13 @@ class PrometheusEngineMetrics:
             ("error",),
             registry=registry,
         )
+        self.deferrals = Counter(
+            "callout_deferrals",
+            "Attempts held back by delivery control before sending, by the rule that held "
+            "them: in_flight (a host's limit full), rate (its rate used up), breaker (paused).",
+            ("kind",),
+            registry=registry,
+        )
         self.crashes = Counter(
             "callout_worker_unexpected_errors",
             "Executions that raised something unexpected (see the worker's log).",
@@ -144,6 +153,7 @@ class PrometheusEngineMetrics:
         }
         for error in ("unavailable", "lease_lost"):
             self.store_errors.labels(error)
+        self._deferrals = {kind: self.deferrals.labels(kind) for kind in get_args(DeferralKind)}
         if not host_labels:
             for decision in Decision:
                 for status_name in STATUS_CLASSES:
@@ -184,6 +194,10 @@ class PrometheusEngineMetrics:
     def store_error(self, kind: StoreErrorKind) -> None:
         """Count a store error the worker rode out."""
         self.store_errors.labels(kind).inc()
+
+    def deferred(self, kind: DeferralKind) -> None:
+        """Count an attempt delivery control held back."""
+        self._deferrals[kind].inc()
 
     def execution_crashed(self) -> None:
         """Count an execution that raised."""

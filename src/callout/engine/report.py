@@ -46,6 +46,8 @@ def step_report(step: StoredStepRun) -> dict[str, Any]:
         out["resumed_from"] = step.resumed_from
     if step.status == "waiting" and step.due_at is not None:
         out["next_attempt_at"] = iso_utc(step.due_at)
+    if step.status == "pending" and step.wait_reason is not None:
+        out["wait_reason"] = step.wait_reason  # held back by delivery control (a limit, a pause)
     if step.output is not None:
         out["output"] = step.output
     if step.error is not None:

@@ -18,14 +18,19 @@ from callout.model.errors import DocumentError, Problem
 from callout.model.plans import Plan
 from callout.steps.schema import MAX_SCHEMA_PROBLEMS
 from callout.store.protocol import NewRun
-from callout.store.workflow_records import VersionInfo, WorkflowInfo, WorkflowStatus
+from callout.store.workflow_records import (
+    VersionInfo,
+    WorkflowInfo,
+    WorkflowStatus,
+    system_workflow_refused,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
     """Why a workflow does not start: a stable code, a message, and the problems."""
 
-    code: str  # workflow_archived | not_published | plan_lacks_action | ...
+    code: str  # system_workflow | workflow_archived | not_published | plan_lacks_action | ...
     message: str
     problems: tuple[Problem, ...] = ()
 
@@ -47,6 +52,8 @@ def prepare_run(  # noqa: PLR0913 - the trigger's whole context
     now: float,
 ) -> NewRun | Refusal:
     """Return the run `workflow` would start with `payload`, or why it will not."""
+    if workflow.system:
+        return Refusal("system_workflow", str(system_workflow_refused(workflow.id)))
     if workflow.status is WorkflowStatus.ARCHIVED:
         return Refusal("workflow_archived", f"workflow {workflow.id} is archived")
     if version is None:

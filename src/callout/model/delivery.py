@@ -10,6 +10,11 @@ starts only when the request is sent.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+DeferralKind = Literal["in_flight", "rate", "breaker"]
+"""Which rule held an attempt back: a full in-flight limit, an empty rate bucket, or a
+paused host (its breaker open, or half open with the probe out)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,3 +28,5 @@ class Deferral:
     reason: str
     """What users see while it waits, e.g. "waiting for a slot: at most 5 requests in
     flight to api.example.com" or "api.example.com is paused until 12:00:31Z"."""
+    kind: DeferralKind
+    """Which rule deferred it (counted by kind in the worker's metrics)."""

@@ -14,7 +14,9 @@ import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U
 
-PREFIXES = frozenset({"wfl", "wflv", "wfr", "stp", "att", "org", "sec", "key", "wrk", "trg"})
+PREFIXES = frozenset(
+    {"wfl", "wflv", "wfr", "stp", "att", "org", "sec", "key", "wrk", "trg", "evt", "ntf"}
+)
 
 
 _random = random.Random(os.urandom(32))  # noqa: S311 - ids name records, they grant nothing

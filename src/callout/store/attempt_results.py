@@ -1,34 +1,46 @@
 """Recording an attempt's end: the statements every attempt runs, prepared once (`prepared_sql.py`).
 
 Every write for claimed work is fenced by the lease token: the first statement
-is the fence, so a refused result writes nothing.
+is the fence, so a refused result writes nothing. A result that carries a host
+outcome or wanted run events records them after the fence, in the same
+transaction (`host_outcomes.py`, `outbox.py`); one that carries neither (the
+common case) runs no statement more than before.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
 from callout.model.records import Decision
+from callout.store.delivery_rules import paused_detail
+from callout.store.host_outcomes import record_host_outcome
 from callout.store.notifications import DUE_CHANNEL
+from callout.store.outbox import record_host_paused, record_run_events
 from callout.store.prepared_sql import now_parameters, prepared
 from callout.store.protocol import Claim, FinishedAttempt, LeaseLostError
+from callout.store.run_events import EventType
 
+# Every end clears what a deferral recorded (`deferrals.py`): the wait is over.
+_STEP_ENDED_SET = (
+    "UPDATE step_runs SET lease_token = NULL, updated_at = :now, wait_reason = NULL, "
+    "waiting_for = NULL, deferrals = 0, attempts_made = attempts_made + 1, "
+)
+_FENCE = " WHERE id = :step_run_id AND lease_token = :lease_token"
 _STEP_ENDED = {
-    Decision.SUCCEEDED: "UPDATE step_runs SET lease_token = NULL, updated_at = :now, "
-    "attempts_made = attempts_made + 1, due_at = NULL, status = 'succeeded', "
-    "output = :output WHERE id = :step_run_id AND lease_token = :lease_token",
-    Decision.RETRY: "UPDATE step_runs SET lease_token = NULL, updated_at = :now, "
-    "attempts_made = attempts_made + 1, due_at = :now + :retry_delay, "
-    "status = 'waiting' WHERE id = :step_run_id AND lease_token = :lease_token",
-    Decision.ERRORED_CONTINUE: "UPDATE step_runs SET lease_token = NULL, updated_at = :now, "
-    "attempts_made = attempts_made + 1, due_at = NULL, status = 'errored', "
-    "error = :error, output = :output WHERE id = :step_run_id AND lease_token = :lease_token",
-    Decision.ERRORED_FAIL: "UPDATE step_runs SET lease_token = NULL, updated_at = :now, "
-    "attempts_made = attempts_made + 1, due_at = NULL, status = 'errored', "
-    "error = :error WHERE id = :step_run_id AND lease_token = :lease_token",
+    Decision.SUCCEEDED: _STEP_ENDED_SET
+    + "due_at = NULL, status = 'succeeded', output = :output"
+    + _FENCE,
+    Decision.RETRY: _STEP_ENDED_SET + "due_at = :now + :retry_delay, status = 'waiting'" + _FENCE,
+    Decision.ERRORED_CONTINUE: _STEP_ENDED_SET
+    + "due_at = NULL, status = 'errored', error = :error, output = :output"
+    + _FENCE,
+    Decision.ERRORED_FAIL: _STEP_ENDED_SET
+    + "due_at = NULL, status = 'errored', error = :error"
+    + _FENCE,
 }
 _ATTEMPT_ENDED = (
     "UPDATE attempts SET status = :status, ended_at = :now, http_status = :http_status, "
@@ -147,8 +159,25 @@ def record_result(conn: sa.Connection, claim: Claim, finished: FinishedAttempt) 
         fenced = conn.execute(statement, {**parameters, "channel": DUE_CHANNEL}).scalars().first()
         if not fenced:
             raise _lease_lost(claim)
-        return False
-    statements = _statements(now)
+        woken, completed = False, None  # the run's status tells whether it completed
+    else:
+        woken, completed = _moved_on(conn, _statements(now), claim, decision, parameters)
+    if finished.host is None and not finished.events:
+        return woken  # the common result: nothing more to record, no statement more
+    extra = _host_and_events(
+        conn, claim, finished=finished, completed=completed, now=now, bound=bound
+    )
+    return extra or woken
+
+
+def _moved_on(
+    conn: sa.Connection,
+    statements: _Statements,
+    claim: Claim,
+    decision: Decision,
+    parameters: dict[str, Any],
+) -> tuple[bool, bool | None]:
+    """Record the result statement by statement (SQLite): (next step due, run completed)."""
     if conn.execute(statements.step_ended[decision], parameters).rowcount != 1:
         raise _lease_lost(claim)
     ended = (
@@ -156,15 +185,60 @@ def record_result(conn: sa.Connection, claim: Claim, finished: FinishedAttempt) 
     )
     conn.execute(ended, parameters)
     if decision is Decision.RETRY:
-        return False
+        return False, False
     if decision is Decision.ERRORED_FAIL:
         conn.execute(statements.pending_skipped, parameters)
         conn.execute(statements.run_failed, parameters)
-        return False
+        return False, False
     if conn.execute(statements.next_step_due, parameters).rowcount:
-        return True
+        return True, False
     conn.execute(statements.run_completed, parameters)
-    return False
+    return False, True
+
+
+def _host_and_events(  # noqa: PLR0913 - the result, and how its transaction writes now
+    conn: sa.Connection,
+    claim: Claim,
+    *,
+    finished: FinishedAttempt,
+    completed: bool | None,
+    now: str,
+    bound: dict[str, Any],
+) -> bool:
+    """Record what the result tells delivery control, and the run events it causes.
+
+    Returns True when a closed breaker made waiting step runs due (workers to wake).
+    """
+    woken = False
+    host = finished.host
+    if host is not None:
+        verdict = record_host_outcome(
+            conn, attempt_id=finished.attempt_id, outcome=host, now=now, bound=bound
+        )
+        if verdict is not None:
+            woken = verdict.closed
+            if verdict.opened and host.announce and EventType.HOST_PAUSED in finished.events:
+                record_host_paused(
+                    conn,
+                    org_id=host.org_id,
+                    host=host.host,
+                    detail=paused_detail(verdict.row),
+                    now=now,
+                    bound=bound,
+                )
+    if finished.events:
+        record_run_events(
+            conn,
+            run_id=claim.run_id,
+            step_id=claim.step_id,
+            decision=finished.decision,
+            error=finished.error,
+            wanted=finished.events,
+            completed=completed,
+            now=now,
+            bound=bound,
+        )
+    return woken
 
 
 def _lease_lost(claim: Claim) -> LeaseLostError:

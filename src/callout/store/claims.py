@@ -95,9 +95,10 @@ def claim_due(  # noqa: PLR0913 - what a claim is asked for
     }
     if hit:
         conn.execute(_listing(_COUNT_INTERRUPTIONS, now, "hit"), {"hit": sorted(hit)})
-    # A step run's first claim has no attempts yet: count only where some were made.
+    # A step run's first claim has no attempts yet: count only where some were made (or
+    # interrupted: a deferral after an interruption leaves that attempt, and no other).
     made: dict[str, int] = {}
-    if hit or any(row.attempts_made for row in claimed):
+    if hit or any(row.attempts_made or row.interruptions for row in claimed):
         made = {
             row.step_run_id: row.made
             for row in conn.execute(_listing(_ATTEMPTS_MADE, now, "ids"), {"ids": ids})

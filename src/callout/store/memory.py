@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import copy
 import secrets
+from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from callout.model.clock import Clock, SystemClock
+from callout.model.delivery import Deferral
 from callout.model.ids import new_id
 from callout.model.records import AttemptStatus, Decision, RunStatus, StepStatus
 from callout.store.memory_accounts import MemoryAccounts
+from callout.store.memory_delivery import MemoryDelivery
+from callout.store.memory_outbox import host_paused, result_events
 from callout.store.memory_retention import MemoryRetention
+from callout.store.memory_run_events import MemoryRunEvents
 from callout.store.memory_run_reading import MemoryRunReading
 from callout.store.memory_tokens import MemoryAccessTokens
 from callout.store.memory_workflows import MemoryWorkflows
@@ -28,6 +33,7 @@ from callout.store.protocol import (
     FinishedAttempt,
     LeaseLostError,
     NewRun,
+    NotFoundError,
     RunFilter,
     RunInput,
     RunStateError,
@@ -37,6 +43,7 @@ from callout.store.protocol import (
     UnknownRunError,
 )
 from callout.store.retention import bodies_gone
+from callout.store.run_events import EventType, RunEvent
 
 
 @dataclass
@@ -56,6 +63,9 @@ class _StepRow:
     error: dict[str, Any] | None = None
     resumed_from: str | None = None
     attempts: list[StoredAttempt] = field(default_factory=list)
+    wait_reason: str | None = None  # held back by delivery control (`defer`): why
+    waiting_for: str | None = None  # and for which host
+    deferrals: int = 0
 
 
 class MemoryStore:
@@ -71,6 +81,10 @@ class MemoryStore:
         self._run_reading = MemoryRunReading(self, self._clock)
         self._retention = MemoryRetention(self, self._clock)
         self._tokens = MemoryAccessTokens(self._clock)
+        self._delivery = MemoryDelivery(self, self._clock)
+        self._run_events = MemoryRunEvents(self, self._clock)
+        self.outbox: list[RunEvent] = []
+        """Run events recorded and not yet dispatched (`MemoryRunEvents` consumes them)."""
 
     async def ping(self, *, within: float) -> None:
         """Answer at once: memory is always reachable."""
@@ -102,6 +116,16 @@ class MemoryStore:
     def retention(self) -> MemoryRetention:
         """Retention settings and pruning."""
         return self._retention
+
+    @property
+    def delivery(self) -> MemoryDelivery:
+        """Per-host limits, circuit breakers and admissions."""
+        return self._delivery
+
+    @property
+    def run_events(self) -> MemoryRunEvents:
+        """Notification endpoints and the outbox of run events."""
+        return self._run_events
 
     async def create_run(self, run: NewRun) -> None:
         """Record a run; its first step is due at once."""
@@ -216,7 +240,7 @@ class MemoryStore:
         )
 
     async def finish_attempt(self, claim: Claim, finished: FinishedAttempt) -> None:
-        """Record the attempt's end and move the run on."""
+        """Record the attempt's end and move the run on; its host's outcome and events too."""
         row = self._fenced(claim)
         now = self._clock.now()
         next_attempt_at = (
@@ -235,11 +259,42 @@ class MemoryStore:
                     next_attempt_at=next_attempt_at,
                 )
         row.lease_token, row.due_at = None, None
+        row.wait_reason, row.waiting_for, row.deferrals = None, None, 0
         row.attempts_made += 1
+        completed = self._move_on(row, claim, finished, now, next_attempt_at)
+        host = finished.host
+        if host is not None and await self._known(host.org_id):
+            verdict = self._delivery.record_outcome(finished.attempt_id, host, now)
+            announced = host.announce and EventType.HOST_PAUSED in finished.events
+            if verdict is not None and verdict.opened and announced:
+                self.outbox.append(host_paused(host, verdict.row, now=now))
+        run = self._runs[claim.run_id]
+        if finished.events and not (
+            run.workflow_id is not None and self._workflows.is_system(run.workflow_id)
+        ):
+            self.outbox += result_events(run, claim, finished, completed=completed, now=now)
+
+    async def _known(self, org_id: str) -> bool:
+        """Say whether the organization exists (SQL makes no host row for one that does not)."""
+        try:
+            await self._accounts.get_organization(org_id=org_id)
+        except NotFoundError:
+            return False
+        return True
+
+    def _move_on(
+        self,
+        row: _StepRow,
+        claim: Claim,
+        finished: FinishedAttempt,
+        now: float,
+        next_attempt_at: float | None,
+    ) -> bool:
+        """Move the step run and its run on after its attempt; return whether the run completed."""
         decision = finished.decision
         if decision is Decision.RETRY:
             row.status, row.due_at = StepStatus.WAITING.value, next_attempt_at
-            return
+            return False
         if decision is Decision.SUCCEEDED:
             row.status, row.output = StepStatus.SUCCEEDED.value, copy.deepcopy(finished.output)
         else:
@@ -253,7 +308,7 @@ class MemoryStore:
             self._set_run(
                 claim.run_id, status=RunStatus.FAILED.value, updated_at=now, finished_at=now
             )
-            return
+            return False
         following = [
             other
             for other in self._rows(claim.run_id)
@@ -261,10 +316,61 @@ class MemoryStore:
         ]
         if following:
             following[0].due_at = now
-        else:
-            self._set_run(
-                claim.run_id, status=RunStatus.COMPLETED.value, updated_at=now, finished_at=now
-            )
+            return False
+        self._set_run(
+            claim.run_id, status=RunStatus.COMPLETED.value, updated_at=now, finished_at=now
+        )
+        return True
+
+    async def defer(self, claim: Claim, deferral: Deferral) -> None:
+        """Put a claimed step run back without an attempt (its `sending` one removed)."""
+        row = self._fenced(claim)
+        now = self._clock.now()
+        row.attempts = [attempt for attempt in row.attempts if attempt.id != claim.attempt_id]
+        row.lease_token, row.status = None, StepStatus.PENDING.value
+        row.due_at = now + max(0.0, deferral.delay)
+        row.wait_reason, row.waiting_for = deferral.reason[:300], deferral.host[:253]
+        row.deferrals += 1
+        run = self._runs[claim.run_id]
+        sent = any(other.attempts for other in self._rows(claim.run_id))
+        if run.status == RunStatus.RUNNING.value and not sent:
+            self._set_run(claim.run_id, status=RunStatus.PENDING.value, updated_at=now)
+
+    # Delivery control's reach into the step runs (memory_delivery.py), as SQL shares tables.
+
+    def deferrals_of(self, step_run_id: str) -> int:
+        """Return how often a step run was held back since its last attempt ended."""
+        row = self._steps.get(step_run_id)
+        return row.deferrals if row is not None else 0
+
+    def _waiting(self, org_id: str) -> list[_StepRow]:
+        return [
+            row
+            for row in self._steps.values()
+            if row.waiting_for is not None
+            and row.status == StepStatus.PENDING.value
+            and self._runs[row.run_id].org_id == org_id
+        ]
+
+    def waiting_counts(self, org_id: str) -> Counter[str]:
+        """Count an organization's pending step runs waiting for each host."""
+        return Counter(row.waiting_for for row in self._waiting(org_id) if row.waiting_for)
+
+    def wake_waiting(self, org_id: str, host: str, now: float) -> None:
+        """Make an organization's step runs waiting for `host` due now."""
+        for row in self._waiting(org_id):
+            if row.waiting_for == host and row.due_at is not None and row.due_at > now:
+                row.due_at = now
+
+    def wake_next(self, org_id: str, host: str, now: float) -> None:
+        """Make the organization's step run waiting for `host` that is due soonest due now."""
+        waiting = [
+            row
+            for row in self._waiting(org_id)
+            if row.waiting_for == host and row.due_at is not None and row.due_at > now
+        ]
+        if waiting:
+            min(waiting, key=lambda row: row.due_at or 0.0).due_at = now
 
     def _rows(self, run_id: str) -> list[_StepRow]:
         return sorted(
@@ -304,6 +410,7 @@ class MemoryStore:
                 resumed_from=row.resumed_from,
                 interruptions=row.interruptions,
                 attempts=tuple(row.attempts),
+                wait_reason=row.wait_reason,
             )
             for row in self._rows(run_id)
         )

@@ -27,6 +27,7 @@ from callout.store.workflow_records import (
     WorkflowInfo,
     WorkflowStatus,
     same_document,
+    system_workflow_refused,
 )
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class _WorkflowRow:
     live_version_id: str | None = None
     event: str | None = None
     archived_at: float | None = None
+    system: bool = False
 
 
 class MemoryWorkflows:
@@ -66,6 +68,36 @@ class MemoryWorkflows:
         if row is None or row.org_id != org_id:
             raise NotFoundError(f"no workflow {workflow_id}")
         return row
+
+    def _editable(self, org_id: str, workflow_id: str) -> _WorkflowRow:
+        row = self._row(org_id, workflow_id)
+        if row.system:
+            raise system_workflow_refused(workflow_id)
+        return row
+
+    def system_workflow(self, org_id: str, *, name: str, now: float) -> str:
+        """Return the organization's system workflow (run events), recording it the first time.
+
+        A row of no version, marked `system` (`memory_run_events.py`).
+        """
+        for row in sorted(self._workflows.values(), key=lambda row: row.id):
+            if row.org_id == org_id and row.system:
+                return row.id
+        row = _WorkflowRow(
+            id=new_id("wfl", now=now),
+            org_id=org_id,
+            name=name,
+            created_at=now,
+            updated_at=now,
+            system=True,
+        )
+        self._workflows[row.id] = row
+        return row.id
+
+    def is_system(self, workflow_id: str) -> bool:
+        """Say whether a workflow is an organization's system workflow."""
+        row = self._workflows.get(workflow_id)
+        return row is not None and row.system
 
     def _versions_of(self, workflow_id: str) -> list[VersionInfo]:
         return sorted(
@@ -112,6 +144,7 @@ class MemoryWorkflows:
             updated_at=row.updated_at,
             archived_at=row.archived_at,
             last_run=last_run,
+            system=row.system,
         )
 
     async def _described(self, row: _WorkflowRow) -> WorkflowInfo:
@@ -188,7 +221,7 @@ class MemoryWorkflows:
         now: float,
     ) -> VersionInfo:
         """Replace the draft's document, or start a new draft (the next number) if none."""
-        row = self._row(org_id, workflow_id)
+        row = self._editable(org_id, workflow_id)
         draft = self._draft(workflow_id)
         if draft is not None:
             draft = replace(draft, document=copy.deepcopy(document), updated_at=now, updated_by=by)
@@ -236,7 +269,7 @@ class MemoryWorkflows:
         now: float,
     ) -> VersionInfo:
         """Freeze the draft, still holding the `checked` document, and make it live."""
-        row = self._row(org_id, workflow_id)
+        row = self._editable(org_id, workflow_id)
         if row.archived_at is not None:
             raise ConflictError(f"workflow {workflow_id} is archived; unarchive it to publish")
         draft = self._draft(workflow_id)
@@ -256,7 +289,7 @@ class MemoryWorkflows:
         self, *, org_id: str, workflow_id: str, archived: bool, now: float
     ) -> WorkflowInfo:
         """Archive a workflow (it starts no runs) or bring it back. Idempotent."""
-        row = self._row(org_id, workflow_id)
+        row = self._editable(org_id, workflow_id)
         if (row.archived_at is not None) != archived:
             row.archived_at, row.updated_at = (now if archived else None), now
         return await self._described(row)

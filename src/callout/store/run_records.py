@@ -78,6 +78,7 @@ def read_run(conn: sa.Connection, run_id: str) -> StoredRun:
                 resumed_from=s.resumed_from,
                 interruptions=s.interruptions,
                 attempts=tuple(by_step.get(s.id, [])),
+                wait_reason=s.wait_reason,
             )
             for s in steps
         ),

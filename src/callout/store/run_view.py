@@ -10,13 +10,13 @@ every attempt as recorded (docs/service.md, "Reading a run").
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from callout.store.protocol import StoredAttempt, StoredRun, StoredStepRun, UnknownRunError
+from callout.store.read_snapshot import one_snapshot
 from callout.store.run_reading import (
     VIEW_ATTEMPTS,
     VIEW_MAX_CHARS,
@@ -181,6 +181,7 @@ def _step_runs_of(
             step_runs.c.due_at,
             step_runs.c.resumed_from,
             step_runs.c.interruptions,
+            step_runs.c.wait_reason,
             *_record_columns(step_runs.c.output, OUTPUT, "output", cap),
             *_record_columns(step_runs.c.error, ERROR, "error", cap),
         )
@@ -201,33 +202,15 @@ def _step_runs_of(
             resumed_from=row.resumed_from,
             interruptions=row.interruptions,
             attempts=tuple(attempts_by_step.get(row.id, [])),
+            wait_reason=row.wait_reason,
         )
         for row in conn.execute(query)
     )
 
 
-@contextmanager
-def _one_snapshot(conn: sa.Connection) -> Iterator[None]:
-    """Make the reads inside see one state of the database (a run and its steps agree).
-
-    PostgreSQL: a REPEATABLE READ transaction. SQLite: a read transaction on the
-    reader connection (which otherwise reads statement by statement); in WAL mode
-    it takes no lock a writer waits for.
-    """
-    if conn.dialect.name != "sqlite":
-        conn.execution_options(isolation_level="REPEATABLE READ")
-        yield
-        return
-    conn.exec_driver_sql("BEGIN")
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql("ROLLBACK")
-
-
 def read_run_view(conn: sa.Connection, run_id: str) -> RunView:
     """Return the run view: every step run, its latest attempts, every value cut to its share."""
-    with _one_snapshot(conn):
+    with one_snapshot(conn):
         return _run_view(conn, run_id)
 
 
@@ -264,7 +247,7 @@ def read_step_run(conn: sa.Connection, run_id: str, step_run_id: str) -> StoredS
     Records are bounded when written (docs/attempts.md), so this is too. Raises
     UnknownRunError when the run has no such step run.
     """
-    with _one_snapshot(conn):
+    with one_snapshot(conn):
         by_step = _attempts_of(conn, run_id, WHOLE_RECORD_CHARS, None, step_run_id)
         found = _step_runs_of(
             conn,

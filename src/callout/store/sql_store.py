@@ -18,6 +18,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import sqlalchemy as sa
 
 from callout.model.clock import Clock
+from callout.model.delivery import Deferral
 from callout.model.ids import new_id
 from callout.store.database import DatabaseUrl, open_engine, open_reader_engine
 from callout.store.driver_errors import outages_translated, translated, unavailable
@@ -32,7 +33,9 @@ from callout.store.protocol import (
 )
 from callout.store.schema import upgrade
 from callout.store.sql_accounts import SqlAccounts
+from callout.store.sql_delivery import SqlDelivery
 from callout.store.sql_retention import SqlRetention
+from callout.store.sql_run_events import SqlRunEvents
 from callout.store.sql_run_reading import SqlRunReading
 from callout.store.sql_sync import SyncSqlStore
 from callout.store.sql_tokens import SqlAccessTokens
@@ -81,6 +84,8 @@ class SqlStore:
         self._run_reading = SqlRunReading(self)
         self._retention = SqlRetention(self)
         self._tokens = SqlAccessTokens(self)
+        self._delivery = SqlDelivery(self)
+        self._run_events = SqlRunEvents(self)
 
     @property
     def accounts(self) -> SqlAccounts:
@@ -106,6 +111,16 @@ class SqlStore:
     def retention(self) -> SqlRetention:
         """Retention settings and pruning."""
         return self._retention
+
+    @property
+    def delivery(self) -> SqlDelivery:
+        """Per-host limits, circuit breakers and admissions."""
+        return self._delivery
+
+    @property
+    def run_events(self) -> SqlRunEvents:
+        """Notification endpoints and the outbox of run events."""
+        return self._run_events
 
     @property
     def engine(self) -> sa.Engine:
@@ -194,6 +209,17 @@ class SqlStore:
             savepoint=False,  # the fence is its first write: refused, it wrote nothing
         )
 
+    async def defer(self, claim: Claim, deferral: Deferral) -> None:
+        """Put a claimed step run back without an attempt; fenced by the lease.
+
+        Deferrals share a commit with the results queued beside them.
+        """
+        await self._queue(
+            functools.partial(self._sql.defer, claim=claim, deferral=deferral),
+            synced=False,
+            savepoint=False,  # the fence is its first write: refused, it wrote nothing
+        )
+
     async def outputs(
         self, run_id: str, *, step_ids: frozenset[str] | None = None
     ) -> dict[str, dict[str, Any]]:
@@ -248,7 +274,8 @@ class SqlStore:
         """Run `call(connection, ...)` in a transaction of its own (no group commit), not synced.
 
         For maintenance (a batch of pruning): it never makes a trigger's commit wait
-        for it, and the writes queued meanwhile commit together right after it.
+        for it, and the writes queued meanwhile commit together right after it. And for
+        admissions (`sql_delivery.py`): a host's row is held only while one is decided.
         """
         return await self._write(_alone, self._sql.engine, _bound(call, *args, **kwargs))
 

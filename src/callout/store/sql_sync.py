@@ -13,13 +13,16 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+import psycopg
 import sqlalchemy as sa
 
 from callout.model.clock import Clock
+from callout.model.delivery import Deferral
 from callout.model.records import AttemptStatus, RunStatus, StepStatus
 from callout.store.attempt_results import record_result
 from callout.store.claims import claim_due
 from callout.store.database_clock import database_now, keep_time_with
+from callout.store.deferrals import record_deferral
 from callout.store.driver_errors import unavailable
 from callout.store.notifications import DUE_CHANNEL
 from callout.store.protocol import (
@@ -33,6 +36,7 @@ from callout.store.protocol import (
     StoredRun,
     UnknownRunError,
 )
+from callout.store.read_snapshot import one_snapshot
 from callout.store.retention import bodies_gone
 from callout.store.run_records import (
     PINNED_DOCUMENT,
@@ -44,6 +48,11 @@ from callout.store.run_records import (
 from callout.store.tables import attempts, runs, step_runs, workers
 
 T = TypeVar("T")
+
+DEADLOCK_TRIES = 3
+"""Times a group commit runs when PostgreSQL ends it as deadlocked (see `write_batch`)."""
+
+POSTGRES_DEADLOCK = "40P01"
 
 _FINISHED_STEP = (StepStatus.SUCCEEDED.value, StepStatus.ERRORED.value)
 _OPEN_STEP = (
@@ -118,7 +127,22 @@ class SyncSqlStore:
         or, for one without, only when it is refused before writing anything (a fenced
         write refused by its first statement, `LeaseLostError`); anything else a call
         without a savepoint raises fails the whole batch. A failed commit raises for all.
+
+        Results lock their hosts' delivery rows (`host_outcomes.py`), and two batches may
+        take two hosts in opposite orders: PostgreSQL then ends one of them as deadlocked.
+        Nothing of it was committed, so the whole batch runs again (`DEADLOCK_TRIES`).
         """
+        for tries_left in reversed(range(DEADLOCK_TRIES)):
+            try:
+                return self._write_batch_once(calls, synced=synced)
+            except sa.exc.DBAPIError as exc:
+                if tries_left == 0 or not _deadlocked(exc):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover - the last try raises
+
+    def _write_batch_once(
+        self, calls: list[tuple[Callable[[sa.Connection], Any], bool]], *, synced: bool
+    ) -> list[tuple[bool, Any]]:
         outcomes: list[tuple[bool, Any]] = []
         with self._durable(synced=synced) as conn:
             for call, savepoint in calls:
@@ -131,6 +155,8 @@ class SyncSqlStore:
                 except Exception as exc:  # handed to that call's caller
                     if unavailable(exc) is not None or isinstance(exc, sa.exc.PendingRollbackError):
                         raise  # the connection is gone: the whole batch fails, each caller told
+                    if _deadlocked(exc):
+                        raise  # the whole batch runs again (`write_batch`)
                     if not savepoint and not isinstance(exc, LeaseLostError):
                         # It may have written part of itself, with no savepoint to undo it:
                         # nothing of this batch may commit. Each caller is told.
@@ -205,6 +231,13 @@ class SyncSqlStore:
         if record_result(conn, claim, finished):
             self._notify_due(conn)
 
+    def defer(self, conn: sa.Connection, claim: Claim, deferral: Deferral) -> None:
+        """Put the claimed step run back without an attempt, in `conn`'s transaction, fenced.
+
+        Due `deferral.delay` after the database's now (the statements: `deferrals.py`).
+        """
+        record_deferral(conn, claim, deferral)
+
     def _notify_due(self, conn: sa.Connection) -> None:
         """On PostgreSQL, wake listening workers when this transaction commits.
 
@@ -232,7 +265,7 @@ class SyncSqlStore:
 
     def get_run(self, run_id: str) -> StoredRun:
         """Return a run with its step runs and their attempts."""
-        with self._reader.connect() as conn:
+        with self._reader.connect() as conn, one_snapshot(conn):
             return read_run(conn, run_id)
 
     def list_runs(
@@ -391,3 +424,9 @@ class SyncSqlStore:
                 conn.execute(sa.select(database_now(conn) - sa.func.max(workers.c.last_seen_at)))
             ).scalar_one_or_none()
         return max(0.0, float(value)) if value is not None else None
+
+
+def _deadlocked(error: BaseException) -> bool:
+    """Say whether PostgreSQL ended the transaction as one side of a deadlock."""
+    orig = error.orig if isinstance(error, sa.exc.DBAPIError) else error
+    return isinstance(orig, psycopg.Error) and orig.sqlstate == POSTGRES_DEADLOCK

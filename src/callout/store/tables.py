@@ -58,12 +58,22 @@ step_runs = sa.Table(
     sa.Column("resumed_from", sa.String(40), nullable=True),
     sa.Column("created_at", sa.Float(precision=53), nullable=False),
     sa.Column("updated_at", sa.Float(precision=53), nullable=False),
+    # Delivery control held it back (`Store.defer`): why, for which host, how often.
+    sa.Column("wait_reason", sa.String(300), nullable=True),
+    sa.Column("waiting_for", sa.String(253), nullable=True),
+    sa.Column("deferrals", sa.Integer, nullable=False, server_default="0"),
     sa.Index("ix_step_runs_run", "run_id", "position"),
     sa.Index(
         "ix_step_runs_due",
         "due_at",
         postgresql_where=sa.text("due_at IS NOT NULL"),
         sqlite_where=sa.text("due_at IS NOT NULL"),
+    ),
+    sa.Index(
+        "ix_step_runs_waiting_for",
+        "waiting_for",
+        postgresql_where=sa.text("waiting_for IS NOT NULL"),
+        sqlite_where=sa.text("waiting_for IS NOT NULL"),
     ),
 )
 
@@ -168,6 +178,8 @@ workflows = sa.Table(
     sa.Column("archived_at", sa.Float(precision=53), nullable=True),
     sa.Column("created_at", sa.Float(precision=53), nullable=False),
     sa.Column("updated_at", sa.Float(precision=53), nullable=False),
+    # The organization's system workflow: its runs are run events' notifications.
+    sa.Column("system", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_workflows_org_created", "org_id", "created_at"),
     sa.Index("ix_workflows_org_event", "org_id", "event"),
 )
@@ -258,4 +270,86 @@ maintenance_leases = sa.Table(
     sa.Column("holder", sa.String(40), nullable=True),
     sa.Column("expires_at", sa.Float(precision=53), nullable=True),
     sa.Column("finished_at", sa.Float(precision=53), nullable=True),
+)
+
+# Delivery control (store/delivery.py, docs/delivery-control.md).
+
+host_limits = sa.Table(
+    "host_limits",
+    metadata,
+    _org_id(),
+    sa.Column("host", sa.String(253), nullable=False),  # lower case, no port; `*`: any host
+    sa.Column("max_in_flight", sa.Integer, nullable=True),
+    sa.Column("rate_per_second", sa.Float(precision=53), nullable=True),
+    sa.Column("burst", sa.Integer, nullable=True),
+    sa.Column("breaker_failures", sa.Integer, nullable=True),
+    sa.Column("breaker_pause", sa.Float(precision=53), nullable=True),
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+    sa.Column("updated_at", sa.Float(precision=53), nullable=False),
+    sa.PrimaryKeyConstraint("org_id", "host", name="pk_host_limits"),
+)
+
+host_states = sa.Table(
+    "host_states",
+    metadata,
+    # One row per host delivery control limits or saw fail: admissions hold it (FOR UPDATE).
+    _org_id(),
+    sa.Column("host", sa.String(253), nullable=False),
+    sa.Column("breaker", sa.String(16), nullable=False, server_default="closed"),
+    sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("opened_at", sa.Float(precision=53), nullable=True),
+    sa.Column("next_probe_at", sa.Float(precision=53), nullable=True),
+    sa.Column("pause", sa.Float(precision=53), nullable=True),  # the current pause (doubles)
+    sa.Column("last_error", sa.String(200), nullable=True),
+    sa.Column("tokens", sa.Float(precision=53), nullable=True),  # the rate bucket; NULL: full
+    sa.Column("refilled_at", sa.Float(precision=53), nullable=True),
+    sa.Column("rate_horizon", sa.Float(precision=53), nullable=True),  # the last turn handed out
+    sa.Column("updated_at", sa.Float(precision=53), nullable=False),
+    sa.PrimaryKeyConstraint("org_id", "host", name="pk_host_states"),
+)
+
+host_slots = sa.Table(
+    "host_slots",
+    metadata,
+    # An attempt in flight to a limited host, or the breaker's probe; expires if its worker dies.
+    sa.Column("attempt_id", sa.String(40), primary_key=True),
+    _org_id(),
+    sa.Column("host", sa.String(253), nullable=False),
+    sa.Column("probe", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("expires_at", sa.Float(precision=53), nullable=False),
+    sa.Index("ix_host_slots_host", "org_id", "host"),
+)
+
+# Run events (store/run_events.py, docs/run-events.md).
+
+notification_endpoints = sa.Table(
+    "notification_endpoints",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    _org_id(),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("events", sa.JSON, nullable=False),  # a list of event types
+    sa.Column("format", sa.String(16), nullable=False),  # callout | slack
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("secret_name", sa.String(64), nullable=False),  # the org secret that signs
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+    sa.Column("updated_at", sa.Float(precision=53), nullable=False),
+    sa.UniqueConstraint("org_id", "name", name="uq_notification_endpoints_name"),
+)
+
+run_events = sa.Table(
+    "run_events",
+    metadata,
+    # The outbox: written in the transaction of the change that caused the event.
+    sa.Column("id", sa.String(40), primary_key=True),
+    _org_id(),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("run_id", sa.String(40), nullable=True),
+    sa.Column("step_id", sa.String(64), nullable=True),
+    sa.Column("host", sa.String(253), nullable=True),
+    sa.Column("error", sa.JSON, nullable=True),
+    sa.Column("detail", sa.JSON, nullable=True),
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+    sa.Index("ix_run_events_created", "created_at"),
 )

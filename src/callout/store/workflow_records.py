@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from callout.store.protocol import NewRun
+from callout.store.protocol import ConflictError, NewRun
 
 
 class WorkflowStatus(StrEnum):
@@ -81,6 +81,9 @@ class WorkflowInfo:
     updated_at: float
     archived_at: float | None
     last_run: LastRun | None = None
+    system: bool = False
+    """callout's own workflow of run events (store/run_events.py): it cannot be edited,
+    published, archived or triggered; its runs are the notifications."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +126,14 @@ class CallOutcome:
 
     call: TriggerCall
     replayed: bool
+
+
+def system_workflow_refused(workflow_id: str) -> ConflictError:
+    """Return the refusal of a change to an organization's system workflow (409)."""
+    return ConflictError(
+        f"workflow {workflow_id} is callout's workflow of run events (its runs are the "
+        "notifications): it cannot be edited, published, archived or triggered"
+    )
 
 
 def same_document(stored: Any, checked: Any) -> bool:

@@ -22,6 +22,7 @@ from callout.store.workflow_records import (
     WorkflowInfo,
     WorkflowStatus,
     same_document,
+    system_workflow_refused,
 )
 
 
@@ -58,6 +59,14 @@ def _workflow_row(
     row = conn.execute(query.with_for_update() if for_update else query).one_or_none()
     if row is None:
         raise NotFoundError(f"no workflow {workflow_id}")
+    return row
+
+
+def _editable_row(conn: sa.Connection, org_id: str, workflow_id: str) -> Any:
+    """Return the workflow's row, locked, for a change; ConflictError for a system workflow."""
+    row = _workflow_row(conn, org_id, workflow_id, for_update=True)
+    if row.system:
+        raise system_workflow_refused(workflow_id)
     return row
 
 
@@ -109,6 +118,7 @@ def _infos(conn: sa.Connection, rows: list[Any], *, last_run: bool = True) -> li
                 updated_at=row.updated_at,
                 archived_at=row.archived_at,
                 last_run=last_runs.get(row.id),
+                system=bool(row.system),
             )
         )
     return infos
@@ -202,7 +212,7 @@ def save_draft(  # noqa: PLR0913
     now: float,
 ) -> VersionInfo:
     """Replace the draft's document, or start a new draft (the next number) if none."""
-    row = _workflow_row(conn, org_id, workflow_id, for_update=True)
+    row = _editable_row(conn, org_id, workflow_id)
     draft = conn.execute(
         sa.select(workflow_versions)
         .where(workflow_versions.c.workflow_id == workflow_id)
@@ -290,7 +300,7 @@ def publish_version(  # noqa: PLR0913 - the draft as checked, and who published 
     caller checked, so a save cannot slip in between. Raises NotFoundError, or
     ConflictError (archived; the draft saved or published since it was checked).
     """
-    row = _workflow_row(conn, org_id, workflow_id, for_update=True)
+    row = _editable_row(conn, org_id, workflow_id)
     if row.archived_at is not None:
         raise ConflictError(f"workflow {workflow_id} is archived; unarchive it to publish")
     draft = conn.execute(
@@ -322,7 +332,7 @@ def set_archived(
     conn: sa.Connection, *, org_id: str, workflow_id: str, archived: bool, now: float
 ) -> WorkflowInfo:
     """Archive a workflow (it starts no runs) or bring it back. Idempotent."""
-    row = _workflow_row(conn, org_id, workflow_id, for_update=True)
+    row = _editable_row(conn, org_id, workflow_id)
     if (row.archived_at is not None) != archived:
         conn.execute(
             sa.update(workflows)
@@ -365,6 +375,7 @@ def _target(conn: sa.Connection, row: Any) -> RunTarget:
         created_at=row.created_at,
         updated_at=row.updated_at,
         archived_at=row.archived_at,
+        system=bool(row.system),
     )
     version = _version(live, row.live_version_id, with_document=True) if live else None
     return RunTarget(info, version)

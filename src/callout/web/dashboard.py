@@ -1,4 +1,4 @@
-"""The dashboard's pages: sign in with an API key, then workflows, runs, secrets, settings.
+"""The dashboard's pages: sign in with an API key, then workflows, runs and the settings.
 
 Pages are shells rendered here (layout, navigation, the CSRF token); their
 JavaScript modules (static/js) fetch and change everything through /v1, the
@@ -196,6 +196,18 @@ async def run_page(request: Request, run_id: str) -> Response:
 async def secrets_page(request: Request) -> Response:
     """Show the organization's secrets."""
     return await _shell(request, "secrets", "Secrets")
+
+
+@router.get("/hosts")
+async def hosts_page(request: Request) -> Response:
+    """Show the hosts runs send to: their breakers and limits, and Resume now."""
+    return await _shell(request, "hosts", "Hosts")
+
+
+@router.get("/notifications")
+async def notifications_page(request: Request) -> Response:
+    """Show the notification endpoints told of run events."""
+    return await _shell(request, "notifications", "Notifications")
 
 
 @router.get("/organization")

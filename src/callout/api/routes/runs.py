@@ -124,6 +124,12 @@ class StepRunOut(BaseModel):
     )
     resumed_from: str | None = None
     next_attempt_at: str | None = None
+    wait_reason: str | None = Field(
+        default=None,
+        description="Why a `pending` step has not been sent yet when delivery control holds "
+        "it back (a host's limit, or a paused host), e.g. \"waiting for a slot: at most 5 "
+        'requests in flight to api.example.com"',
+    )
     output: dict[str, Any] | None = Field(
         default=None,
         description="`{status, headers, body}` as later steps read it; `body_truncated: "

@@ -31,6 +31,7 @@ from callout.store.account_records import (
     SecretKind,
 )
 from callout.store.encryption import SecretKeyError
+from callout.store.protocol import ConflictError
 
 router = APIRouter(prefix="/v1/secrets", tags=["Secrets"], responses=ERROR_RESPONSES)
 
@@ -237,6 +238,17 @@ async def rotate(name: NamePath, body: RotateIn, caller: CallerDep, request: Req
 
 @router.delete("/{name}", status_code=204, summary="Delete a secret")
 async def delete(name: NamePath, caller: CallerDep, request: Request) -> Response:
-    """Delete a secret; runs that reference it fail to resolve it from then on."""
-    await context_of(request).store.accounts.delete_secret(org_id=caller.org.id, name=name)
+    """Delete a secret; runs that reference it fail to resolve it from then on.
+
+    A notification endpoint's signing secret is refused (409): removing the endpoint
+    removes it (docs/run-events.md).
+    """
+    store = context_of(request).store
+    for endpoint in await store.run_events.list_endpoints(org_id=caller.org.id):
+        if endpoint.secret_name == name:
+            raise ConflictError(
+                f"secret {name} signs notification endpoint {endpoint.name!r} "
+                f"({endpoint.id}); remove the endpoint instead"
+            )
+    await store.accounts.delete_secret(org_id=caller.org.id, name=name)
     return Response(status_code=204)

@@ -114,6 +114,7 @@ class TriggerCallPage(PageInfo):
 
 
 REFUSAL_STATUS = {
+    "system_workflow": 409,
     "workflow_archived": 409,
     "not_published": 409,
     "live_version_invalid": 409,

@@ -17,7 +17,13 @@ from callout.model.json_input import servable_json_value
 from callout.model.timestamps import iso_utc
 from callout.store.account_records import Caller
 from callout.store.protocol import ConflictError
-from callout.store.workflow_records import VersionInfo, VersionState, WorkflowInfo, WorkflowStatus
+from callout.store.workflow_records import (
+    VersionInfo,
+    VersionState,
+    WorkflowInfo,
+    WorkflowStatus,
+    system_workflow_refused,
+)
 
 router = APIRouter(prefix="/v1/workflows", tags=["Workflows"], responses=ERROR_RESPONSES)
 
@@ -309,6 +315,8 @@ async def publish(workflow_id: WorkflowIdPath, caller: CallerDep, request: Reque
     context = context_of(request)
     workflows, org_id = context.store.workflows, caller.org.id
     workflow = await workflows.get_workflow(org_id=org_id, workflow_id=workflow_id)
+    if workflow.system:
+        raise system_workflow_refused(workflow_id)
     if workflow.status is WorkflowStatus.ARCHIVED:
         raise ConflictError(f"workflow {workflow_id} is archived; unarchive it to publish")
     draft = await workflows.get_version(org_id=org_id, workflow_id=workflow_id, version_id="draft")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from callout.http import InboundResponse
 from callout.model.errors import AttemptError, RequestRejected, ResolveError
@@ -52,8 +53,17 @@ def prepared_or_refusal(
 async def exchange(
     prepared: PreparedRequest, context: AttemptContext, *, time_left: float | None = None
 ) -> InboundResponse | AttemptResult:
-    """Send a prepared request (within `time_left` s, when given); a failed send is the result."""
+    """Send a prepared request (within `time_left` s, when given); a failed send is the result.
+
+    Delivery control (`context.gate`) is asked first, by the URL's host: a deferred
+    attempt sends nothing, and its result says when to come back. Only the first
+    host is asked: redirect hops the transport follows are not held back.
+    """
     outbound = prepared.outbound
+    if context.gate is not None:
+        deferral = await context.gate.admit(gated_host(outbound.url))
+        if deferral is not None:
+            return AttemptResult(deferred=deferral)
     if time_left is not None:
         outbound = dataclasses.replace(outbound, timeout=time_left)
     try:
@@ -64,6 +74,11 @@ async def exchange(
             retryable=exc.retryable,
             request=logged_request(prepared.record),
         )
+
+
+def gated_host(url: str) -> str:
+    """Return the host delivery control knows a URL by: its name, lower case, without the port."""
+    return (urlsplit(url).hostname or "").lower()
 
 
 async def outcome_of(

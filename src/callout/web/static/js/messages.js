@@ -304,3 +304,38 @@ export function whyTheRunFailed(run) {
   const tries = total === 0 ? "it could not be sent" : total === 1 ? "its only attempt failed" : `all ${total} of its attempts failed`;
   return `This run failed because step ${errored.id} errored (${tries}) and does not continue on error.`;
 }
+
+// ---- a form's field problems, as a sentence about the field its label names
+
+// The API's own words for a value it refused (pydantic's "Input should be ..."), said plainly.
+// `unit` names what the number counts ("requests", "seconds"); a message it does not know is
+// kept, as a sentence.
+export function fieldProblem(message, unit = "") {
+  const text = String(message ?? "");
+  const of = (n) => (unit ? `${n} ${unit}` : n);
+  const least = /greater than or equal to (-?[\d.]+)/.exec(text);
+  if (least) return `Must be at least ${of(least[1])}.`;
+  const above = /greater than (-?[\d.]+)/.exec(text);
+  if (above) return `Must be more than ${of(above[1])}.`;
+  const most = /less than or equal to (-?[\d.]+)/.exec(text);
+  if (most) return `Must be at most ${of(most[1])}.`;
+  const below = /less than (-?[\d.]+)/.exec(text);
+  if (below) return `Must be less than ${of(below[1])}.`;
+  if (/valid integer|int_parsing|fractional part/.test(text)) return "Must be a whole number.";
+  if (/valid number|float_parsing/.test(text)) return "Must be a number.";
+  if (/^Field required/.test(text)) return "This is required.";
+  const range = /^must be (.+?), got (.+)$/.exec(text);
+  if (range) return `Must be ${range[1]}${unit ? ` ${unit}` : ""}, not ${range[2]}.`;
+  const said = /^is /.test(text) ? `This ${text}` : text.charAt(0).toUpperCase() + text.slice(1);
+  return said.endsWith(".") ? said : `${said}.`;
+}
+
+// ---- a host's last failure, as delivery control records it ("http_status 503", "timeout")
+
+// The same first sentence the run page says for that error type (stepErrorWords).
+export function hostErrorWords(lastError) {
+  if (!lastError) return null;
+  const [type, status] = String(lastError).trim().split(/\s+/);
+  const number = Number(status);
+  return stepErrorWords({ type, status: Number.isInteger(number) ? number : undefined }, "run").what;
+}

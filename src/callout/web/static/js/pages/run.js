@@ -104,6 +104,16 @@ function stepError(s) {
   ];
 }
 
+// Why a pending step has not been sent yet, when delivery control holds it back (a host's
+// limit, or a paused host): "Waiting: at most 5 requests in flight to api.example.com".
+function waitReason(s) {
+  if (s.status !== "pending" || !s.wait_reason) return null;
+  // A time in the sentence (ISO, UTC) is said in the reader's own clock.
+  const reason = s.wait_reason.trim().replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})/g, (iso) => clock(iso));
+  const said = /^waiting\b/i.test(reason) ? `${reason.charAt(0).toUpperCase()}${reason.slice(1)}` : `Waiting: ${reason}`;
+  return h("p", { class: "wait-reason" }, said, h("span", { class: "muted small" }, " (a wait is not an attempt: it uses none of the step's retries)"));
+}
+
 function step(s, position, superseded) {
   const label = `Step ${position}: ${s.id}${superseded ? " (before resume)" : ""}`;
   return h(
@@ -114,7 +124,8 @@ function step(s, position, superseded) {
     s.status === "waiting" && s.next_attempt_at ? h("p", { class: "muted" }, countdown(s.next_attempt_at)) : null,
     s.resumed_from ? h("p", { class: "muted small" }, `resumed (a new step run, key ${s.step_run_id})`) : null,
     s.attempts_total > s.attempts.length ? h("p", { class: "muted small" }, `${s.attempts_total - s.attempts.length} earlier attempts not shown: `, whole(s)) : null,
-    s.attempts.length ? h("ol", { class: "attempts", start: s.attempts[0].number }, s.attempts.map((a, i) => attempt(a, s, i))) : h("p", { class: "muted small" }, s.status === "pending" ? "not started" : "no attempts"),
+    waitReason(s),
+    s.attempts.length ? h("ol", { class: "attempts", start: s.attempts[0].number }, s.attempts.map((a, i) => attempt(a, s, i))) : s.wait_reason && s.status === "pending" ? null : h("p", { class: "muted small" }, s.status === "pending" ? "not started" : "no attempts"),
     s.attempts.some((a) => a.response?.body_truncated || a.request?.body_truncated) ? h("p", { class: "muted small" }, "Bodies are cut here: ", whole(s)) : null,
   );
 }

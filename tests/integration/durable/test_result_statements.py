@@ -1,0 +1,62 @@
+"""A result costs what it did before delivery control and run events, unless it carries them.
+
+The common result (no host outcome, no wanted event) runs the same statements as
+before: on PostgreSQL one statement (one round trip), on SQLite four.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from callout.model.records import Decision
+from callout.store.delivery import HostOutcome
+from callout.store.sql_store import SqlStore
+from integration.durable.contract_runs import claim, ended, run_of
+
+WRITES = ("UPDATE", "INSERT", "DELETE", "WITH", "SELECT")
+
+
+@contextmanager
+def statements_of(store: SqlStore) -> Iterator[list[str]]:
+    """Collect the statements the store's engine executes meanwhile (not BEGIN/COMMIT)."""
+    seen: list[str] = []
+
+    def noted(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith(WRITES):
+            seen.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", noted)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", noted)
+
+
+async def test_a_result_without_host_or_events_adds_no_statement(store: SqlStore) -> None:
+    await store.create_run(run_of())
+    claimed = await claim(store)
+    with statements_of(store) as seen:
+        await store.finish_attempt(claimed, ended(claimed, Decision.SUCCEEDED))
+    postgres = store.engine.dialect.name == "postgresql"
+    assert len(seen) == (1 if postgres else 4)  # as before: the fence, attempt, next, run
+    assert not any("host_" in statement or "run_events" in statement for statement in seen)
+
+
+async def test_a_result_that_gives_a_slot_back_adds_one_round_trip_on_postgresql(
+    store: SqlStore,
+) -> None:
+    await store.create_run(run_of())
+    claimed = await claim(store)
+    host = HostOutcome(org_id="org_1", host="api.example.com", failed=False, slot=True)
+    with statements_of(store) as seen:
+        await store.finish_attempt(claimed, replace(ended(claimed, Decision.SUCCEEDED), host=host))
+    postgres = store.engine.dialect.name == "postgresql"
+    # The slot released and handed to the next waiter, failures left alone: on PostgreSQL
+    # one statement more, on SQLite three (release, hand over, reset).
+    assert len(seen) == (2 if postgres else 7)
+    assert any("waiting_for" in statement for statement in seen)
