@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import time
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from callout.store.database import database_url
 from callout.store.sql_store import SqlStore, open_store
 from support.databases import POSTGRES_ENV, fresh_database, postgres_admin_url
 from support.https_servers import Hit, HttpsServer, listening, reply
+from support.migrated_databases import migrated_database, migrated_sqlite_file
 from support.private_postgres import PrivatePostgres, missing_reason, private_postgres
 from support.services import skip_or_fail
 
@@ -92,18 +94,40 @@ def loopback_env(ca_bundle: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
 @pytest.fixture
 async def sqlite_store(tmp_path: Path) -> AsyncIterator[SqlStore]:
     """A store on a fresh SQLite file, schema upgraded: where `callout run` records runs."""
-    store = await open_store(database_url(str(tmp_path / "callout.db")))
+    path = tmp_path / "callout.db"
+    await migrated_sqlite_file(path)
+    store = await open_store(database_url(str(path)))
     yield store
     await store.close()
 
 
+OPENING_A_STORE = {"store", "timed_store", "pg_store"}
+"""Fixtures that open a store on the test's database, bringing its schema up to date."""
+
+
+def _fresh_or_migrated(
+    request: pytest.FixtureRequest, kind: str, tmp_path: Path
+) -> contextlib.AbstractAsyncContextManager[str]:
+    """An empty database; at the newest schema already when the test opens a store on it.
+
+    Opening the store would migrate it first anyway: a copy of a database migrated
+    once per session (support/migrated_databases.py) saves the second it takes.
+    """
+    if OPENING_A_STORE & set(request.fixturenames):
+        return migrated_database(kind, tmp_path, admin=postgres_admin_url())
+    return fresh_database(kind, tmp_path)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh SQLite file and a fresh PostgreSQL database: store tests run on both."""
+    """A fresh SQLite file and a fresh PostgreSQL database: store tests run on both.
+
+    Empty; already at the newest schema when the test opens `store` or `timed_store` on it.
+    """
     kind = request.param
     if kind == "postgresql" and postgres_admin_url() is None:
         skip_or_fail(f"{POSTGRES_ENV} is not set")
-    async with fresh_database(kind, tmp_path) as url:
+    async with _fresh_or_migrated(request, kind, tmp_path) as url:
         yield url
 
 
@@ -130,11 +154,14 @@ async def timed_store(db_url: str, db_clock: ManualClock) -> AsyncIterator[SqlSt
 
 
 @pytest.fixture
-async def pg_url(tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh PostgreSQL database, for what only PostgreSQL does."""
+async def pg_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh PostgreSQL database, for what only PostgreSQL does.
+
+    Empty; already at the newest schema when the test opens `pg_store` on it.
+    """
     if postgres_admin_url() is None:
         skip_or_fail(f"{POSTGRES_ENV} is not set")
-    async with fresh_database("postgresql", tmp_path) as url:
+    async with _fresh_or_migrated(request, "postgresql", tmp_path) as url:
         yield url
 
 

@@ -1,4 +1,8 @@
-"""Fresh databases for store tests: a SQLite file, or a new PostgreSQL database."""
+"""Fresh databases for store tests: a SQLite file, or a new PostgreSQL database.
+
+`fresh_database` is empty (for the migration tests); a store opened by `store_of_kind`
+starts at the newest schema from support/migrated_databases.py, as if just migrated.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from callout.model.clock import Clock
 from callout.store.database import database_url
 from callout.store.memory import MemoryStore
 from callout.store.sql_store import SqlStore, open_store
+from support.migrated_databases import migrated_database
 from support.services import skip_or_fail
 
 POSTGRES_ENV = "CALLOUT_TEST_POSTGRES_URL"
@@ -73,7 +78,7 @@ async def store_of_kind(
         return
     if kind == "postgresql" and postgres_admin_url() is None:
         skip_or_fail(f"{POSTGRES_ENV} is not set")
-    async with fresh_database(kind, tmp_path) as url:
+    async with migrated_database(kind, tmp_path, admin=postgres_admin_url()) as url:
         real = await open_store(database_url(url), clock=clock)
         try:
             yield real

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from support.in_process_commands import invoke_callout
 from support.processes import kill_hard, run_callout, start_callout
 
 STARTUP_TIMEOUT = 30.0
@@ -103,11 +104,15 @@ async def serving_callout(
         await kill_hard(process)
 
 
-async def create_org(env: Mapping[str, str]) -> str:
-    """`callout orgs create Acme --plan growth` as the operator runs it; return its API key."""
-    code, out, err = await run_callout(
-        "orgs", "create", "Acme", "--plan", "growth", "--json", env=env
-    )
+async def create_org(env: Mapping[str, str], *, as_process: bool = False) -> str:
+    """`callout orgs create Acme --plan growth` as the operator runs it; return its API key.
+
+    It runs in this process (support/in_process_commands.py) unless `as_process`: a
+    process of its own adds a second or more to every test that serves an API, and
+    proves nothing more there; end-to-end tests, where every part is a process, ask for one.
+    """
+    command = run_callout if as_process else invoke_callout
+    code, out, err = await command("orgs", "create", "Acme", "--plan", "growth", "--json", env=env)
     assert code == 0, err
     made: dict[str, Any] = json.loads(out)
     assert made["organization"]["plan"] == "growth"

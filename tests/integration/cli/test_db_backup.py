@@ -1,9 +1,10 @@
 """`callout db backup` and `callout db check`: a live store copied, checked, and served again.
 
-Every part is a real process: `callout serve` takes triggers and its worker
+The live backup runs as real processes: `callout serve` takes triggers and its worker
 sends them to a loopback HTTPS server while `callout db backup` copies the
 file; `callout db check` reads the copy; a second `callout serve` starts from
-the copy and answers for the runs it holds.
+the copy and answers for the runs it holds. `db check` and the refusals run in
+this process (support/in_process_commands.py), on the same files.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import httpx
 
 from support.api_clients import document
 from support.https_servers import HttpsServer
+from support.in_process_commands import invoke_callout
 from support.polling import eventually
 from support.processes import run_callout
 from support.served_processes import create_org, serving_callout
@@ -94,7 +96,7 @@ async def test_a_backup_of_a_live_store_checks_ok_and_a_service_starts_from_it(
     assert "backed up callout.db to copy.db" in out
     assert not await asyncio.to_thread(Path("copy.db-wal").exists)  # one self-contained file
 
-    code, out, err = await run_callout("db", "check", "copy.db", "--json", env={})
+    code, out, err = await invoke_callout("db", "check", "copy.db", "--json", env={})
     assert code == 0, (out, err)
     checked = json.loads(out)
     assert checked["ok"] is True
@@ -132,7 +134,7 @@ async def test_check_refuses_a_file_callout_cannot_start_from(workdir: Path) -> 
         ("garbage.db", "cannot read garbage.db"),
         ("missing.db", "there is no file at missing.db"),
     ):
-        code, _, err = await run_callout("db", "check", path, env={})
+        code, _, err = await invoke_callout("db", "check", path, env={})
         assert code == 1, path
         assert problem in err, (path, err)
 
@@ -142,7 +144,7 @@ async def test_backup_never_overwrites_a_file(workdir: Path) -> None:
     taken = workdir / "taken.db"
     await asyncio.to_thread(taken.write_text, "keep me")
 
-    code, _, err = await run_callout("db", "backup", "taken.db", env={})
+    code, _, err = await invoke_callout("db", "backup", "taken.db", env={})
 
     assert code == 2
     assert "taken.db exists: a backup never overwrites a file" in err
@@ -150,7 +152,7 @@ async def test_backup_never_overwrites_a_file(workdir: Path) -> None:
 
 
 async def test_backup_of_postgresql_points_to_its_own_tools(workdir: Path) -> None:
-    code, _, err = await run_callout(
+    code, _, err = await invoke_callout(
         "db", "backup", "copy.db", "--database", "postgresql://nobody@127.0.0.1:1/none", env={}
     )
 

@@ -1,8 +1,13 @@
-"""`callout run --detach`, `worker`, `runs ...` and `db upgrade`, each as a real process."""
+"""`callout run --detach`, `worker`, `runs ...` and `db upgrade`.
+
+`worker` always runs as a real process (it is stopped by SIGTERM); so do one
+`run`, one `runs` command and `db upgrade`. The other commands, and the polls for
+a run's status, run in this process (support/in_process_commands.py): they read
+and write the same SQLite file a process would.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -10,9 +15,13 @@ import pytest
 
 from callout.store.schema import head_revision
 from support.https_servers import HttpsServer, reply
+from support.in_process_commands import invoke_callout
+from support.polling import eventually
 from support.processes import run_callout, start_callout, stop_gently, wait_for_line
 
 SECRET = "s3cr3t-value-that-must-not-leak"
+WORKER_WITHIN = 40.0
+"""How long a worker process may take to start and finish a run (a busy 2-core box)."""
 
 
 @pytest.fixture
@@ -34,14 +43,18 @@ def workflow(tmp_path: Path, url: str) -> str:
 
 
 async def wait_status(run_id: str, status: str, env: dict[str, str]) -> dict[str, object]:
-    for _ in range(40):
-        code, out, _ = await run_callout("runs", "show", run_id, "--json", env=env)
+    """`runs show --json` until the run has `status` (the worker process may start slowly)."""
+    report: dict[str, object] = {}
+
+    async def reached() -> bool:
+        nonlocal report
+        code, out, _ = await invoke_callout("runs", "show", run_id, "--json", env=env)
         assert code == 0
-        report: dict[str, object] = json.loads(out)
-        if report["status"] == status:
-            return report
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"run {run_id} never reached {status}: {report}")
+        report = json.loads(out)
+        return report["status"] == status
+
+    await eventually(reached, f"run {run_id} to reach {status}", seconds=WORKER_WITHIN, every=0.1)
+    return report
 
 
 async def test_detached_run_is_executed_by_a_worker_and_shown(
@@ -86,7 +99,7 @@ async def test_detached_run_is_executed_by_a_worker_and_shown(
 async def test_detach_refuses_secret_options(
     https_server: HttpsServer, env: dict[str, str], tmp_path: Path
 ) -> None:
-    code, _, err = await run_callout(
+    code, _, err = await invoke_callout(
         "run",
         workflow(tmp_path, https_server.url("/")),
         "--detach",
@@ -105,7 +118,7 @@ async def test_a_failed_run_is_resumed_from_the_failed_step(
     https_server.script("/users", reply(500), reply(201, '{"id": "usr_1"}'))
     trigger = tmp_path / "t.json"
     trigger.write_text('{"email": "ada@example.com"}')
-    code, out, _ = await run_callout(
+    code, out, _ = await invoke_callout(
         "run",
         workflow(tmp_path, https_server.url("/users")),
         "--trigger",
@@ -117,10 +130,10 @@ async def test_a_failed_run_is_resumed_from_the_failed_step(
     )
     assert code == 1
     run_id = json.loads(out)["run_id"]
-    code, out, _ = await run_callout("runs", "list", "--status", "failed", "--json", env=env)
+    code, out, _ = await invoke_callout("runs", "list", "--status", "failed", "--json", env=env)
     assert [r["run_id"] for r in json.loads(out)] == [run_id]
 
-    code, out, err = await run_callout("runs", "resume", run_id, env=env)
+    code, out, err = await invoke_callout("runs", "resume", run_id, env=env)
     assert code == 0, err
     worker = await start_callout(
         "worker", env={**env, "CALLOUT_SECRET_CRM_SIGNING": SECRET}, log=tmp_path / "worker.log"
@@ -137,7 +150,7 @@ async def test_a_failed_run_is_resumed_from_the_failed_step(
 
 
 async def test_unknown_run_says_so(env: dict[str, str]) -> None:
-    code, _, err = await run_callout("runs", "show", "wfr_nope", env=env)
+    code, _, err = await invoke_callout("runs", "show", "wfr_nope", env=env)
     assert code == 1
     assert "no run wfr_nope" in err
 
@@ -149,7 +162,7 @@ async def test_db_upgrade_reports_the_revision(env: dict[str, str]) -> None:
 
 
 async def test_unsupported_database_url_is_refused(env: dict[str, str]) -> None:
-    code, _, err = await run_callout(
+    code, _, err = await invoke_callout(
         "runs", "list", env={**env, "CALLOUT_DATABASE_URL": "mysql://x"}
     )
     assert code == 2

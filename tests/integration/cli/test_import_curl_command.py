@@ -1,4 +1,8 @@
-"""`callout import-curl` as a real process: the step as YAML or JSON, secrets, notes, exit codes."""
+"""`callout import-curl`: the step as YAML or JSON, secrets, notes, exit codes.
+
+Reading a command piped to standard input is a real process (`python -m callout`);
+the other cases run the command in this process (support/in_process_commands.py).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from click.testing import CliRunner
 
 from callout.cli.main import cli
 from callout.model.loading import parse_document
+from support.in_process_commands import invoke_callout
 from support.processes import run_callout
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "curl"
@@ -27,7 +32,7 @@ def expected(path: Path) -> Any:
 async def test_a_file_prints_the_step_as_yaml_and_the_secrets_and_notes_on_stderr(
     workdir: Path,
 ) -> None:
-    code, out, err = await run_callout("import-curl", str(TWILIO), env={})
+    code, out, err = await invoke_callout("import-curl", str(TWILIO), env={})
     assert code == 0, err
     want = expected(TWILIO)
     assert parse_document(out) == [want["step"]]
@@ -65,13 +70,13 @@ async def test_standard_input_with_json_and_an_id(workdir: Path) -> None:
 
 
 async def test_the_imported_step_passes_callout_validate_with_its_secrets(workdir: Path) -> None:
-    code, out, err = await run_callout("import-curl", str(STRIPE), env={})
+    code, out, err = await invoke_callout("import-curl", str(STRIPE), env={})
     assert code == 0, err
     document = workdir / "wf.yaml"
     document.write_text(
         "name: Charge\nsteps:\n" + "".join(f"  {line}\n" for line in out.splitlines())
     )
-    code, out, err = await run_callout(
+    code, out, err = await invoke_callout(
         "validate", str(document), "--secret", "stripe_api_key", env={}
     )
     assert (code, err) == (0, "")
@@ -80,7 +85,7 @@ async def test_the_imported_step_passes_callout_validate_with_its_secrets(workdi
 
 async def test_a_command_it_cannot_read_exits_2_naming_the_flag(workdir: Path) -> None:
     path = FIXTURES / "mailgun_messages_form.curl"
-    code, out, err = await run_callout("import-curl", str(path), env={})
+    code, out, err = await invoke_callout("import-curl", str(path), env={})
     assert (code, out) == (2, "")
     assert err.splitlines() == [
         "cannot import the curl command (1 problem):",
@@ -93,7 +98,7 @@ async def test_a_command_it_cannot_read_exits_2_naming_the_flag(workdir: Path) -
 
 
 async def test_json_errors_are_json_on_stdout(workdir: Path) -> None:
-    code, out, _ = await run_callout(
+    code, out, _ = await invoke_callout(
         "import-curl", "--json", env={}, stdin=b"curl 'https://a.example.com"
     )
     assert code == 2
@@ -119,7 +124,7 @@ async def test_json_errors_are_json_on_stdout(workdir: Path) -> None:
 async def test_unreadable_input_exits_2_with_a_clear_line(
     workdir: Path, args: list[str], stdin: bytes, message: str
 ) -> None:
-    code, out, err = await run_callout("import-curl", *args, env={}, stdin=stdin)
+    code, out, err = await invoke_callout("import-curl", *args, env={}, stdin=stdin)
     assert (code, out) == (2, "")
     assert message in err
     assert "Traceback" not in err

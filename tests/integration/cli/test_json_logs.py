@@ -19,6 +19,7 @@ from callout.cli.log_format import JsonLines
 from callout.store.encryption import new_key_text
 from support.api_clients import document
 from support.https_servers import HttpsServer, reply
+from support.in_process_commands import invoke_callout
 from support.polling import eventually
 from support.processes import start_callout, stop_gently, wait_for_line
 from support.served_processes import create_org, read_log, serving_callout
@@ -116,8 +117,9 @@ async def test_the_worker_reads_its_log_format_from_the_environment(
 
 
 async def test_a_log_format_outside_the_choices_is_refused(env: dict[str, str]) -> None:
-    process = await start_callout("api", "--log-format", "xml", env=env)
-    assert await process.wait() == 2
+    # Refused while the arguments are read, before anything starts: in this process.
+    code, _, err = await invoke_callout("api", "--log-format", "xml", env=env)
+    assert code == 2, err
 
 
 def test_a_json_line_keeps_a_traceback_and_strange_text_on_one_line() -> None:

@@ -1,4 +1,9 @@
-"""`callout run` and `callout validate` as real processes against real HTTPS servers."""
+"""`callout run` and `callout validate` against real HTTPS servers.
+
+The first run and the first validation are real processes (`python -m callout`, the
+trigger piped to standard input); the other cases run the command in this process
+(support/in_process_commands.py), where a process would prove nothing more.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 import pytest
 
 from support.https_servers import HttpsServer, reply
+from support.in_process_commands import invoke_callout
 from support.processes import run_callout
 
 SECRET = "s3cr3t-value-that-must-not-leak"
@@ -77,7 +83,9 @@ async def test_failed_run_exits_1(
     wf = write_workflow(tmp_path, https_server.url("/users"), body={})
     trigger = tmp_path / "t.json"
     trigger.write_text('{"email": "x"}')
-    code, out, err = await run_callout("run", str(wf), "--trigger", str(trigger), env=loopback_env)
+    code, out, err = await invoke_callout(
+        "run", str(wf), "--trigger", str(trigger), env=loopback_env
+    )
     assert code == 1
     assert "failed" in out
     assert "the server answered 400" in out + err
@@ -89,7 +97,7 @@ async def test_missing_secret_exits_2_before_sending(
     wf = write_workflow(
         tmp_path, https_server.url("/users"), body={}, secret="{{ secrets.crm_signing }}"
     )
-    code, _, err = await run_callout(
+    code, _, err = await invoke_callout(
         "run", str(wf), "--trigger", "-", env=loopback_env, stdin=b'{"email": "x"}'
     )
     assert code == 2
@@ -104,7 +112,7 @@ async def test_secret_from_environment_is_used(
         tmp_path, https_server.url("/users"), body={}, secret="{{ secrets.crm_signing }}"
     )
     env = {**loopback_env, "CALLOUT_SECRET_CRM_SIGNING": SECRET}
-    code, _, err = await run_callout(
+    code, _, err = await invoke_callout(
         "run", str(wf), "--trigger", "-", env=env, stdin=b'{"email": "x"}'
     )
     assert code == 0, err
@@ -115,7 +123,7 @@ async def test_trigger_payload_failing_its_schema_exits_2(
     https_server: HttpsServer, loopback_env: dict[str, str], tmp_path: Path
 ) -> None:
     wf = write_workflow(tmp_path, https_server.url("/users"), body={})
-    code, _, err = await run_callout(
+    code, _, err = await invoke_callout(
         "run", str(wf), "--trigger", "-", env=loopback_env, stdin=b'{"name": "x"}'
     )
     assert code == 2
@@ -127,7 +135,7 @@ async def test_missing_trigger_payload_is_checked_against_the_schema_too(
     https_server: HttpsServer, loopback_env: dict[str, str], tmp_path: Path
 ) -> None:
     wf = write_workflow(tmp_path, https_server.url("/users"), body={})
-    code, _, err = await run_callout("run", str(wf), env=loopback_env)
+    code, _, err = await invoke_callout("run", str(wf), env=loopback_env)
     assert code == 2
     assert '"email" is a required property' in err
     assert https_server.hits == []
@@ -146,13 +154,13 @@ async def test_invalid_document_exits_2_listing_every_problem(tmp_path: Path) ->
     assert "steps[0].url: must start with https://" in err
     assert "steps[0].body: a GET request has no body" in err
     assert "steps[0].headers[0].key: Host is set by the engine" in err
-    code, _, err = await run_callout("run", str(path), env={})
+    code, _, err = await invoke_callout("run", str(path), env={})
     assert code == 2
 
 
 @pytest.mark.parametrize("example", ["create-user.yaml", "charge-order.yaml"])
 async def test_examples_validate(example: str) -> None:
     root = Path(__file__).parents[3]
-    code, out, err = await run_callout("validate", str(root / "examples" / example), env={})
+    code, out, err = await invoke_callout("validate", str(root / "examples" / example), env={})
     assert code == 0, err
     assert "valid" in out

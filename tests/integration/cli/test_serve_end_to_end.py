@@ -147,7 +147,7 @@ async def test_serve_sends_a_signed_request_the_receiver_verifies(
 ) -> None:
     log = workdir / "serve.log"
     async with serving_callout("serve", env=receiver.client_env(), log=log) as serve:
-        key = await create_org(env={})  # the same ./callout.db serve uses
+        key = await create_org(env={}, as_process=True)  # the same ./callout.db serve uses
         async with serve.client(key) as client:
             started = await start_signed_run(client, receiver)
             run = await wait_finished(client, started["run_id"])
@@ -178,7 +178,7 @@ async def test_api_and_a_separate_worker_on_postgresql_complete_a_triggered_run(
     env = {**database, **receiver.client_env(), "CALLOUT_SECRET_KEY": out.strip()}
     api_log, worker_log = workdir / "api.log", workdir / "worker.log"
     async with serving_callout("api", env=env, log=api_log) as api:
-        key = await create_org(env=database)
+        key = await create_org(env=database, as_process=True)
         async with api.client(key) as client:
             started = await start_signed_run(client, receiver)
             # `callout api` executes nothing: without a worker the run waits.

@@ -28,8 +28,9 @@ from callout.store import Store, StoredRun
 from callout.store.database import database_url
 from callout.store.memory import MemoryStore
 from callout.store.sql_store import SqlStore, open_store
-from support.databases import POSTGRES_ENV, fresh_database, postgres_admin_url
+from support.databases import POSTGRES_ENV, postgres_admin_url
 from support.https_servers import HttpsServer, reply
+from support.migrated_databases import migrated_database
 from support.running import workflow_of
 from support.services import skip_or_fail
 from support.workers import worker_running
@@ -37,7 +38,7 @@ from support.workers import worker_running
 pytestmark = pytest.mark.realclock
 
 SKEW = 60.0
-RETRY = 2.0  # the 8 s retry, shrunk to keep the test fast
+RETRY = 1.0  # the 8 s retry, shrunk to keep the test fast
 
 
 class SkewedClock:
@@ -64,7 +65,7 @@ async def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         return
     if kind == "postgresql" and postgres_admin_url() is None:
         skip_or_fail(f"{POSTGRES_ENV} is not set")
-    async with fresh_database(kind, tmp_path) as url:
+    async with migrated_database(kind, tmp_path, admin=postgres_admin_url()) as url:
         real = await open_store(database_url(url))
         try:
             yield real
@@ -158,11 +159,11 @@ async def test_a_worker_clock_ahead_takes_over_no_attempt_inside_its_lease(
     shared_store: Store, https_server: HttpsServer, transport: AiohttpTransport
 ) -> None:
     store = shared_store
-    # The attempt holds its lease for timeout + margin = 4 s from its start; the
-    # server answers after 2.5 s. A clock 60 s ahead would read the lease as long gone.
-    https_server.script("/slow", reply(200, delay=2.5))
+    # The attempt holds its lease for timeout + margin = 3 s from its start; the
+    # server answers after 1.5 s. A clock 60 s ahead would read the lease as long gone.
+    https_server.script("/slow", reply(200, delay=1.5))
     before = database_time(store)
-    run_id = await start(store, https_server.url("/slow"), method="GET", timeout=3)
+    run_id = await start(store, https_server.url("/slow"), method="GET", timeout=2)
     async with running(store, transport, SystemClock(), lease_margin=1.0):
         while not https_server.hits:
             await asyncio.sleep(0.01)

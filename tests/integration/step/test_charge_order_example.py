@@ -1,5 +1,8 @@
 """examples/charge-order.yaml (form body, Basic auth with the key as user name, raw XML
-body): `callout validate` accepts it, and `callout run` sends what it promises."""
+body): `callout validate` accepts it, and `callout run` sends what it promises.
+
+The commands run in this process (support/in_process_commands.py): the example is
+the point here; tests/integration/cli runs `validate` and `run` as processes."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from pathlib import Path
 
 from callout.signing import verify
 from support.https_servers import HttpsServer, reply
-from support.processes import run_callout
+from support.in_process_commands import invoke_callout
 
 ROOT = Path(__file__).parents[3]
 EXAMPLE = ROOT / "examples" / "charge-order.yaml"
@@ -20,7 +23,7 @@ SIGNING = "s3cr3t"
 
 
 async def test_the_charge_order_example_validates() -> None:
-    code, out, err = await run_callout("validate", str(EXAMPLE), env={})
+    code, out, err = await invoke_callout("validate", str(EXAMPLE), env={})
     assert code == 0, err
     assert "valid" in out
 
@@ -32,7 +35,7 @@ async def test_the_charge_order_example_sends_a_signed_form_with_basic_auth_then
     workflow = tmp_path / "charge-order.yaml"
     workflow.write_text(EXAMPLE.read_text().replace(RECEIVER, https_server.url("")))
     env = {**loopback_env, "CALLOUT_DATABASE_URL": str(tmp_path / "callout.db")}
-    code, out, err = await run_callout(
+    code, out, err = await invoke_callout(
         "run",
         str(workflow),
         "--trigger",

@@ -20,6 +20,7 @@ from callout.store.database import database_url
 from callout.store.protocol import StoredRun
 from callout.store.sql_store import SqlStore, open_store
 from support.https_servers import HttpsServer, reply
+from support.migrated_databases import migrated_sqlite_file
 from support.running import run_workflow, workflow_of
 
 SECRET = "s3cr3t-signing-key"
@@ -38,7 +39,9 @@ async def sqlite_store(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncI
     """
     real = request.node.get_closest_marker("realclock") is not None
     clock = None if real else ManualClock(start=time.time())
-    store = await open_store(database_url(str(tmp_path / "callout.db")), clock=clock)
+    path = tmp_path / "callout.db"
+    await migrated_sqlite_file(path)  # as if the store had just made and migrated it
+    store = await open_store(database_url(str(path)), clock=clock)
     yield store
     await store.close()
 

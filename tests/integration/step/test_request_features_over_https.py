@@ -23,6 +23,7 @@ from callout.store.database import database_url
 from callout.store.protocol import StoredRun
 from callout.store.sql_store import SqlStore, open_store
 from support.https_servers import HttpsServer
+from support.migrated_databases import migrated_sqlite_file
 from support.running import run_workflow, workflow_of
 
 SIGNING = "signing-key-1"
@@ -37,9 +38,9 @@ def step(step_id: str, url: str, **config: Any) -> dict[str, Any]:
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
-    opened = await open_store(
-        database_url(str(tmp_path / "callout.db")), clock=ManualClock(start=time.time())
-    )
+    path = tmp_path / "callout.db"
+    await migrated_sqlite_file(path)  # as if the store had just made and migrated it
+    opened = await open_store(database_url(str(path)), clock=ManualClock(start=time.time()))
     yield opened
     await opened.close()
 
