@@ -1,9 +1,10 @@
 """`DeliveryRecords` on SQLite or PostgreSQL (through `SqlStore`'s threads).
 
-The SQL is in `delivery_sql.py`. An admission is a transaction of its own
-(`SqlStore.write_alone`), never part of a group commit: it holds its host's row
-only as long as it takes to decide, not until a batch of results commits.
-Limit changes and resuming a host are service writes (group-committed).
+The SQL is in `delivery_sql.py`. Admissions are group-committed with the
+worker's claims and results (`SqlStore.write_unsynced`, each in its own
+savepoint): a transaction of its own per admission cost more than the rest of
+the attempt (docs/benchmarks.md). Limit changes and resuming a host are service
+writes (group-committed too).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class SqlDelivery:
 
     async def admit(self, ticket: AdmitTicket) -> Admission:
         """Decide, in one transaction holding the host's row, whether the attempt may go."""
-        return await self._store.write_alone(delivery_sql.admit, ticket)
+        return await self._store.write_unsynced(delivery_sql.admit, ticket)
 
     async def resume_host(self, *, org_id: str, host: str) -> HostState:
         """Close a host's breaker now and make the step runs waiting for it due at once."""
