@@ -61,7 +61,8 @@ _WATCH = """
         .then((found) => window.__calloutAxeReport(location.href, found))
         .catch((error) => window.__calloutAxeReport(location.href, [
           { rule: "axe-error", impact: "critical", help: String(error), nodes: [] },
-        ]));
+        ]))
+        .finally(() => { window.__calloutWatched = true; });
     }, 300);
   };
   document.addEventListener("DOMContentLoaded", () => {
@@ -124,6 +125,11 @@ class AccessibilityWatch:
             self.findings.extend(audit(page))
         except Error:  # the page went away mid-audit: nothing more to see
             return
+
+
+def wait_for_watch(page: Page) -> None:
+    """Wait until the watch has audited and reported the page (it audits a page once)."""
+    page.wait_for_function("() => window.__calloutWatched === true")
 
 
 def audit(page: Page) -> list[Finding]:
