@@ -226,6 +226,7 @@ class HostGate:
             failures_to_open=limit.failures_to_open if limit else DEFAULT_BREAKER_FAILURES,
             first_pause=limit.first_pause if limit else DEFAULT_BREAKER_PAUSE,
             announce=announce and failure is not None,
+            reset=self._troubled,
         )
 
     def recorded(self, outcome: HostOutcome | None) -> None:

@@ -148,6 +148,10 @@ class HostOutcome:
     first_pause: float = DEFAULT_BREAKER_PAUSE
     announce: bool = False
     """Record a `host.paused` run event if this failure opens the breaker."""
+    reset: bool = True
+    """A success resets the host's failure count. False: the worker knew the host as
+    untroubled a moment ago (`engine/org_cache.py`), so a success only gives its slot
+    back, as a success to an unlimited host writes nothing (docs/delivery-control.md)."""
 
 
 class DeliveryRecords(Protocol):

@@ -1,9 +1,10 @@
 """Delivery control's SQL: admissions on the host's locked row, limits, states, resuming a host.
 
-An admission is one short transaction: the host's `host_states` row is made if
-missing (insert on conflict do nothing) and locked (`FOR UPDATE` on PostgreSQL;
-SQLite has one writer), its expired slots removed, its live slots counted, and
-the decision taken by `delivery_rules.py` on that row with the database's time.
+Admissions come in batches (`sql_delivery.py`); a host's tickets in a batch are
+decided together: the host's `host_states` row is made if missing (insert on
+conflict do nothing) and locked (`FOR UPDATE` on PostgreSQL; SQLite has one
+writer), its expired slots removed, its live slots counted, and each ticket
+decided in turn by `delivery_rules.py` on that row with the database's time.
 Every worker on the database is serialised on the row, so a limit holds for all
 of them together. While it holds the row, an admission waits for nothing else:
 expired slots another transaction holds are skipped (`SKIP LOCKED`), so it can
@@ -50,31 +51,42 @@ _WRITE_ROW = (
 )
 _EXPIRED = {
     "sqlite": "DELETE FROM host_slots WHERE org_id = :org_id AND host = :host "
-    "AND expires_at <= :now RETURNING probe",
+    "AND expires_at <= :now",
     # A slot whose result is being recorded right now is that result's to remove.
     "postgresql": "DELETE FROM host_slots WHERE attempt_id IN (SELECT attempt_id "
     "FROM host_slots WHERE org_id = :org_id AND host = :host AND expires_at <= :now "
     "FOR UPDATE SKIP LOCKED) RETURNING probe",
 }
+# SQLite (one writer): the live slots counted and the expired ones noted in one read;
+# they are removed only when there are some.
+_SLOTS = (
+    "SELECT coalesce(sum(CASE WHEN expires_at > :now AND NOT probe THEN 1 ELSE 0 END), 0) "
+    "AS in_flight, "
+    "coalesce(max(CASE WHEN expires_at > :now AND probe THEN 1 ELSE 0 END), 0) AS probing, "
+    "coalesce(sum(CASE WHEN expires_at <= :now THEN 1 ELSE 0 END), 0) AS expired, "
+    "coalesce(max(CASE WHEN expires_at <= :now AND probe THEN 1 ELSE 0 END), 0) "
+    "AS probe_expired FROM host_slots WHERE org_id = :org_id AND host = :host"
+)
 _LIVE = (
     "SELECT coalesce(sum(CASE WHEN probe THEN 0 ELSE 1 END), 0) AS in_flight, "
-    "coalesce(max(CASE WHEN probe THEN 1 ELSE 0 END), 0) AS probing, "
-    "coalesce(max(CASE WHEN attempt_id = :attempt_id THEN CASE WHEN probe THEN 2 ELSE 1 END "
-    "ELSE 0 END), 0) AS own FROM host_slots "
+    "coalesce(max(CASE WHEN probe THEN 1 ELSE 0 END), 0) AS probing FROM host_slots "
     "WHERE org_id = :org_id AND host = :host AND expires_at > :now"
 )
-_DEFERRALS = "SELECT deferrals FROM step_runs WHERE id = :step_run_id"
-# PostgreSQL: the expired slots removed, the live ones counted and the step run's
-# deferrals read in one round trip (the count ignores expired rows either way).
+# PostgreSQL: the expired slots removed and the live ones counted in one round trip
+# (the count ignores expired rows either way).
 _SLOTS_AT_ONCE = (
     "WITH expired AS ("  # noqa: S608 - this module's constant SQL, no value in it
     + _EXPIRED["postgresql"]
     + ") SELECT "
     "coalesce((SELECT bool_or(probe) FROM expired), false) AS probe_expired, "
-    "live.in_flight, live.probing, live.own, "
-    "(SELECT deferrals FROM step_runs WHERE id = :step_run_id) AS deferrals "
-    "FROM (" + _LIVE + ") AS live"
+    "live.in_flight, live.probing FROM (" + _LIVE + ") AS live"
 )
+# The live slots some of the batch's attempts already hold (an attempt asking again).
+_OWN = (
+    "SELECT attempt_id, probe FROM host_slots "
+    "WHERE attempt_id IN :attempt_ids AND expires_at > :now"
+)
+_DEFERRALS = "SELECT deferrals FROM step_runs WHERE id = :step_run_id"
 _TAKE_SLOT = (
     "INSERT INTO host_slots (attempt_id, org_id, host, probe, expires_at) "
     "VALUES (:attempt_id, :org_id, :host, :probe, :now + :hold_for)"
@@ -119,6 +131,11 @@ _WAITING = (
 @functools.cache
 def _sql(text: str) -> sa.TextClause:
     return sa.text(text)
+
+
+@functools.cache
+def _own_sql() -> sa.TextClause:
+    return sa.text(_OWN).bindparams(sa.bindparam("attempt_ids", expanding=True))
 
 
 def _row_query(conn: sa.Connection, *, lock: bool) -> tuple[sa.TextClause, dict[str, Any]]:
@@ -205,53 +222,99 @@ def hand_over_slot(conn: sa.Connection, *, org_id: str, host: str, now: str, bou
     conn.execute(prepared(WAKE_NEXT, now), {**bound, "org_id": org_id, "host": host})
 
 
-def admit(conn: sa.Connection, ticket: AdmitTicket) -> Admission:
-    """Decide whether `ticket`'s attempt may go, holding the host's row (`delivery_rules.py`).
+def admit_many(conn: sa.Connection, tickets: list[AdmitTicket]) -> list[Admission | NotFoundError]:
+    """Decide, ticket by ticket in order, whether each attempt may go (`delivery_rules.py`).
 
-    An attempt that already holds a live slot (asked again) keeps it. NotFoundError when
-    the organization does not exist.
+    The tickets of one host are decided together on its row, held once: the row
+    read, expired slots removed, live slots counted, then each ticket decided on the
+    row as the ones before it left it; the row written and the slots taken at the
+    end, in one statement each. Hosts are held in (organization, host) order, the
+    same in every worker. An attempt that already holds a live slot (asked again)
+    keeps it. A ticket of an organization that does not exist gets a NotFoundError.
     """
-    keys = {"org_id": ticket.org_id, "host": ticket.host}
+    answers: dict[int, Admission | NotFoundError] = {}
+    hosts: dict[tuple[str, str], list[int]] = {}
+    for index, ticket in enumerate(tickets):
+        hosts.setdefault((ticket.org_id, ticket.host), []).append(index)
+    for (org_id, host), indexes in sorted(hosts.items()):
+        group = [tickets[index] for index in indexes]
+        decided = _admit_to_host(conn, org_id=org_id, host=host, tickets=group)
+        answers.update(zip(indexes, decided, strict=True))
+    return [answers[index] for index in range(len(tickets))]
+
+
+def admit(conn: sa.Connection, ticket: AdmitTicket) -> Admission:
+    """Decide whether `ticket`'s attempt may go (`admit_many` of one). NotFoundError if no org."""
+    [answer] = admit_many(conn, [ticket])
+    if isinstance(answer, NotFoundError):
+        raise answer
+    return answer
+
+
+def _admit_to_host(
+    conn: sa.Connection, *, org_id: str, host: str, tickets: list[AdmitTicket]
+) -> list[Admission | NotFoundError]:
+    keys = {"org_id": org_id, "host": host}
     row, now = locked_host_row(conn, **keys)
     if row is None:
-        raise NotFoundError(f"no organization {ticket.org_id}")
-    asked = {**keys, "now": now, "attempt_id": ticket.attempt_id}
-    if conn.dialect.name == "postgresql":
-        live = conn.execute(
-            _sql(_SLOTS_AT_ONCE), {**asked, "step_run_id": ticket.step_run_id}
-        ).one()
-        probe_expired, read = bool(live.probe_expired), int(live.deferrals or 0)
-    else:
-        expired = conn.execute(_sql(_EXPIRED["sqlite"]), {**keys, "now": now}).scalars()
-        probe_expired, read = any(expired), -1
-        live = conn.execute(_sql(_LIVE), asked).one()
-    if live.own:
-        return Admission(slot=live.own == 1, probe=live.own == 2)  # 2: its slot is the probe
-    checked = after_expiry(row, probe_expired=probe_expired, now=now)
+        return [NotFoundError(f"no organization {org_id}") for _ in tickets]
+    probe_expired, slots = _live_slots(conn, keys, now=now)
+    ids = [ticket.attempt_id for ticket in tickets]
+    own: dict[str, bool] = {
+        found.attempt_id: bool(found.probe)
+        for found in conn.execute(_own_sql(), {"attempt_ids": ids, "now": now})
+    }
+    decided = after_expiry(row, probe_expired=probe_expired, now=now)
+    answers: list[Admission | NotFoundError] = []
+    taken: list[dict[str, Any]] = []
+    for ticket in tickets:
+        if ticket.attempt_id in own:
+            probe = own[ticket.attempt_id]
+            answers.append(Admission(slot=not probe, probe=probe))
+            continue
 
-    def deferrals() -> int:
-        if read >= 0:
-            return read
-        found = conn.execute(_sql(_DEFERRALS), {"step_run_id": ticket.step_run_id}).scalar()
-        return int(found or 0)
+        def deferrals(step_run_id: str = ticket.step_run_id) -> int:
+            found = conn.execute(_sql(_DEFERRALS), {"step_run_id": step_run_id}).scalar()
+            return int(found or 0)
 
-    slots = LiveSlots(in_flight=int(live.in_flight), probing=bool(live.probing))
-    verdict = admission(checked, ticket, now=now, slots=slots, deferrals=deferrals, spread=jitter())
-    if verdict.row != row:
-        write_host_row(conn, **keys, row=verdict.row, now=now)
-    taken = verdict.admission
-    if taken.slot or taken.probe:
-        conn.execute(
-            _sql(_TAKE_SLOT),
-            {
-                **keys,
-                "now": now,
-                "attempt_id": ticket.attempt_id,
-                "probe": taken.probe,
-                "hold_for": ticket.hold_for,
-            },
+        verdict = admission(
+            decided, ticket, now=now, slots=slots, deferrals=deferrals, spread=jitter()
         )
-    return taken
+        decided, answer = verdict.row, verdict.admission
+        answers.append(answer)
+        if answer.slot or answer.probe:
+            own[ticket.attempt_id] = answer.probe
+            slots = LiveSlots(
+                in_flight=slots.in_flight + (0 if answer.probe else 1),
+                probing=slots.probing or answer.probe,
+            )
+            taken.append(
+                {
+                    **keys,
+                    "now": now,
+                    "attempt_id": ticket.attempt_id,
+                    "probe": answer.probe,
+                    "hold_for": ticket.hold_for,
+                }
+            )
+    if decided != row:
+        write_host_row(conn, **keys, row=decided, now=now)
+    if taken:
+        conn.execute(_sql(_TAKE_SLOT), taken)
+    return answers
+
+
+def _live_slots(conn: sa.Connection, keys: dict[str, str], *, now: float) -> tuple[bool, LiveSlots]:
+    """Remove the host's expired slots and count its live ones: (a probe expired, the count)."""
+    if conn.dialect.name == "postgresql":
+        live = conn.execute(_sql(_SLOTS_AT_ONCE), {**keys, "now": now}).one()
+        probe_expired = bool(live.probe_expired)
+    else:
+        live = conn.execute(_sql(_SLOTS), {**keys, "now": now}).one()
+        probe_expired = bool(live.probe_expired)
+        if live.expired:
+            conn.execute(_sql(_EXPIRED["sqlite"]), {**keys, "now": now})
+    return probe_expired, LiveSlots(in_flight=int(live.in_flight), probing=bool(live.probing))
 
 
 def resume_host(conn: sa.Connection, *, org_id: str, host: str) -> HostState:

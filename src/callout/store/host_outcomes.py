@@ -3,9 +3,10 @@
 Run only when the result carries a `HostOutcome` (and only after its fence
 held). The slot or probe the attempt held is released. A success touches the
 host's row only when it has something to undo (failures counted, a breaker not
-closed): the common success, a slot given back, is one statement that changes
-one row. A failure is counted on the host's locked row (made if missing) by
-the rules of `delivery_rules.py`, which open the breaker at the threshold.
+closed), and only when its worker knew the host as troubled (`HostOutcome.reset`):
+the common success, a slot given back, is the release and the hand-over alone.
+A failure is counted on the host's locked row (made if missing) by the rules of
+`delivery_rules.py`, which open the breaker at the threshold.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ _RESET = (
 # a slot (not a probe) also goes to the waiter due soonest in the same statement.
 _RELEASE_AND_RESET = "WITH released AS (" + _RELEASE + ") " + _RESET
 _HANDED_OVER = "WITH released AS (" + _RELEASE + "), handed AS (" + WAKE_NEXT + ") " + _RESET
+_HAND_OVER_ONLY = "WITH released AS (" + _RELEASE + ") " + WAKE_NEXT
 
 
 @functools.cache
@@ -56,6 +58,13 @@ def record_host_outcome(
     keys = {"org_id": outcome.org_id, "host": outcome.host}
     held = outcome.slot or outcome.probe
     if not outcome.failed:
+        if not (outcome.reset or outcome.probe):
+            if outcome.slot and conn.dialect.name == "postgresql":
+                released = {**bound, **keys, "attempt_id": attempt_id}
+                conn.execute(prepared(_HAND_OVER_ONLY, now), released)
+            else:
+                _release(conn, attempt_id=attempt_id, outcome=outcome, now=now, bound=bound)
+            return None
         if held and conn.dialect.name == "postgresql":
             statement = prepared(_HANDED_OVER if outcome.slot else _RELEASE_AND_RESET, now)
         else:

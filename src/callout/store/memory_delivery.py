@@ -218,7 +218,7 @@ class MemoryDelivery:
             self._store.wake_next(*key, now)  # the slot goes to the waiter due soonest
         state = self._states.get(key)
         if not outcome.failed:
-            if state is None:
+            if state is None or not (outcome.reset or outcome.probe):
                 return None
             row = state.row
             if not row.consecutive_failures and row.breaker is BreakerState.CLOSED:

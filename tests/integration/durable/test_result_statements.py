@@ -60,3 +60,20 @@ async def test_a_result_that_gives_a_slot_back_adds_one_round_trip_on_postgresql
     # one statement more, on SQLite three (release, hand over, reset).
     assert len(seen) == (2 if postgres else 7)
     assert any("waiting_for" in statement for statement in seen)
+    assert any("consecutive_failures" in statement for statement in seen)
+
+
+async def test_a_slot_given_back_to_a_host_known_untroubled_resets_nothing(
+    store: SqlStore,
+) -> None:
+    await store.create_run(run_of())
+    claimed = await claim(store)
+    host = HostOutcome(org_id="org_1", host="api.example.com", failed=False, slot=True, reset=False)
+    with statements_of(store) as seen:
+        await store.finish_attempt(claimed, replace(ended(claimed, Decision.SUCCEEDED), host=host))
+    postgres = store.engine.dialect.name == "postgresql"
+    # The release and the hand-over only (one statement on PostgreSQL): the host's row
+    # is not read, locked or written.
+    assert len(seen) == (2 if postgres else 6)
+    assert any("waiting_for" in statement for statement in seen)
+    assert not any("host_states" in statement for statement in seen)

@@ -7,6 +7,8 @@ the database's, is `db_clock` at T0. Failures are recorded by results
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from callout.model.clock import ManualClock
@@ -18,6 +20,7 @@ from integration.service_store.delivery_seeds import (
     HOST,
     claimed,
     ended,
+    in_flight,
     outcome,
     sent,
     ticket,
@@ -78,6 +81,25 @@ async def test_a_success_resets_the_count_and_the_next_failures_start_again(
     for _ in range(2):
         await sent(service_store, db_clock, acme.id, failed=True)
     assert (await records.troubled_hosts(org_id=acme.id))[HOST].breaker == "closed"
+
+
+async def test_a_success_from_a_worker_that_knew_the_host_untroubled_only_gives_its_slot_back(
+    service_store: ServiceStore, db_clock: ManualClock, acme: Organization
+) -> None:
+    # Another worker counted two failures; this one read the host as untroubled a
+    # moment earlier (its cache), so its success releases the slot and resets nothing.
+    records = service_store.delivery
+    for _ in range(2):
+        await sent(service_store, db_clock, acme.id, failed=True)
+    claim = await claimed(service_store, db_clock, acme.id)
+    held = await records.admit(
+        ticket(acme.id, attempt_id=claim.attempt_id, limit=in_flight(acme.id, 1))
+    )
+    assert held.slot
+    unaware = replace(outcome(acme.id, failed=False, slot=True), reset=False)
+    await service_store.finish_attempt(claim, ended(claim, unaware, failed=False))
+    [state] = await records.host_states(org_id=acme.id)
+    assert (state.consecutive_failures, state.in_flight) == (2, 0)
 
 
 async def test_a_breaker_turned_off_counts_failures_and_never_opens(
