@@ -66,19 +66,27 @@ async def current_caller(
 ) -> Caller:
     """Return the organization behind the request's API key; 401 without a valid one."""
     context = context_of(request)
-    now = context.clock.now()
     if credentials is not None and credentials.scheme.lower() == "bearer":
-        key = credentials.credentials
-        caller = await context.key_cache.caller(key)
+        caller = await key_caller(context, credentials.credentials)
         if caller is None:
             raise ApiError(401, "unauthorized", "the API key is unknown or revoked")
-        due = context.key_cache.use_is_due(key, caller, now=now)
-    else:
-        caller = await _session_caller(request, context)
-        if caller is None:
-            raise ApiError(401, "unauthorized", "send an API key: Authorization: Bearer <key>")
-        due = caller.last_used_at is None or now - caller.last_used_at >= LAST_USED_EVERY
-    if due:
+        return caller
+    now = context.clock.now()
+    caller = await _session_caller(request, context)
+    if caller is None:
+        raise ApiError(401, "unauthorized", "send an API key: Authorization: Bearer <key>")
+    if caller.last_used_at is None or now - caller.last_used_at >= LAST_USED_EVERY:
+        await context.store.accounts.mark_key_used(key_id=caller.key_id, now=now)
+    return caller
+
+
+async def key_caller(context: ApiContext, key: str) -> Caller | None:
+    """Return who an API key signs in as (its use recorded when due); None: unknown or revoked."""
+    caller = await context.key_cache.caller(key)
+    if caller is None:
+        return None
+    now = context.clock.now()
+    if context.key_cache.use_is_due(key, caller, now=now):
         await context.store.accounts.mark_key_used(key_id=caller.key_id, now=now)
     return caller
 

@@ -11,8 +11,9 @@ nothing is stored, and no route, model or store ever holds such a value.
 
 A middleware rather than a custom route class: it covers every route, present and
 future, in one place; FastAPI turns any decoding error other than its own into a
-bare 400 without a path. The body is parsed twice (here, then by FastAPI); bodies
-are at most 2 MiB, and a large one is parsed here on a thread, off the event loop.
+bare 400 without a path. The body is parsed twice (here, then by FastAPI), except on
+the trigger routes' shortcut, which reads the value parsed here (`shortcuts.py`);
+bodies are at most 2 MiB, and a large one is parsed here on a thread, off the event loop.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from callout.model.json_input import JsonInputError, parse_json_value
 
 PARSE_ON_THREAD_BYTES = 64 * 1024
 """A JSON body larger than this is checked on a thread, so the event loop stays free."""
+
+PARSED_BODY = "callout.json_body"
+"""Where in the ASGI scope the parsed body is left, for a route that reads it (`shortcuts.py`)."""
 
 
 def _is_json(content_type: bytes | None) -> bool:
@@ -72,9 +76,9 @@ class JsonBodies:
         if body:
             try:
                 if len(body) > PARSE_ON_THREAD_BYTES:
-                    await asyncio.to_thread(parse_json_value, body)
+                    scope[PARSED_BODY] = await asyncio.to_thread(parse_json_value, body)
                 else:
-                    parse_json_value(body)
+                    scope[PARSED_BODY] = parse_json_value(body)
             except JsonInputError as exc:
                 problem = Problem(body_path(exc.path) if exc.path else "body", exc.message)
                 response = error_response(

@@ -11,17 +11,22 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from typing import Annotated, Any
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeGuard
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, ConfigDict, Field
 
-from callout.api.auth import CallerDep
+from callout.api.auth import CallerDep, key_caller
 from callout.api.context import ApiContext, context_of
 from callout.api.documents import check_size
 from callout.api.errors import ERROR_RESPONSES, ApiError, ErrorBody, ErrorDetail, ErrorInfo
+from callout.api.json_bodies import PARSED_BODY
 from callout.api.pages import CursorQuery, LimitQuery, PageInfo, page_of
+from callout.api.shortcuts import ShortcutRoute, shortcut
 from callout.engine.triggering import Refusal, prepare_run
 from callout.model.ids import new_id
 from callout.model.timestamps import iso_utc
@@ -29,20 +34,26 @@ from callout.store.account_records import Caller
 from callout.store.protocol import NewRun
 from callout.store.workflow_records import RunTarget, TriggerCall
 
-router = APIRouter(prefix="/v1", tags=["Triggers"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1", tags=["Triggers"], responses=ERROR_RESPONSES, route_class=ShortcutRoute
+)
 
+# The declared rules, and the same rules as the shortcuts check them.
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]+")
+WORKFLOW_ID = re.compile(r"wfl_[0-9A-Z]+")
+EVENT_NAME = re.compile(r"[A-Za-z0-9_.:-]+")
 IdempotencyHeader = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
         min_length=1,
         max_length=255,
-        pattern=r"^[\x21-\x7e]+$",
+        pattern=f"^{IDEMPOTENCY_KEY.pattern}$",
         description="Repeat a call with the same key to get its first answer, not a second run",
     ),
 ]
-WorkflowIdPath = Annotated[str, Path(max_length=64, pattern=r"^wfl_[0-9A-Z]+$")]
-EVENT_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+WorkflowIdPath = Annotated[str, Path(max_length=64, pattern=f"^{WORKFLOW_ID.pattern}$")]
+EVENT_PATTERN = f"^{EVENT_NAME.pattern}$"
 
 
 class TriggerIn(BaseModel):
@@ -197,6 +208,69 @@ def _answer(call: TriggerCall) -> JSONResponse:
     return JSONResponse(call.response, status_code=call.status_code)
 
 
+@dataclass(frozen=True, slots=True)
+class _PlainCall:
+    """A trigger call's body and Idempotency-Key, as the endpoint's declared rules accept them."""
+
+    body: dict[str, Any]
+    key: str | None
+
+
+def _plain_call(request: Request, *, fields: frozenset[str]) -> _PlainCall | None:
+    """Return the call if FastAPI would take its body and key as they are; None if in doubt.
+
+    The body: a JSON object (`application/json`, parsed once by `JsonBodies`) with no
+    field but `fields`. The key: absent, or one header the declared rule accepts.
+    """
+    kind = request.headers.get("content-type", "").lower()
+    if kind != "application/json" and not kind.startswith("application/json;"):
+        return None
+    body = request.scope.get(PARSED_BODY)
+    if type(body) is not dict or not body.keys() <= fields:
+        return None
+    keys = request.headers.getlist("idempotency-key")
+    if not keys:
+        return _PlainCall(body, None)
+    if len(keys) == 1 and _matches(keys[0], IDEMPOTENCY_KEY, longest=255):
+        return _PlainCall(body, keys[0])
+    return None
+
+
+def _matches(value: object, rule: re.Pattern[str], *, longest: int) -> TypeGuard[str]:
+    """Say whether `value` is a string of at most `longest` characters wholly matching `rule`."""
+    return type(value) is str and len(value) <= longest and rule.fullmatch(value) is not None
+
+
+async def _key_caller(request: Request) -> Caller | None:
+    """Who the request's API key signs in as; None without a bearer key or for an unknown one."""
+    scheme, key = get_authorization_scheme_param(request.headers.get("authorization"))
+    if scheme.lower() != "bearer" or not key:
+        return None
+    return await key_caller(context_of(request), key)
+
+
+def _accepted(started: BaseModel | JSONResponse) -> Response:
+    """Answer as FastAPI does: a model as JSON with 202, a response as it is."""
+    if isinstance(started, JSONResponse):
+        return started
+    return JSONResponse(started.model_dump(mode="json"), status_code=202)
+
+
+async def _trigger_shortcut(request: Request) -> Response | None:
+    """`trigger` for a call its declared rules accept and an API key answers; else None."""
+    call = _plain_call(request, fields=frozenset({"payload"}))
+    workflow_id = request.path_params.get("workflow_id")
+    if call is None or not _matches(workflow_id, WORKFLOW_ID, longest=64):
+        return None
+    caller = await _key_caller(request)
+    if caller is None:
+        return None
+    started = await start_workflow_run(
+        context_of(request), caller, workflow_id, call.body.get("payload"), call.key
+    )
+    return _accepted(started)
+
+
 @router.post(
     "/workflows/{workflow_id}/trigger",
     status_code=202,
@@ -204,6 +278,7 @@ def _answer(call: TriggerCall) -> JSONResponse:
     summary="Start a run of the live version",
     responses={202: {"description": "The run is recorded and will be executed"}},
 )
+@shortcut(_trigger_shortcut)
 async def trigger(
     workflow_id: WorkflowIdPath,
     body: TriggerIn,
@@ -216,14 +291,26 @@ async def trigger(
     A refusal (archived, not published, plan, payload) is recorded too, with the very
     status and body it is answered with.
     """
-    context = context_of(request)
-    size = check_size(body.payload, "body.payload")
-    fingerprint = _fingerprint("workflow", workflow_id, body.payload)
+    return await start_workflow_run(
+        context_of(request), caller, workflow_id, body.payload, idempotency_key
+    )
+
+
+async def start_workflow_run(
+    context: ApiContext,
+    caller: Caller,
+    workflow_id: str,
+    payload: Any,
+    idempotency_key: str | None,
+) -> TriggerOut | JSONResponse:
+    """Start a run of the workflow's live version, or record and answer the refusal."""
+    size = check_size(payload, "body.payload")
+    fingerprint = _fingerprint("workflow", workflow_id, payload)
     # The target is read at most once a second (target_cache.py); the key is checked
     # by the write, so an accepted trigger costs one database round trip.
     target = await context.targets.workflow(org_id=caller.org.id, workflow_id=workflow_id)
     now = context.clock.now()
-    prepared = await _prepared(context, caller, target, body.payload, size=size, now=now)
+    prepared = await _prepared(context, caller, target, payload, size=size, now=now)
     call_id = new_id("trg", now=now)
     if isinstance(prepared, Refusal):
         if idempotency_key is not None:
@@ -272,6 +359,23 @@ async def trigger(
     return out
 
 
+async def _event_shortcut(request: Request) -> Response | None:
+    """`send_event` for a call its declared rules accept and an API key answers; else None."""
+    call = _plain_call(request, fields=frozenset({"name", "payload"}))
+    if call is None:
+        return None
+    name = call.body.get("name")
+    if not _matches(name, EVENT_NAME, longest=200):
+        return None
+    caller = await _key_caller(request)
+    if caller is None:
+        return None
+    started = await start_event_runs(
+        context_of(request), caller, name, call.body.get("payload"), call.key
+    )
+    return _accepted(started)
+
+
 @router.post(
     "/events",
     status_code=202,
@@ -279,6 +383,7 @@ async def trigger(
     summary="Send an event",
     responses={202: {"description": "Runs started; workflows that refused are listed"}},
 )
+@shortcut(_event_shortcut)
 async def send_event(
     body: EventIn,
     caller: CallerDep,
@@ -289,16 +394,28 @@ async def send_event(
 
     An event no workflow listens to starts nothing and is not an error.
     """
-    context = context_of(request)
-    size = check_size(body.payload, "body.payload")
-    fingerprint = _fingerprint("event", body.name, body.payload)
-    targets = await context.targets.event(org_id=caller.org.id, event=body.name)
+    return await start_event_runs(
+        context_of(request), caller, body.name, body.payload, idempotency_key
+    )
+
+
+async def start_event_runs(
+    context: ApiContext,
+    caller: Caller,
+    name: str,
+    payload: Any,
+    idempotency_key: str | None,
+) -> EventOut | JSONResponse:
+    """Start every published workflow listening to `name`; answer what started and what refused."""
+    size = check_size(payload, "body.payload")
+    fingerprint = _fingerprint("event", name, payload)
+    targets = await context.targets.event(org_id=caller.org.id, event=name)
     now = context.clock.now()
     runs: list[NewRun] = []
     started: list[StartedRun] = []
     refused: list[RefusedWorkflow] = []
     for target in targets:
-        prepared = await _prepared(context, caller, target, body.payload, size=size, now=now)
+        prepared = await _prepared(context, caller, target, payload, size=size, now=now)
         workflow_id = target.workflow.id
         if isinstance(prepared, Refusal):
             refused.append(RefusedWorkflow(workflow_id=workflow_id, error=_error_of(prepared)))
@@ -314,17 +431,17 @@ async def send_event(
     if refused and not started and idempotency_key is not None:
         # Every listener refused now, but a call with this key may have started runs before.
         earlier = await context.store.workflows.event_targets(
-            org_id=caller.org.id, event=body.name, idempotency_key=idempotency_key
+            org_id=caller.org.id, event=name, idempotency_key=idempotency_key
         )
         if isinstance(earlier, TriggerCall):
             return _replayed(earlier, fingerprint)
     call_id = new_id("trg", now=now)
-    out = EventOut(trigger_call_id=call_id, event=body.name, runs=started, refused=refused)
+    out = EventOut(trigger_call_id=call_id, event=name, runs=started, refused=refused)
     call = TriggerCall(
         id=call_id,
         org_id=caller.org.id,
         workflow_id=None,
-        event=body.name,
+        event=name,
         # A call where every listener refused may be retried with the same key.
         idempotency_key=idempotency_key if started or not refused else None,
         fingerprint=fingerprint,
