@@ -20,7 +20,7 @@ from callout.store.delivery_rules import paused_detail
 from callout.store.host_outcomes import record_host_outcome
 from callout.store.notifications import DUE_CHANNEL
 from callout.store.outbox import record_host_paused, record_run_events
-from callout.store.prepared_sql import now_parameters, prepared
+from callout.store.prepared_sql import execute, now_parameters, prepared
 from callout.store.protocol import Claim, FinishedAttempt, LeaseLostError
 from callout.store.run_events import EventType
 
@@ -178,21 +178,21 @@ def _moved_on(
     parameters: dict[str, Any],
 ) -> tuple[bool, bool | None]:
     """Record the result statement by statement (SQLite): (next step due, run completed)."""
-    if conn.execute(statements.step_ended[decision], parameters).rowcount != 1:
+    if execute(conn, statements.step_ended[decision], parameters).rowcount != 1:
         raise _lease_lost(claim)
     ended = (
         statements.attempt_ended_retry if decision is Decision.RETRY else statements.attempt_ended
     )
-    conn.execute(ended, parameters)
+    execute(conn, ended, parameters)
     if decision is Decision.RETRY:
         return False, False
     if decision is Decision.ERRORED_FAIL:
-        conn.execute(statements.pending_skipped, parameters)
-        conn.execute(statements.run_failed, parameters)
+        execute(conn, statements.pending_skipped, parameters)
+        execute(conn, statements.run_failed, parameters)
         return False, False
-    if conn.execute(statements.next_step_due, parameters).rowcount:
+    if execute(conn, statements.next_step_due, parameters).rowcount:
         return True, False
-    conn.execute(statements.run_completed, parameters)
+    execute(conn, statements.run_completed, parameters)
     return False, True
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from callout.store.prepared_sql import now_parameters, prepared
+from callout.store.prepared_sql import execute, now_parameters, prepared
 from callout.store.protocol import CLAIM_INPUT_BYTES, Claim, RunInput
 
 _LEASE = (
@@ -82,7 +82,8 @@ def claim_due(  # noqa: PLR0913 - what a claim is asked for
     """Lease up to `limit` due step runs and record each one's attempt as `sending`."""
     token = secrets.token_hex(16)
     now, bound = now_parameters(conn)
-    claimed = conn.execute(
+    claimed = execute(
+        conn,
         _lease(now, one_run=run_id is not None, postgres=postgres),
         {**bound, "token": token, "lease_seconds": lease_seconds, "limit": limit, "run_id": run_id},
     ).all()
@@ -107,7 +108,7 @@ def claim_due(  # noqa: PLR0913 - what a claim is asked for
         {**bound, "id": attempt_id(), "step_run_id": row.id, "number": made.get(row.id, 0) + 1}
         for row in claimed
     ]
-    conn.execute(prepared(_SENDING, now), sending)
+    execute(conn, prepared(_SENDING, now), sending)
     run_ids = sorted({row.run_id for row in claimed})
     conn.execute(_listing(_RUNS_RUNNING, now, "run_ids"), {**bound, "run_ids": run_ids})
     inputs = _inputs(conn, run_ids)

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from callout.store.prepared_sql import now_parameters, prepared
+from callout.store.prepared_sql import execute, now_parameters, prepared
 from callout.store.protocol import (
     NewRun,
     RunFilter,
@@ -135,7 +135,8 @@ def insert_run(conn: sa.Connection, run: NewRun) -> None:
     prepared once (`prepared_sql.py`): the run, and its step runs in one batch.
     """
     now, bound = now_parameters(conn)
-    conn.execute(
+    execute(
+        conn,
         prepared(_INSERT_RUN, now),
         {
             **bound,
@@ -149,7 +150,8 @@ def insert_run(conn: sa.Connection, run: NewRun) -> None:
             "version_id": run.version_id,
         },
     )
-    conn.execute(
+    execute(
+        conn,
         prepared(_INSERT_STEP_RUN, now),
         [
             {

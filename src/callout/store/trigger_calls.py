@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from callout.store.prepared_sql import prepared
+from callout.store.prepared_sql import execute, prepared
 from callout.store.protocol import ConflictError, NewRun
 from callout.store.run_records import insert_run
 from callout.store.tables import trigger_calls
@@ -87,7 +87,7 @@ def _insert_unless_key_taken(conn: sa.Connection, call: TriggerCall) -> bool:
     Prepared once (`prepared_sql.py`): it runs on every trigger.
     """
     # RETURNING, not the row count: a driver may count the statement, not the rows.
-    return conn.execute(prepared(_INSERT_CALL, ":now"), asdict(call)).first() is not None
+    return execute(conn, prepared(_INSERT_CALL, ":now"), asdict(call)).first() is not None
 
 
 def start_runs(conn: sa.Connection, call: TriggerCall, runs: Sequence[NewRun]) -> CallOutcome:
