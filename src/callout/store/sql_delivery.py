@@ -93,7 +93,13 @@ class AdmissionBatches:
     async def _decide(self) -> None:
         while self._waiting:
             batch, self._waiting = self._waiting, []
-            await self._decide_batch(batch)
+            try:
+                await self._decide_batch(batch)
+            finally:
+                # Cancelled mid-batch (the loop shutting down): no caller waits forever.
+                for _, future in batch:
+                    if not future.done():
+                        future.cancel()
 
     async def _decide_batch(self, batch: list[_Waiting]) -> None:
         tickets = [ticket for ticket, _ in batch]

@@ -167,3 +167,18 @@ async def test_a_ticket_alone_is_answered_and_a_missing_organization_raised(
     assert (first.slot, second.admitted) == (True, False)
     with pytest.raises(NotFoundError):
         await store.delivery.admit(ticket("org_missing", limit=limit))
+
+
+async def test_a_batch_cancelled_in_the_database_leaves_no_caller_waiting(
+    store: SqlStore, org_a: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def cancelled(*_: object, **__: object) -> object:
+        raise asyncio.CancelledError
+
+    limit = in_flight(org_a.id, 5)
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "write_unsynced", cancelled)
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(store.delivery.admit(ticket(org_a.id, limit=limit)), 5)
+    # The next ticket is decided by a new batch.
+    assert (await store.delivery.admit(ticket(org_a.id, limit=limit))).slot
