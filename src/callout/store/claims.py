@@ -12,11 +12,17 @@ from __future__ import annotations
 import functools
 import secrets
 from collections.abc import Callable
-from typing import Any
 
 import sqlalchemy as sa
 
-from callout.store.prepared_sql import execute, now_parameters, prepared
+from callout.store.prepared_sql import (
+    execute,
+    execute_listing,
+    listing,
+    now_parameters,
+    prepared,
+    result_reader,
+)
 from callout.store.protocol import CLAIM_INPUT_BYTES, Claim, RunInput
 
 _LEASE = (
@@ -54,12 +60,6 @@ _INPUTS = (
 
 
 @functools.cache
-def _listing(template: str, now: str, names: str) -> sa.TextClause:
-    """Return the prepared statement whose `names` parameter takes a list (`IN :names`)."""
-    return prepared(template, now).bindparams(sa.bindparam(names, expanding=True))
-
-
-@functools.cache
 def _lease(now: str, *, one_run: bool, postgres: bool) -> sa.TextClause:
     return prepared(
         _LEASE.format(
@@ -90,19 +90,22 @@ def claim_due(  # noqa: PLR0913 - what a claim is asked for
     if not claimed:
         return []
     ids = [row.id for row in claimed]
+    interrupted = listing(_INTERRUPTED, now, "ids")
     hit = {
-        row.step_run_id
-        for row in conn.execute(_listing(_INTERRUPTED, now, "ids"), {**bound, "ids": ids})
+        row.step_run_id for row in execute_listing(conn, interrupted, "ids", {**bound, "ids": ids})
     }
     if hit:
-        conn.execute(_listing(_COUNT_INTERRUPTIONS, now, "hit"), {"hit": sorted(hit)})
+        counted = listing(_COUNT_INTERRUPTIONS, now, "hit")
+        execute_listing(conn, counted, "hit", {"hit": sorted(hit)})
     # A step run's first claim has no attempts yet: count only where some were made (or
     # interrupted: a deferral after an interruption leaves that attempt, and no other).
     made: dict[str, int] = {}
     if hit or any(row.attempts_made or row.interruptions for row in claimed):
         made = {
             row.step_run_id: row.made
-            for row in conn.execute(_listing(_ATTEMPTS_MADE, now, "ids"), {"ids": ids})
+            for row in execute_listing(
+                conn, listing(_ATTEMPTS_MADE, now, "ids"), "ids", {"ids": ids}
+            )
         }
     sending = [
         {**bound, "id": attempt_id(), "step_run_id": row.id, "number": made.get(row.id, 0) + 1}
@@ -110,7 +113,8 @@ def claim_due(  # noqa: PLR0913 - what a claim is asked for
     ]
     execute(conn, prepared(_SENDING, now), sending)
     run_ids = sorted({row.run_id for row in claimed})
-    conn.execute(_listing(_RUNS_RUNNING, now, "run_ids"), {**bound, "run_ids": run_ids})
+    running = listing(_RUNS_RUNNING, now, "run_ids")
+    execute_listing(conn, running, "run_ids", {**bound, "run_ids": run_ids})
     inputs = _inputs(conn, run_ids)
     return [
         Claim(
@@ -130,25 +134,18 @@ def claim_due(  # noqa: PLR0913 - what a claim is asked for
     ]
 
 
-@functools.cache
-def _inputs_statement() -> sa.TextualSelect:
-    return _listing(_INPUTS, ":now", "run_ids").columns(
-        sa.column("id", sa.String),
-        sa.column("org_id", sa.String),
-        sa.column("version_id", sa.String),
-        sa.column("trigger", sa.JSON),
-        sa.column("small", sa.Boolean),
-        sa.column("document", sa.JSON),
-    )
-
-
 def _inputs(conn: sa.Connection, run_ids: list[str]) -> dict[str, RunInput]:
-    rows: Any = conn.execute(
-        _inputs_statement(), {"run_ids": run_ids, "largest": CLAIM_INPUT_BYTES}
+    statement = listing(_INPUTS, ":now", "run_ids")
+    rows = execute_listing(
+        conn, statement, "run_ids", {"run_ids": run_ids, "largest": CLAIM_INPUT_BYTES}
     )
+    json_value = result_reader(conn, sa.JSON())
     return {
         row.id: RunInput(
-            document=row.document, trigger=row.trigger, org_id=row.org_id, version_id=row.version_id
+            document=json_value(row.document),
+            trigger=json_value(row.trigger),
+            org_id=row.org_id,
+            version_id=row.version_id,
         )
         for row in rows
         if row.small or row.small is None  # NULL: a trigger of JSON null, stored as SQL NULL

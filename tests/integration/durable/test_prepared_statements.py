@@ -3,7 +3,8 @@
 `prepared_sql.execute` skips SQLAlchemy's execution of compiled statements on SQLite
 (docs/benchmarks.md). The values must not change by it: each JSON value is encoded
 by the engine's own processor (None as JSON `null`, not SQL NULL), a list of
-parameters runs once per item, and SQLAlchemy still sees each statement (its
+parameters runs once per item, a list parameter (`execute_listing`, through
+`json_each`) selects the same rows, and SQLAlchemy still sees each statement (its
 events) and translates the driver's errors.
 """
 
@@ -16,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from callout.store.database import database_url, open_engine
-from callout.store.prepared_sql import execute, prepared
+from callout.store.prepared_sql import execute, execute_listing, listing, prepared, result_reader
 
 INSERT = "INSERT INTO results (id, output, error, at) VALUES (:id, :output, :error, :now)"
 VALUES: list[dict[str, Any]] = [
@@ -76,3 +77,27 @@ def test_a_driver_error_is_translated_as_before(engine: sa.Engine) -> None:
         execute(conn, statement, {"id": "dup", "now": 1.0, "output": 1, "error": None})
         with pytest.raises(sa.exc.IntegrityError):
             execute(conn, statement, {"id": "dup", "now": 1.0, "output": 2, "error": None})
+
+
+def test_a_list_parameter_reads_the_same_rows_through_json_each(engine: sa.Engine) -> None:
+    statement = prepared(INSERT, ":now")
+    with engine.begin() as conn:
+        for number, values in enumerate(VALUES):
+            execute(conn, statement, {"id": f"r{number}", "now": 2.0, **values})
+    chosen = listing("SELECT id, output FROM results WHERE id IN :ids ORDER BY id", ":now", "ids")
+    typed = chosen.columns(sa.column("id", sa.String), sa.column("output", sa.JSON))
+    ids = ["r2", "r0", "missing", "r1"]
+    with engine.connect() as conn:
+        through_sqlalchemy = [tuple(row) for row in conn.execute(typed, {"ids": ids})]
+        json_value = result_reader(conn, sa.JSON())
+        through_driver = [
+            (row.id, json_value(row.output))
+            for row in execute_listing(conn, chosen, "ids", {"ids": ids})
+        ]
+        # A list of one, and of none, read as SQLAlchemy reads them.
+        one = list(execute_listing(conn, chosen, "ids", {"ids": ["r1"]}))
+        none = list(execute_listing(conn, chosen, "ids", {"ids": []}))
+    assert through_driver == through_sqlalchemy
+    assert through_sqlalchemy[0] == ("r0", None)  # JSON null reads back as None
+    assert [row.id for row in one] == ["r1"]
+    assert none == []
