@@ -15,6 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from callout.api.context import ApiContext, context_of
 from callout.api.errors import ApiError
@@ -78,6 +79,18 @@ async def current_caller(
     if caller.last_used_at is None or now - caller.last_used_at >= LAST_USED_EVERY:
         await context.store.accounts.mark_key_used(key_id=caller.key_id, now=now)
     return caller
+
+
+async def bearer_key_caller(request: Request) -> Caller | None:
+    """Who the request's bearer API key signs in as; None without one or for an unknown one.
+
+    For a route's shortcut (`shortcuts.py`), which leaves every other case to
+    `current_caller`: the same key cache, and the key's use recorded the same way.
+    """
+    scheme, key = get_authorization_scheme_param(request.headers.get("authorization"))
+    if scheme.lower() != "bearer" or not key:
+        return None
+    return await key_caller(context_of(request), key)
 
 
 async def key_caller(context: ApiContext, key: str) -> Caller | None:

@@ -56,3 +56,11 @@ def database_now_value(conn: sa.Connection) -> float | None:
     if clock is None and conn.dialect.name == "postgresql":
         return None
     return (clock or _HOST_CLOCK).now()
+
+
+def database_now_number(conn: sa.Connection) -> float:
+    """Return the database's time for this transaction as a number (asked of PostgreSQL)."""
+    value = database_now_value(conn)
+    if value is not None:
+        return value
+    return float(conn.execute(sa.select(database_now(conn))).scalar_one())

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from callout.store.database_clock import database_now_value
+from callout.store.database_clock import database_now_number, database_now_value
 from callout.store.delivery import (
     Admission,
     AdmitTicket,
@@ -166,10 +166,7 @@ def read_host_row(conn: sa.Connection, *, org_id: str, host: str) -> tuple[HostR
     row = conn.execute(query, {**bound, "org_id": org_id, "host": host}).one_or_none()
     if row is not None:
         return _host_row(row), float(row.now)
-    now = database_now_value(conn)
-    if now is None:
-        now = float(conn.execute(sa.text(f"SELECT {POSTGRES_NOW}")).scalar_one())
-    return None, now
+    return None, database_now_number(conn)
 
 
 def locked_host_row(conn: sa.Connection, *, org_id: str, host: str) -> tuple[HostRow | None, float]:
@@ -241,14 +238,6 @@ def admit_many(conn: sa.Connection, tickets: list[AdmitTicket]) -> list[Admissio
         decided = _admit_to_host(conn, org_id=org_id, host=host, tickets=group)
         answers.update(zip(indexes, decided, strict=True))
     return [answers[index] for index in range(len(tickets))]
-
-
-def admit(conn: sa.Connection, ticket: AdmitTicket) -> Admission:
-    """Decide whether `ticket`'s attempt may go (`admit_many` of one). NotFoundError if no org."""
-    [answer] = admit_many(conn, [ticket])
-    if isinstance(answer, NotFoundError):
-        raise answer
-    return answer
 
 
 def _admit_to_host(
@@ -329,13 +318,6 @@ def resume_host(conn: sa.Connection, *, org_id: str, host: str) -> HostState:
     return next(state for state in host_states(conn, org_id=org_id) if state.host == host)
 
 
-def _now(conn: sa.Connection) -> float:
-    now = database_now_value(conn)
-    if now is not None:
-        return now
-    return float(conn.execute(sa.text(f"SELECT {POSTGRES_NOW}")).scalar_one())
-
-
 def _state(row: Any, *, in_flight: int = 0, waiting: int = 0) -> HostState:
     return HostState(
         org_id=row.org_id,
@@ -353,7 +335,7 @@ def _state(row: Any, *, in_flight: int = 0, waiting: int = 0) -> HostState:
 
 def host_states(conn: sa.Connection, *, org_id: str) -> list[HostState]:
     """Return every host of the organization with a state, live slots or waiting step runs."""
-    now = _now(conn)
+    now = database_now_number(conn)
     rows = {
         row.host: row
         for row in conn.execute(_sql(_STATES.format(where="org_id = :org_id")), {"org_id": org_id})
@@ -420,7 +402,7 @@ def set_host_limit(conn: sa.Connection, limit: HostLimit) -> HostLimit:
     ).first()
     if known is None:
         raise NotFoundError(f"no organization {limit.org_id}")
-    now = _now(conn)
+    now = database_now_number(conn)
     values = {
         "max_in_flight": limit.max_in_flight,
         "rate_per_second": limit.rate_per_second,

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from callout.store.body_removal import remove_bodies
-from callout.store.database_clock import database_now
+from callout.store.database_clock import database_now, database_now_number
 from callout.store.protocol import NotFoundError
 from callout.store.retention import (
     DAY,
@@ -42,10 +42,6 @@ from callout.store.tables import (
 )
 
 PRUNE_LEASE = "prune"
-
-
-def _now(conn: sa.Connection) -> float:
-    return float(conn.execute(sa.select(database_now(conn))).scalar_one())
 
 
 def _retention(row: Any) -> Retention:
@@ -133,7 +129,7 @@ def delete_runs(
     conn: sa.Connection, scope: RetentionScope, *, limit: int, after: RunPosition | None
 ) -> PruneBatch:
     """Delete at most `limit` finished runs past retention, oldest first, from `after` on."""
-    cutoff = _now(conn) - scope.retention.run_days * DAY
+    cutoff = database_now_number(conn) - scope.retention.run_days * DAY
     query = (
         sa.select(runs.c.id, runs.c.created_at)
         .where(_runs_of(scope))
@@ -162,7 +158,7 @@ def delete_calls(conn: sa.Connection, scope: RetentionScope, *, limit: int) -> P
     """Delete at most `limit` of an organization's trigger call records past retention."""
     if scope.org_id is None:
         return PruneBatch(0)
-    cutoff = _now(conn) - scope.retention.run_days * DAY
+    cutoff = database_now_number(conn) - scope.retention.run_days * DAY
     ids = (
         conn.execute(
             sa.select(trigger_calls.c.id)
@@ -189,7 +185,7 @@ def remove_bodies_batch(conn: sa.Connection, scope: RetentionScope, *, limit: in
     """
     if scope.org_id is None or not scope.retention.removes_bodies_early:
         return PruneBatch(0)
-    now = _now(conn)
+    now = database_now_number(conn)
     cutoff = now - scope.retention.bodies_days * DAY
     query = (
         sa.select(runs.c.id, runs.c.created_at)
@@ -216,7 +212,7 @@ def expire_keys(conn: sa.Connection, scope: RetentionScope, *, limit: int) -> Pr
     """
     if scope.org_id is None:
         return PruneBatch(0)
-    cutoff = _now(conn) - TRIGGER_KEY_LIFETIME
+    cutoff = database_now_number(conn) - TRIGGER_KEY_LIFETIME
     query = (
         sa.select(trigger_calls.c.id, trigger_calls.c.created_at)
         .where(trigger_calls.c.org_id == scope.org_id)
@@ -245,7 +241,7 @@ def _count(conn: sa.Connection, query: sa.Select[Any]) -> int:
 
 def prunable(conn: sa.Connection, scope: RetentionScope) -> PruneCount:
     """Count what a pass would remove of `scope` now (and the old runs it must keep)."""
-    now = _now(conn)
+    now = database_now_number(conn)
     cutoff = now - scope.retention.run_days * DAY
     old = sa.and_(_runs_of(scope), runs.c.created_at < cutoff)
     finished = runs.c.status.in_(FINISHED_RUN)

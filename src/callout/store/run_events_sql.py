@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from callout.model.ids import new_id
-from callout.store.database_clock import database_now
+from callout.store.database_clock import database_now_number
 from callout.store.protocol import ConflictError, NotFoundError
 from callout.store.run_event_dispatch import ENDPOINT_ID_PREFIX, of_system_workflow, subscribed
 from callout.store.run_events import (
@@ -36,11 +36,6 @@ from callout.store.tables import (
     runs,
     workflows,
 )
-
-
-def _now(conn: sa.Connection) -> float:
-    """Return the database's time now, as a number (the times an endpoint carries)."""
-    return float(conn.execute(sa.select(database_now(conn))).scalar_one())
 
 
 def _endpoint(row: Any) -> Endpoint:
@@ -116,7 +111,7 @@ def create_endpoint(  # noqa: PLR0913 - what an endpoint is
         raise NotFoundError(f"no organization {org_id}")
     if _name_taken(conn, org_id, name):
         raise _taken(name)
-    now = _now(conn)
+    now = database_now_number(conn)
     endpoint_id = new_id(ENDPOINT_ID_PREFIX, now=now)
     try:
         conn.execute(
@@ -161,7 +156,7 @@ def update_endpoint(
             conn.execute(
                 sa.update(notification_endpoints)
                 .where(notification_endpoints.c.id == endpoint_id)
-                .values(**values, updated_at=_now(conn))
+                .values(**values, updated_at=database_now_number(conn))
             )
         except sa.exc.IntegrityError as exc:
             raise _taken(changes.name or row.name) from exc
@@ -228,7 +223,7 @@ def record_system_workflows(conn: sa.Connection, org_ids: Iterable[str]) -> dict
             raise NotFoundError(f"no organization {org_id}")
         again = find_system_workflow(conn, org_id=org_id)
         if again is None:
-            now = _now(conn)
+            now = database_now_number(conn)
             again = new_id("wfl", now=now)
             conn.execute(
                 workflows.insert().values(

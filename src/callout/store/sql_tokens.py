@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from callout.model.errors import StoreError
-from callout.store.database_clock import database_now, database_now_value
+from callout.store.database_clock import database_now_number
 from callout.store.driver_errors import unavailable
 from callout.store.tables import access_tokens
 from callout.store.token_records import (
@@ -44,20 +44,12 @@ _T = access_tokens.c
 T = TypeVar("T")
 
 
-def _now(conn: sa.Connection) -> float:
-    """Return the database's time for this transaction, as a number."""
-    value = database_now_value(conn)
-    if value is not None:
-        return value
-    return float(conn.execute(sa.select(database_now(conn))).scalar_one())
-
-
 def read_token(
     conn: sa.Connection, cipher: SecretCipher, *, key: str, refused: str | None
 ) -> TokenFound | None:
     """Return the stored token if it is fresh and not `refused` (no lock, no write)."""
     row = conn.execute(sa.select(access_tokens).where(_T.cache_key == key)).one_or_none()
-    return fresh_token(row, cipher, key=key, now=_now(conn), refused=refused)
+    return fresh_token(row, cipher, key=key, now=database_now_number(conn), refused=refused)
 
 
 def _insert_missing(conn: sa.Connection, *, key: str, org_id: str | None, now: float) -> None:
@@ -77,7 +69,7 @@ def decide_fetch(  # noqa: PLR0913 - the question, whole
     waited_for: str | None,
 ) -> TokenLookup:
     """On the locked row: the token, a fetch underway, the awaited fetch's failure, or a lease."""
-    now = _now(conn)
+    now = database_now_number(conn)
     _insert_missing(conn, key=key, org_id=org_id, now=now)
     row = conn.execute(sa.select(access_tokens).where(_T.cache_key == key).with_for_update()).one()
     answer = answer_without_lease(
@@ -112,7 +104,7 @@ def store_fetched(  # noqa: PLR0913 - each is a distinct fact of the token
     expires_in: float,
 ) -> bool:
     """Keep the token under `lease` (fenced: False when the lease is no longer current)."""
-    now = _now(conn)
+    now = database_now_number(conn)
     stored = conn.execute(
         sa.update(access_tokens)
         .where(_T.cache_key == key)
@@ -141,7 +133,7 @@ def record_failure(
     conn: sa.Connection, *, key: str, lease: str, message: str, retryable: bool
 ) -> None:
     """End the lease with a failure for those who waited for it (fenced by `lease`)."""
-    now = _now(conn)
+    now = database_now_number(conn)
     conn.execute(
         sa.update(access_tokens)
         .where(_T.cache_key == key)

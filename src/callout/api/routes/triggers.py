@@ -17,10 +17,9 @@ from typing import Annotated, Any, TypeGuard
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, ConfigDict, Field
 
-from callout.api.auth import CallerDep, key_caller
+from callout.api.auth import CallerDep, bearer_key_caller
 from callout.api.context import ApiContext, context_of
 from callout.api.documents import check_size
 from callout.api.errors import ERROR_RESPONSES, ApiError, ErrorBody, ErrorDetail, ErrorInfo
@@ -241,14 +240,6 @@ def _matches(value: object, rule: re.Pattern[str], *, longest: int) -> TypeGuard
     return type(value) is str and len(value) <= longest and rule.fullmatch(value) is not None
 
 
-async def _key_caller(request: Request) -> Caller | None:
-    """Who the request's API key signs in as; None without a bearer key or for an unknown one."""
-    scheme, key = get_authorization_scheme_param(request.headers.get("authorization"))
-    if scheme.lower() != "bearer" or not key:
-        return None
-    return await key_caller(context_of(request), key)
-
-
 def _accepted(started: BaseModel | JSONResponse) -> Response:
     """Answer as FastAPI does: a model as JSON with 202, a response as it is."""
     if isinstance(started, JSONResponse):
@@ -262,7 +253,7 @@ async def _trigger_shortcut(request: Request) -> Response | None:
     workflow_id = request.path_params.get("workflow_id")
     if call is None or not _matches(workflow_id, WORKFLOW_ID, longest=64):
         return None
-    caller = await _key_caller(request)
+    caller = await bearer_key_caller(request)
     if caller is None:
         return None
     started = await start_workflow_run(
@@ -367,7 +358,7 @@ async def _event_shortcut(request: Request) -> Response | None:
     name = call.body.get("name")
     if not _matches(name, EVENT_NAME, longest=200):
         return None
-    caller = await _key_caller(request)
+    caller = await bearer_key_caller(request)
     if caller is None:
         return None
     started = await start_event_runs(
