@@ -46,6 +46,9 @@ from callout.store.protocol import Store, StoreUnavailable
 from callout.store.secrets import OrgSecrets, StoredOrgSecrets
 from callout.store.sql_store import SqlStore
 
+GIVE_BACK_WITHIN = 5.0
+"""Seconds a stopping worker gives its reserved slots back in; after that they expire."""
+
 HEARTBEAT = 5.0
 """Seconds between a worker's 'still alive' records."""
 
@@ -104,6 +107,9 @@ async def run_worker(
     recorded run events into notification runs (engine/run_events_task.py).
     """
     worker_id = new_id("wrk")
+    # Per-host limits and breakers, with this process's reserve of admissions for
+    # limited hosts (engine/host_reserve.py), given back when unused and at the end.
+    delivery = DeliveryControl(store.delivery, hold_margin=lease_margin)
     executor = StepExecutor(
         store=store,
         transport=transport,
@@ -121,7 +127,7 @@ async def run_worker(
         outage=CountedOutage(metrics),  # each failed try of the store counts as a store error
         # Per-host limits and breakers, and wanted run events: read once a second per
         # organization; an attempt to an untroubled, unlimited host asks nothing more.
-        delivery=DeliveryControl(store.delivery, hold_margin=lease_margin),
+        delivery=delivery,
         event_wants=EventWants(store.run_events),
     )
     worker = Worker(
@@ -146,7 +152,12 @@ async def run_worker(
     dispatcher = RunEventDispatcher(
         store.run_events, outage=outage, dispatched=lambda _: worker.wake()
     )
-    background = [listening, beating, asyncio.create_task(dispatcher.run(stop))]
+    background = [
+        listening,
+        beating,
+        asyncio.create_task(dispatcher.run(stop)),
+        asyncio.create_task(delivery.keep_reserves(stop)),
+    ]
     if prune_every > 0:
         background.append(
             asyncio.create_task(
@@ -157,6 +168,9 @@ async def run_worker(
         )
     try:
         await worker.run(stop)
+        # Drained: what this worker reserved for limited hosts goes to other workers now.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(delivery.give_back_quietly(everything=True), GIVE_BACK_WITHIN)
     finally:
         stop.set()
         for task in background:

@@ -1,8 +1,10 @@
 """Delivery control in the worker: per-host limits and the circuit breaker, asked only when needed.
 
-The database decides every admission that a limit or a troubled host calls for
+The database decides the admissions that a limit or a troubled host calls for
 (`DeliveryRecords.admit`: one transaction that holds the host's row, so all
-workers share one limit). Most attempts go to hosts with neither: for them the
+workers share one limit); for an untroubled limited host, it hands a worker
+spares with an admission, and the worker's next attempts use them
+(engine/host_reserve.py). Most attempts go to hosts with neither: for them the
 gate must cost nothing. So each worker process keeps, per organization and for
 at most a second (`org_cache.py`), its limit rows and its troubled hosts (a
 breaker not closed, or failures counted), and an attempt to a host with no
@@ -19,10 +21,13 @@ An attempt with nothing to record sends nothing. See docs/delivery-control.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from callout.engine.host_reserve import RESERVE_LIFE, HostReserves, Reserved
 from callout.engine.org_cache import OrgCache
 from callout.model.delivery import Deferral
 from callout.model.errors import AttemptTimeout, ConnectError
@@ -39,6 +44,9 @@ from callout.store.delivery import (
     HostState,
 )
 from callout.store.outage import StoreOutage
+from callout.store.protocol import StoreUnavailable
+
+log = logging.getLogger("callout.engine")
 
 HOLD_MARGIN = 30.0
 """Seconds a slot or probe outlives the step's timeout before it counts as abandoned: the
@@ -48,6 +56,9 @@ FAILED_TRANSPORT = frozenset({AttemptTimeout.kind, ConnectError.kind})
 """Error types the breaker counts as the host failing, besides a 5xx answer."""
 
 SERVER_ERROR = 500
+
+TIDY_EVERY = 0.1
+"""Seconds between looks for reserved slots to give back (`DeliveryControl.keep_reserves`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +101,8 @@ class DeliveryControl:
     ) -> None:
         self.records = records
         self.hold_margin = hold_margin
+        self.monotonic = monotonic
+        self.reserves = HostReserves()
         self._hosts = OrgCache(self._read, monotonic=monotonic)
 
     async def _read(self, org_id: str) -> OrgHosts:
@@ -105,6 +118,32 @@ class DeliveryControl:
     def forget(self, org_id: str) -> None:
         """Read the organization's limits and troubled hosts again at its next attempt."""
         self._hosts.forget(org_id)
+
+    async def give_back(self, *, everything: bool = False) -> None:
+        """Give the reserved slots that should go back now (all if `everything`) to the store."""
+        for org_id, host, slots in self.reserves.to_give_back(
+            self.monotonic(), everything=everything
+        ):
+            await self.records.give_back(org_id=org_id, host=host, slot_ids=slots)
+
+    async def keep_reserves(self, stop: asyncio.Event, *, every: float = TIDY_EVERY) -> None:
+        """Until `stop`, give back the reserved slots unused, or wanted by step runs waiting.
+
+        A slot that could not be given back (the database out) expires by itself.
+        """
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+            await self.give_back_quietly(everything=False)
+
+    async def give_back_quietly(self, *, everything: bool) -> None:
+        """`give_back`, its failure logged rather than raised: the slots expire by themselves."""
+        try:
+            await self.give_back(everything=everything)
+        except StoreUnavailable:
+            pass  # the worker loop tells of the outage; the rows expire by themselves
+        except Exception:  # giving slots back early must never end the worker
+            log.exception("giving reserved slots back failed; they expire by themselves")
 
     def gate(
         self,
@@ -137,9 +176,11 @@ class HostGate:
         "_deferral",
         "_hold_for",
         "_host",
+        "_keep",
         "_limit",
         "_org_id",
         "_outage",
+        "_reserved",
         "_step_run_id",
         "_troubled",
     )
@@ -166,6 +207,8 @@ class HostGate:
         self._admission = Admission()
         self._deferral: Deferral | None = None
         self._asked = False
+        self._reserved: Reserved | None = None  # what the worker's reserve gave (or will keep)
+        self._keep = False
 
     @property
     def host(self) -> str | None:
@@ -188,18 +231,38 @@ class HostGate:
         known = await self._outage.ride_out(self._control.hosts, self._org_id)
         self._limit = known.limit_for(host)
         self._troubled = host in known.troubled
-        if not self._troubled and (self._limit is None or not self._limit.limits_sending):
+        limit = self._limit
+        if not self._troubled and (limit is None or not limit.limits_sending):
             return None  # the common path: no limit on sending, no trouble, no round trip
+        control = self._control
+        reserve = control.reserves.of(self._org_id, host)
+        spares = 0
+        untroubled = not self._troubled and limit is not None
+        if untroubled and limit is not None:
+            turn = await reserve.turn(limit, hold_for=self._hold_for, monotonic=control.monotonic)
+            if isinstance(turn, Reserved):
+                self._reserved = turn
+                return None  # admitted from this worker's reserve (engine/host_reserve.py)
+            spares = turn
         self._asked = True
+        now = control.monotonic()
         ticket = AdmitTicket(
             org_id=self._org_id,
             host=host,
             attempt_id=self._attempt_id,
             step_run_id=self._step_run_id,
-            hold_for=self._hold_for,
-            limit=self._limit,
+            hold_for=self._hold_for + (RESERVE_LIFE if untroubled else 0.0),
+            limit=limit,
+            spares=spares,
+            returned=reserve.surrender(),
         )
-        self._admission = await self._outage.ride_out(self._control.records.admit, ticket)
+        try:
+            self._admission = await self._outage.ride_out(control.records.admit, ticket)
+        finally:
+            if spares:
+                reserve.refilled()
+        if untroubled:
+            self._reserved = reserve.fill(ticket, self._admission, asked_at=now)
         self._deferral = self._admission.deferral
         return self._deferral
 
@@ -212,8 +275,15 @@ class HostGate:
         if self._host is None or self._deferral is not None:
             return None  # nothing was sent (not built, or deferred)
         failure = host_failure(result)
+        reserved = self._reserved
+        if reserved is not None and failure is None:
+            # Back to the reserve, unless the host is at its limit: then to a waiter.
+            self._keep = not self._control.reserves.of(self._org_id, self._host).crowded
+            if self._keep or reserved.slot_id is None:
+                return None
         admission = self._admission
-        if failure is None and not (admission.slot or admission.probe or self._troubled):
+        slot = admission.slot or (reserved is not None and reserved.slot_id is not None)
+        if failure is None and not (slot or admission.probe or self._troubled):
             return None
         limit = self._limit
         return HostOutcome(
@@ -221,7 +291,8 @@ class HostGate:
             host=self._host,
             failed=failure is not None,
             error=failure,
-            slot=admission.slot,
+            slot=slot,
+            slot_id=reserved.slot_id if reserved is not None else None,
             probe=admission.probe,
             failures_to_open=limit.failures_to_open if limit else DEFAULT_BREAKER_FAILURES,
             first_pause=limit.first_pause if limit else DEFAULT_BREAKER_PAUSE,
@@ -236,5 +307,8 @@ class HostGate:
         organization's next attempt read again: its host is troubled now, so its
         next success resets the count at once rather than up to a second later.
         """
+        if self._keep and self._reserved is not None and self._host is not None:
+            reserve = self._control.reserves.of(self._org_id, self._host)
+            reserve.put_back(self._reserved, now=self._control.monotonic())
         if outcome is not None and outcome.failed and not self._troubled:
             self._control.forget(self._org_id)

@@ -3,7 +3,8 @@
 An organization may limit, per host, the requests in flight and their rate;
 every worker on the database respects the limit together, because the
 database decides each admission (`DeliveryRecords.admit`, one transaction
-that holds the host's row). The circuit breaker counts consecutive failed
+that holds the host's row), or hands a worker spare ones it counts like any
+other (`AdmitTicket.spares`, engine/host_reserve.py). The circuit breaker counts consecutive failed
 attempts to a host (5xx, timeouts, connection errors); at the threshold it
 opens: attempts to the host wait until the next probe, one probe is sent
 (half open), and its success closes the breaker. An operator can resume a
@@ -90,7 +91,8 @@ class HostState:
     last_error: str | None = None
     """The last failure's type and HTTP status, e.g. "http_status 503" or "timeout"."""
     in_flight: int = 0
-    """Live slots held (only counted where the host has an in-flight limit)."""
+    """Live slots held (only counted where the host has an in-flight limit): attempts in
+    flight, and slots workers reserved for their next attempts (engine/host_reserve.py)."""
     waiting: int = 0
     """Step runs deferred for this host and not yet sent."""
     updated_at: float | None = None
@@ -109,6 +111,13 @@ class AdmitTicket:
     timeout plus the worker's margin. The result releases it earlier."""
     limit: HostLimit | None
     """The host's limit row (or `ANY_HOST`'s), as the worker last read it; None: none."""
+    spares: int = 0
+    """Admissions to take beyond the attempt's own, for its worker's reserve
+    (engine/host_reserve.py): each a slot (where the host limits what is in flight)
+    and a token (where it has a rate). Taken only while the host is untroubled, and
+    only as far as the limit and the rate allow now; never deferred, never a turn."""
+    returned: tuple[str, ...] = ()
+    """Slots the worker's reserve gives back before the ticket is decided."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +130,12 @@ class Admission:
     """An in-flight slot was taken for the attempt (released by its result)."""
     probe: bool = False
     """The attempt is the half-open breaker's probe (its result closes or reopens it)."""
+    spares: int = 0
+    """Spare admissions taken for the worker's reserve (`AdmitTicket.spares`); where the
+    host limits what is in flight each holds a slot, `spare_slot_id(attempt_id, n)`."""
+    crowded: bool = False
+    """The in-flight limit stopped the spares short, or deferred the attempt: the host is
+    at its limit, so the worker's reserve gives slots back rather than keeping them."""
 
     @property
     def admitted(self) -> bool:
@@ -148,10 +163,18 @@ class HostOutcome:
     first_pause: float = DEFAULT_BREAKER_PAUSE
     announce: bool = False
     """Record a `host.paused` run event if this failure opens the breaker."""
+    slot_id: str | None = None
+    """The slot to release when it is not the attempt's own (one from its worker's
+    reserve); None: the slot taken under the attempt's id."""
     reset: bool = True
     """A success resets the host's failure count. False: the worker knew the host as
     untroubled a moment ago (`engine/org_cache.py`), so a success only gives its slot
     back, as a success to an unlimited host writes nothing (docs/delivery-control.md)."""
+
+
+def spare_slot_id(attempt_id: str, number: int) -> str:
+    """Return the id of the `number`th spare slot (from 1) taken with `attempt_id`'s admission."""
+    return f"{attempt_id}+{number}"
 
 
 class DeliveryRecords(Protocol):
@@ -190,6 +213,10 @@ class DeliveryRecords(Protocol):
         empty rate bucket defers until the attempt's turn (turns spread at the rate, so
         waiting step runs do not all come back at once). Nothing is taken when deferred.
         """
+        ...
+
+    async def give_back(self, *, org_id: str, host: str, slot_ids: tuple[str, ...]) -> None:
+        """Release slots a worker's reserve held and make as many step runs waiting due now."""
         ...
 
     async def resume_host(self, *, org_id: str, host: str) -> HostState:

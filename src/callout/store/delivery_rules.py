@@ -22,6 +22,7 @@ from callout.store.delivery import (
     AdmitTicket,
     BreakerState,
     HostOutcome,
+    spare_slot_id,
 )
 
 MAX_SLOT_BACKOFF = 5.0
@@ -134,6 +135,62 @@ def admission(  # noqa: PLR0913 - the row, the ticket, and what the store read b
             reason = f"waiting for its turn: at most {_rate(rate)} a second to {host}"
             return Verdict(_deferred(host, turn - now, reason, "rate"), row)
     return Verdict(Admission(slot=most is not None), row)
+
+
+@dataclass(frozen=True, slots=True)
+class Spares:
+    """Spare admissions taken for a worker's reserve, and the row as they left it."""
+
+    row: HostRow
+    taken: int
+    crowded: bool
+    """The in-flight limit stopped them short."""
+
+
+def spare_admissions(row: HostRow, ticket: AdmitTicket, *, now: float, slots: LiveSlots) -> Spares:
+    """Take up to `ticket.spares` more admissions after the ticket's own, while each may go now.
+
+    Only for a host with no trouble (breaker closed, no failure counted): a troubled
+    host's attempts are each asked for. Each spare is decided as an attempt of its
+    own would be (`slots` already counts the ticket's slot); the first that would
+    wait ends them, and what its refusal would have written (a rate's turn) is not.
+    """
+    if row.breaker is not BreakerState.CLOSED or row.consecutive_failures:
+        return Spares(row, 0, crowded=False)
+    taken = 0
+    while taken < ticket.spares:
+        verdict = admission(row, ticket, now=now, slots=slots, deferrals=lambda: 0, spread=1.0)
+        deferral = verdict.admission.deferral
+        if deferral is not None:
+            return Spares(row, taken, crowded=deferral.kind == "in_flight")
+        row, taken = verdict.row, taken + 1
+        if verdict.admission.slot:
+            slots = replace(slots, in_flight=slots.in_flight + 1)
+    return Spares(row, taken, crowded=False)
+
+
+def with_spares(
+    answer: Admission, row: HostRow, ticket: AdmitTicket, now: float, slots: LiveSlots
+) -> tuple[Admission, HostRow, LiveSlots, list[str]]:
+    """Add the spares `ticket` asked for to its admission (`spare_admissions`).
+
+    Returns the admission, the row and the live slots as they leave it, and the ids
+    of the spare slots to take.
+    """
+    if not ticket.spares:
+        return answer, row, slots, []
+    deferral = answer.deferral
+    if deferral is not None:
+        return replace(answer, crowded=deferral.kind == "in_flight"), row, slots, []
+    if answer.probe or ticket.limit is None:
+        return answer, row, slots, []
+    spares = spare_admissions(row, ticket, now=now, slots=slots)
+    answer = replace(answer, spares=spares.taken, crowded=spares.crowded)
+    if not answer.slot:
+        return answer, spares.row, slots, []  # a rate alone: tokens, no slots
+    ids = [spare_slot_id(ticket.attempt_id, number) for number in range(1, spares.taken + 1)]
+    slots = replace(slots, in_flight=slots.in_flight + spares.taken)
+    return answer, spares.row, slots, ids
 
 
 def _take_token(

@@ -27,7 +27,14 @@ from callout.store.delivery import (
     HostLimit,
     HostState,
 )
-from callout.store.delivery_rules import HostRow, LiveSlots, admission, after_expiry, jitter
+from callout.store.delivery_rules import (
+    HostRow,
+    LiveSlots,
+    admission,
+    after_expiry,
+    jitter,
+    with_spares,
+)
 from callout.store.prepared_sql import POSTGRES_NOW, prepared
 from callout.store.protocol import NotFoundError
 from callout.store.tables import host_limits, organizations
@@ -112,6 +119,17 @@ WAKE_NEXT = (
     "AND due_at > :now AND run_id IN (SELECT id FROM runs WHERE org_id = :org_id) "
     "ORDER BY due_at LIMIT 1)"
 )
+# Slots a worker's reserve gave back go to as many waiters, those due soonest.
+_WAKE_SOME = (
+    "UPDATE step_runs SET due_at = :now, updated_at = :now "
+    "WHERE status = 'pending' AND id IN ("
+    "SELECT id FROM step_runs WHERE waiting_for = :host AND status = 'pending' "
+    "AND due_at > :now AND run_id IN (SELECT id FROM runs WHERE org_id = :org_id) "
+    "ORDER BY due_at LIMIT :count)"
+)
+_GIVE_BACK = (
+    "DELETE FROM host_slots WHERE org_id = :org_id AND host = :host AND attempt_id IN :slot_ids"
+)
 _STATES = (
     "SELECT host, breaker, consecutive_failures, opened_at, next_probe_at, last_error, "
     "updated_at, org_id FROM host_states WHERE {where}"
@@ -136,6 +154,11 @@ def _sql(text: str) -> sa.TextClause:
 @functools.cache
 def _own_sql() -> sa.TextClause:
     return sa.text(_OWN).bindparams(sa.bindparam("attempt_ids", expanding=True))
+
+
+@functools.cache
+def _give_back_sql() -> sa.TextClause:
+    return sa.text(_GIVE_BACK).bindparams(sa.bindparam("slot_ids", expanding=True))
 
 
 def _row_query(conn: sa.Connection, *, lock: bool) -> tuple[sa.TextClause, dict[str, Any]]:
@@ -219,6 +242,21 @@ def hand_over_slot(conn: sa.Connection, *, org_id: str, host: str, now: str, bou
     conn.execute(prepared(WAKE_NEXT, now), {**bound, "org_id": org_id, "host": host})
 
 
+def give_back(conn: sa.Connection, *, org_id: str, host: str, slot_ids: tuple[str, ...]) -> int:
+    """Release slots a worker's reserve held; as many waiters, due soonest, are due now.
+
+    Returns how many slots were still held (an expired one may be gone already).
+    """
+    if not slot_ids:
+        return 0
+    keys = {"org_id": org_id, "host": host}
+    freed = int(conn.execute(_give_back_sql(), {**keys, "slot_ids": list(slot_ids)}).rowcount)
+    if freed:
+        now = database_now_number(conn)
+        conn.execute(_sql(_WAKE_SOME), {**keys, "now": now, "count": freed})
+    return freed
+
+
 def admit_many(conn: sa.Connection, tickets: list[AdmitTicket]) -> list[Admission | NotFoundError]:
     """Decide, ticket by ticket in order, whether each attempt may go (`delivery_rules.py`).
 
@@ -247,6 +285,12 @@ def _admit_to_host(
     row, now = locked_host_row(conn, **keys)
     if row is None:
         return [NotFoundError(f"no organization {org_id}") for _ in tickets]
+    returned = tuple(slot for ticket in tickets for slot in ticket.returned)
+    freed = int(
+        conn.execute(_give_back_sql(), {**keys, "slot_ids": list(returned)}).rowcount
+        if returned
+        else 0
+    )
     probe_expired, slots = _live_slots(conn, keys, now=now)
     ids = [ticket.attempt_id for ticket in tickets]
     own: dict[str, bool] = {
@@ -270,26 +314,32 @@ def _admit_to_host(
             decided, ticket, now=now, slots=slots, deferrals=deferrals, spread=jitter()
         )
         decided, answer = verdict.row, verdict.admission
-        answers.append(answer)
+        held = [ticket.attempt_id] if answer.slot or answer.probe else []
         if answer.slot or answer.probe:
             own[ticket.attempt_id] = answer.probe
             slots = LiveSlots(
                 in_flight=slots.in_flight + (0 if answer.probe else 1),
                 probing=slots.probing or answer.probe,
             )
-            taken.append(
-                {
-                    **keys,
-                    "now": now,
-                    "attempt_id": ticket.attempt_id,
-                    "probe": answer.probe,
-                    "hold_for": ticket.hold_for,
-                }
-            )
+        answer, decided, slots, spare_ids = with_spares(answer, decided, ticket, now, slots)
+        answers.append(answer)
+        taken.extend(
+            {
+                **keys,
+                "now": now,
+                "attempt_id": slot,
+                "probe": answer.probe,
+                "hold_for": ticket.hold_for,
+            }
+            for slot in [*held, *spare_ids]
+        )
     if decided != row:
         write_host_row(conn, **keys, row=decided, now=now)
     if taken:
         conn.execute(_sql(_TAKE_SLOT), taken)
+    if freed > len(taken):
+        # The reserve gave back more than was taken again: the rest go to waiters.
+        conn.execute(_sql(_WAKE_SOME), {**keys, "now": now, "count": freed - len(taken)})
     return answers
 
 

@@ -56,21 +56,22 @@ def record_host_outcome(
     changed beyond a reset count (an opened or closed breaker), else None.
     """
     keys = {"org_id": outcome.org_id, "host": outcome.host}
+    slot_id = outcome.slot_id or attempt_id  # a slot from its worker's reserve, or its own
     held = outcome.slot or outcome.probe
     if not outcome.failed:
         if not (outcome.reset or outcome.probe):
             if outcome.slot and conn.dialect.name == "postgresql":
-                released = {**bound, **keys, "attempt_id": attempt_id}
+                released = {**bound, **keys, "attempt_id": slot_id}
                 conn.execute(prepared(_HAND_OVER_ONLY, now), released)
             else:
-                _release(conn, attempt_id=attempt_id, outcome=outcome, now=now, bound=bound)
+                _release(conn, slot_id=slot_id, outcome=outcome, now=now, bound=bound)
             return None
         if held and conn.dialect.name == "postgresql":
             statement = prepared(_HANDED_OVER if outcome.slot else _RELEASE_AND_RESET, now)
         else:
-            _release(conn, attempt_id=attempt_id, outcome=outcome, now=now, bound=bound)
+            _release(conn, slot_id=slot_id, outcome=outcome, now=now, bound=bound)
             statement = prepared(_RESET, now)
-        reset = conn.execute(statement, {**bound, **keys, "attempt_id": attempt_id}).first()
+        reset = conn.execute(statement, {**bound, **keys, "attempt_id": slot_id}).first()
         if reset is None:
             return None
         if not (outcome.probe or reset.breaker == BreakerState.HALF_OPEN.value):
@@ -83,7 +84,7 @@ def record_host_outcome(
         write_host_row(conn, **keys, row=verdict.row, now=at)
         wake_waiting(conn, **keys, now=at)
         return verdict
-    _release(conn, attempt_id=attempt_id, outcome=outcome, now=now, bound=bound)
+    _release(conn, slot_id=slot_id, outcome=outcome, now=now, bound=bound)
     row, at = locked_host_row(conn, **keys)
     if row is None:
         return None  # no such organization: nothing to count, and the result stands
@@ -93,10 +94,10 @@ def record_host_outcome(
 
 
 def _release(
-    conn: sa.Connection, *, attempt_id: str, outcome: HostOutcome, now: str, bound: dict[str, float]
+    conn: sa.Connection, *, slot_id: str, outcome: HostOutcome, now: str, bound: dict[str, float]
 ) -> None:
     """Release the slot or probe the attempt held; a slot goes to the waiter due soonest."""
     if outcome.slot or outcome.probe:
-        conn.execute(_sql(_RELEASE), {"attempt_id": attempt_id})
+        conn.execute(_sql(_RELEASE), {"attempt_id": slot_id})
     if outcome.slot:
         hand_over_slot(conn, org_id=outcome.org_id, host=outcome.host, now=now, bound=bound)

@@ -29,6 +29,7 @@ from callout.store.delivery_rules import (
     after_expiry,
     after_outcome,
     jitter,
+    with_spares,
 )
 from callout.store.protocol import NotFoundError
 
@@ -151,6 +152,7 @@ class MemoryDelivery:
         now = self._clock.now()
         key = (ticket.org_id, ticket.host)
         state = self._row(key, now)
+        freed = self._release(key, ticket.returned)
         expired = [
             attempt_id
             for attempt_id, slot in self._slots.items()
@@ -174,14 +176,37 @@ class MemoryDelivery:
             deferrals=lambda: self._store.deferrals_of(ticket.step_run_id),
             spread=jitter(),
         )
-        if verdict.row != state.row:
-            state.row, state.updated_at = verdict.row, now
         taken = verdict.admission
-        if taken.slot or taken.probe:
-            self._slots[ticket.attempt_id] = _Slot(
+        if taken.slot:
+            slots = replace(slots, in_flight=slots.in_flight + 1)
+        taken, row, _, spare_ids = with_spares(taken, verdict.row, ticket, now, slots)
+        if row != state.row:
+            state.row, state.updated_at = row, now
+        held = [ticket.attempt_id] if taken.slot or taken.probe else []
+        for slot_id in [*held, *spare_ids]:
+            self._slots[slot_id] = _Slot(
                 ticket.org_id, ticket.host, taken.probe, now + ticket.hold_for
             )
+        for _ in range(freed - len(held) - len(spare_ids)):
+            self._store.wake_next(*key, now)  # what was given back and not taken again
         return taken
+
+    def _release(self, key: _Host, slot_ids: tuple[str, ...]) -> int:
+        """Release the host's slots of `slot_ids` still held; return how many."""
+        released = [
+            slot_id
+            for slot_id in slot_ids
+            if (found := self._slots.get(slot_id)) is not None and (found.org_id, found.host) == key
+        ]
+        for slot_id in released:
+            del self._slots[slot_id]
+        return len(released)
+
+    async def give_back(self, *, org_id: str, host: str, slot_ids: tuple[str, ...]) -> None:
+        """Release slots a worker's reserve held and make as many step runs waiting due now."""
+        now = self._clock.now()
+        for _ in range(self._release((org_id, host), slot_ids)):
+            self._store.wake_next(org_id, host, now)
 
     async def resume_host(self, *, org_id: str, host: str) -> HostState:
         """Close a host's breaker now and make the step runs waiting for it due at once."""
@@ -212,7 +237,7 @@ class MemoryDelivery:
         Returns what became of the host's row when the breaker opened or closed, or a
         failure was counted; None when nothing beyond a reset count changed.
         """
-        self._slots.pop(attempt_id, None)
+        self._slots.pop(outcome.slot_id or attempt_id, None)
         key = (outcome.org_id, outcome.host)
         if outcome.slot:
             self._store.wake_next(*key, now)  # the slot goes to the waiter due soonest

@@ -53,6 +53,12 @@ class SqlDelivery:
         """Decide, in one transaction holding the host's row, whether the attempt may go."""
         return await self._batches.admit(ticket)
 
+    async def give_back(self, *, org_id: str, host: str, slot_ids: tuple[str, ...]) -> None:
+        """Release slots a worker's reserve held and make as many step runs waiting due now."""
+        await self._store.write_unsynced(
+            delivery_sql.give_back, org_id=org_id, host=host, slot_ids=slot_ids
+        )
+
     async def resume_host(self, *, org_id: str, host: str) -> HostState:
         """Close a host's breaker now and make the step runs waiting for it due at once."""
         return await self._store.write(delivery_sql.resume_host, org_id=org_id, host=host)

@@ -20,6 +20,8 @@ def ticket(
     attempt_id: str | None = None,
     step_run_id: str = "stp_none",
     hold_for: float = 40.0,
+    spares: int = 0,
+    returned: tuple[str, ...] = (),
 ) -> AdmitTicket:
     """An attempt to `HOST` asking to go now (a fresh attempt id unless given)."""
     return AdmitTicket(
@@ -29,6 +31,8 @@ def ticket(
         step_run_id=step_run_id,
         hold_for=hold_for,
         limit=limit,
+        spares=spares,
+        returned=returned,
     )
 
 
