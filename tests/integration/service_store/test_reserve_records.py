@@ -24,6 +24,13 @@ async def held(store: ServiceStore, org_id: str) -> int:
     return sum(state.in_flight for state in states if state.host == HOST)
 
 
+async def reserved(store: ServiceStore, limit: HostLimit, spares: int) -> tuple[str, ...]:
+    """Admit an attempt with `spares` spares (all granted); return the spare slots' ids."""
+    asked = ticket(limit.org_id, limit=limit, spares=spares)
+    assert (await store.delivery.admit(asked)).spares == spares
+    return tuple(spare_slot_id(asked.attempt_id, number) for number in range(1, spares + 1))
+
+
 async def waiter(
     store: ServiceStore, clock: ManualClock, limit: HostLimit, *, delay: float
 ) -> Claim:
@@ -92,9 +99,7 @@ async def test_returned_slots_are_released_first_and_the_rest_go_to_waiters(
     service_store: ServiceStore, db_clock: ManualClock, acme: Organization
 ) -> None:
     limit = in_flight(acme.id, 4)
-    reserved = ticket(acme.id, limit=limit, spares=3)
-    assert (await service_store.delivery.admit(reserved)).spares == 3
-    spares = tuple(spare_slot_id(reserved.attempt_id, number) for number in (1, 2, 3))
+    spares = await reserved(service_store, limit, 3)
     claim = await waiter(service_store, db_clock, limit, delay=60.0)
     # The reserve gives its three spares back with an attempt that takes one slot and
     # asks for no spares: one slot of the three is taken again, so the waiter is woken.
@@ -109,10 +114,8 @@ async def test_slots_given_back_wake_as_many_waiters_and_a_second_give_back_does
     service_store: ServiceStore, db_clock: ManualClock, acme: Organization
 ) -> None:
     limit = in_flight(acme.id, 3)
-    reserved = ticket(acme.id, limit=limit, spares=2)
-    assert (await service_store.delivery.admit(reserved)).spares == 2
+    spares = await reserved(service_store, limit, 2)
     waiters = [await waiter(service_store, db_clock, limit, delay=d) for d in (30.0, 10.0, 20.0)]
-    spares = (spare_slot_id(reserved.attempt_id, 1), spare_slot_id(reserved.attempt_id, 2))
     await service_store.delivery.give_back(org_id=acme.id, host=HOST, slot_ids=spares)
     await service_store.delivery.give_back(org_id=acme.id, host=HOST, slot_ids=spares)
     assert await held(service_store, acme.id) == 1  # the attempt's own slot stays
@@ -123,8 +126,6 @@ async def test_slots_given_back_wake_as_many_waiters_and_a_second_give_back_does
 async def test_another_organizations_slots_are_not_given_back(
     service_store: ServiceStore, acme: Organization, bravo: Organization
 ) -> None:
-    reserved = ticket(acme.id, limit=in_flight(acme.id, 5), spares=2)
-    assert (await service_store.delivery.admit(reserved)).spares == 2
-    spares = (spare_slot_id(reserved.attempt_id, 1),)
+    spares = await reserved(service_store, in_flight(acme.id, 5), 2)
     await service_store.delivery.give_back(org_id=bravo.id, host=HOST, slot_ids=spares)
     assert await held(service_store, acme.id) == 3
