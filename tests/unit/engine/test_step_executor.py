@@ -23,7 +23,8 @@ from callout.store.account_records import SecretValues
 from callout.store.encryption import SecretKeyError
 from callout.store.memory import MemoryStore
 from callout.store.outage import Backoff, StoreOutage
-from callout.store.protocol import Claim, StoredStepRun
+from callout.store.protocol import Claim
+from support.delivery_setting import claim, only_step
 from support.running import workflow_of
 from support.store_outages import MemoryStoreWithOutages
 
@@ -65,16 +66,6 @@ async def recorded(
     run = new_run(workflow, {}, now=DB_START, org_id=org_id)
     await store.create_run(run)
     return run.id
-
-
-async def claim(store: MemoryStore) -> Claim:
-    (claimed,) = await store.claim_due(lease_seconds=30, limit=1)
-    return claimed
-
-
-async def only_step(store: MemoryStore, run_id: str) -> StoredStepRun:
-    (found,) = (await store.get_run(run_id)).steps
-    return found
 
 
 @pytest.fixture
