@@ -27,10 +27,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from callout.engine.host_reserve import RESERVE_LIFE, HostReserves, Reserved
+from callout.engine.host_reserve import RESERVE_LIFE, Ask, HostReserves, Reserved
 from callout.engine.org_cache import OrgCache
 from callout.model.delivery import Deferral
 from callout.model.errors import AttemptTimeout, ConnectError
+from callout.model.ids import new_id
 from callout.steps.attempt import AttemptResult
 from callout.store.delivery import (
     ANY_HOST,
@@ -103,6 +104,7 @@ class DeliveryControl:
         self.hold_margin = hold_margin
         self.monotonic = monotonic
         self.reserves = HostReserves()
+        self._refills: set[asyncio.Task[None]] = set()
         self._hosts = OrgCache(self._read, monotonic=monotonic)
 
     async def _read(self, org_id: str) -> OrgHosts:
@@ -119,8 +121,44 @@ class DeliveryControl:
         """Read the organization's limits and troubled hosts again at its next attempt."""
         self._hosts.forget(org_id)
 
+    def refill_ahead(self, org_id: str, host: str, limit: HostLimit, *, hold_for: float) -> None:
+        """Refill the host's reserve in the background if it runs low (none is under way)."""
+        now = self.monotonic()
+        ask = self.reserves.of(org_id, host).ahead(limit, hold_for=hold_for, now=now)
+        if ask is None:
+            return
+        ticket = AdmitTicket(
+            org_id=org_id,
+            host=host,
+            attempt_id=new_id("att"),  # no attempt: its slot joins the reserve
+            step_run_id="",
+            hold_for=hold_for + RESERVE_LIFE,
+            limit=ask.limit_for(limit),
+            spares=ask.spares,
+            returned=ask.returned,
+            reserve_only=True,
+        )
+        task = asyncio.get_running_loop().create_task(self._refill(ticket, ask, now))
+        self._refills.add(task)
+        task.add_done_callback(self._refills.discard)
+
+    async def _refill(self, ticket: AdmitTicket, ask: Ask, asked_at: float) -> None:
+        reserve = self.reserves.of(ticket.org_id, ticket.host)
+        try:
+            admission = await self.records.admit(ticket)
+        except Exception:
+            log.debug("a reserve's refill ahead of need failed", exc_info=True)
+            return
+        finally:
+            reserve.refilled()
+        own = reserve.fill(ticket, admission, asked_at=asked_at, ask=ask)
+        if own is not None:
+            reserve.put_back(own, now=asked_at)
+
     async def give_back(self, *, everything: bool = False) -> None:
         """Give the reserved slots that should go back now (all if `everything`) to the store."""
+        if everything and self._refills:
+            await asyncio.gather(*self._refills, return_exceptions=True)
         for org_id, host, slots in self.reserves.to_give_back(
             self.monotonic(), everything=everything
         ):
@@ -236,15 +274,18 @@ class HostGate:
             return None  # the common path: no limit on sending, no trouble, no round trip
         control = self._control
         reserve = control.reserves.of(self._org_id, host)
-        spares = 0
-        untroubled = not self._troubled and limit is not None
-        if untroubled and limit is not None:
+        if self._troubled or limit is None:
+            # Each attempt to a troubled host is asked for; the free slots go back with it.
+            ask = Ask(0, returned=reserve.surrender())
+        else:
             turn = await reserve.turn(limit, hold_for=self._hold_for, monotonic=control.monotonic)
             if isinstance(turn, Reserved):
-                self._reserved = turn
-                return None  # admitted from this worker's reserve (engine/host_reserve.py)
-            spares = turn
+                self._reserved = turn  # admitted from this worker's reserve
+                control.refill_ahead(self._org_id, host, limit, hold_for=self._hold_for)
+                return None
+            ask = turn
         self._asked = True
+        untroubled = not self._troubled and limit is not None
         now = control.monotonic()
         ticket = AdmitTicket(
             org_id=self._org_id,
@@ -252,17 +293,17 @@ class HostGate:
             attempt_id=self._attempt_id,
             step_run_id=self._step_run_id,
             hold_for=self._hold_for + (RESERVE_LIFE if untroubled else 0.0),
-            limit=limit,
-            spares=spares,
-            returned=reserve.surrender(),
+            limit=ask.limit_for(limit) if limit is not None else None,
+            spares=ask.spares,
+            returned=ask.returned,
         )
         try:
             self._admission = await self._outage.ride_out(control.records.admit, ticket)
         finally:
-            if spares:
+            if ask.spares:
                 reserve.refilled()
         if untroubled:
-            self._reserved = reserve.fill(ticket, self._admission, asked_at=now)
+            self._reserved = reserve.fill(ticket, self._admission, asked_at=now, ask=ask)
         self._deferral = self._admission.deferral
         return self._deferral
 

@@ -23,9 +23,11 @@ What keeps a reserve honest:
   every attempt while the host is *crowded* (the limit stopped the spares short, or
   deferred an attempt): then slots go to the step runs waiting, as before.
 - Free slots go back to the database (`give_back`, waking as many waiters) when the
-  host is crowded, when unused for `RESERVE_IDLE` seconds, with the next admission
-  asked for the host, and when the worker stops. A lower limit read from the
-  database sends the next attempt to it again.
+  host is crowded, when unused for `RESERVE_IDLE` seconds, and when the worker stops;
+  stale ones with the next ask. A lower limit read from the database sends the next
+  attempt to it again.
+- The reserve is refilled ahead of need, in the background, when an attempt leaves it
+  low (`HostReserve.ahead`, `AdmitTicket.reserve_only`), so attempts seldom wait.
 
 docs/delivery-control.md, "A worker's reserve", tells the same in words.
 """
@@ -35,7 +37,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from callout.store.delivery import Admission, AdmitTicket, HostLimit, spare_slot_id
 
@@ -43,15 +45,14 @@ RESERVE_SPARES = 16
 """Spare admissions a worker asks for with an attempt's own, for its reserve."""
 
 RESERVE_MOST = 256
-"""The most spares asked for at once: the ask doubles while the reserve runs dry within
-`TOKEN_LIFE` of its last refill, and falls back to `RESERVE_SPARES` when it does not or the
-host is crowded."""
+"""The most spares asked for at once: the ask doubles while refills come less than half a
+`TOKEN_LIFE` apart, and halves (down to `RESERVE_SPARES`) when more than two apart."""
 
 RESERVE_LIFE = 30.0
 """Seconds a reserved slot outlives an attempt's hold: how long it can be used again."""
 
 TOKEN_LIFE = 0.1
-"""Seconds a reserved rate token may wait to be spent."""
+"""Seconds after its last refill a reserve's rate tokens may still be spent."""
 
 RESERVE_IDLE = 0.5
 """Seconds a free slot may sit unused before it goes back to the database."""
@@ -64,6 +65,25 @@ class Reserved:
     slot_id: str | None
     until: float
     """The worker's monotonic time by which the slot's row expires."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """What an attempt (or a refill ahead of need) asks the store for, for the reserve."""
+
+    spares: int
+    held: Reserved | None = None
+    """A free slot the asking attempt already holds: it asks for a token alone."""
+    returned: tuple[str, ...] = ()
+    """Slots the reserve gives back with the ask (gone stale, or all while crowded)."""
+    tokens_only: bool = False
+    """A refill ahead of need with slots enough: it asks for rate tokens alone."""
+
+    def limit_for(self, limit: HostLimit) -> HostLimit:
+        """Return the limit the store decides the ask by: its rate alone if no slot is wanted."""
+        if self.held is not None or self.tokens_only:
+            return replace(limit, max_in_flight=None)
+        return limit
 
 
 class HostReserve:
@@ -91,7 +111,7 @@ class HostReserve:
         self.max_in_flight: int | None = None
         """The in-flight limit under which the free slots were taken."""
         self.refilling: asyncio.Future[None] | None = None
-        """Set while one attempt asks the store with spares: the others wait for it."""
+        """Set while the store is asked for spares: attempts that find nothing wait for it."""
         self.wanting = 0
         """Attempts waiting for that refill."""
         self.ask = RESERVE_SPARES
@@ -99,36 +119,82 @@ class HostReserve:
 
     async def turn(
         self, limit: HostLimit, *, hold_for: float, monotonic: Callable[[], float]
-    ) -> Reserved | int:
-        """Admit an attempt from the reserve, waiting for a refill another is asking for.
+    ) -> Reserved | Ask:
+        """Admit an attempt from the reserve, waiting for a refill already asked for.
 
-        Returns what it took; else how many spares the attempt should ask the store
-        for: then it is this reserve's refill (`refilled()` when answered), or, while
-        the host is crowded, an attempt asking for itself alone (0). One refill at a
-        time: a batch of attempts arriving at once asks once, for all of them.
+        Returns what it took; else what the attempt should ask the store: then it is
+        this reserve's refill (`refilled()` when answered), or, while the host is
+        crowded, an attempt asking for itself alone (no spares). One refill at a time:
+        attempts arriving at once ask once, for all of them.
         """
         while True:
-            taken = self.take(limit, hold_for=hold_for, now=monotonic())
+            now = monotonic()
+            taken = self.take(limit, hold_for=hold_for, now=now)
             if taken is not None:
                 return taken
             if self.refilling is None:
                 self.refilling = asyncio.get_running_loop().create_future()
-                dry_soon = monotonic() - self.filled_at < TOKEN_LIFE
-                self.ask = min(RESERVE_MOST, self.ask * 2) if dry_soon else RESERVE_SPARES
-                return min(RESERVE_MOST, max(self.ask, self.wanting))
+                held = self._usable(limit, hold_for=hold_for, now=now)
+                spares = max(self._next_ask(now), self.wanting)
+                return Ask(min(RESERVE_MOST, spares), held, self._stale(hold_for, now))
             if self.crowded:
-                return 0  # at its limit: the store decides each attempt, as they come
+                # At its limit: the store decides each attempt, as they come, and the
+                # reserve's free slots go back to it.
+                return Ask(0, returned=self.surrender())
             self.wanting += 1
             try:
                 await asyncio.shield(self.refilling)
             finally:
                 self.wanting -= 1
 
+    def ahead(self, limit: HostLimit, *, hold_for: float, now: float) -> Ask | None:
+        """Return a refill to ask for before the reserve runs dry, or None: not yet (or asked)."""
+        if self.refilling is not None or self.crowded:
+            return None
+        low = self.ask // 4
+        slots_low = limit.max_in_flight is not None and len(self.free) <= low
+        rate = limit.rate_per_second
+        if not slots_low and not (rate is not None and rate > 0 and self.tokens <= low):
+            return None
+        self.refilling = asyncio.get_running_loop().create_future()
+        spares = self._next_ask(now)
+        if slots_low:
+            return Ask(spares, returned=self._stale(hold_for, now))
+        # Slots enough, tokens low: tokens alone.
+        return Ask(spares, returned=self._stale(hold_for, now), tokens_only=True)
+
     def refilled(self) -> None:
         """End this reserve's refill (answered or not): the attempts waiting look again."""
         refilling, self.refilling = self.refilling, None
         if refilling is not None and not refilling.done():
             refilling.set_result(None)
+
+    def _next_ask(self, now: float) -> int:
+        """How many spares to ask for: more while refills come fast, fewer when slow."""
+        since = now - self.filled_at
+        if since < TOKEN_LIFE / 2:
+            self.ask = min(RESERVE_MOST, self.ask * 2)
+        elif since > 2 * TOKEN_LIFE:
+            self.ask = max(RESERVE_SPARES, self.ask // 2)
+        return self.ask
+
+    def _usable(self, limit: HostLimit, *, hold_for: float, now: float) -> Reserved | None:
+        """Take a free slot with a whole hold left (the attempt lacks only a token), or None."""
+        if limit.max_in_flight is None or self.max_in_flight is None:
+            return None
+        if limit.max_in_flight < self.max_in_flight:
+            return None
+        for index, slot in enumerate(self.free):
+            if slot.until - now >= hold_for:
+                return self.free.pop(index)
+        return None
+
+    def _stale(self, hold_for: float, now: float) -> tuple[str, ...]:
+        """Take out the free slots without a whole hold left: their ids, to give back."""
+        stale = [slot for slot in self.free if slot.until - now < hold_for]
+        if stale:
+            self.free = [slot for slot in self.free if slot.until - now >= hold_for]
+        return tuple(slot.slot_id for slot in stale if slot.slot_id is not None)
 
     def take(self, limit: HostLimit, *, hold_for: float, now: float) -> Reserved | None:
         """Admit an attempt that holds its slot up to `hold_for` seconds, or None: ask the store."""
@@ -138,15 +204,10 @@ class HostReserve:
             return None
         taken = Reserved(None, math.inf)
         if limit.max_in_flight is not None:
-            if self.max_in_flight is None or limit.max_in_flight < self.max_in_flight:
-                return None  # taken under another limit (or none): the database decides again
-            usable = next(
-                (index for index, slot in enumerate(self.free) if slot.until - now >= hold_for),
-                None,
-            )
-            if usable is None:
+            found = self._usable(limit, hold_for=hold_for, now=now)
+            if found is None:
                 return None
-            taken = self.free.pop(usable)
+            taken = found
         if spends_token:
             self.tokens -= 1
         self.last_used = now
@@ -159,18 +220,22 @@ class HostReserve:
         return given
 
     def fill(
-        self, ticket: AdmitTicket, admission: Admission, *, asked_at: float
+        self, ticket: AdmitTicket, admission: Admission, *, asked_at: float, ask: Ask
     ) -> Reserved | None:
-        """Keep the spares the store gave with `ticket`'s admission; return the attempt's own."""
+        """Keep what the store gave with `ticket`'s admission; return the attempt's own.
+
+        Refused, the slot the attempt held (`ask.held`) goes back among the free ones.
+        """
+        limit = ticket.limit
         if ticket.spares:
-            self.crowded = admission.crowded
             self.filled_at = asked_at
-            if self.crowded:
-                self.ask = RESERVE_SPARES
+            if limit is not None and limit.max_in_flight is not None:
+                self.crowded = admission.crowded
         if not admission.admitted or admission.probe:
+            if ask.held is not None and ask.held.slot_id is not None:
+                self.free.append(ask.held)
             return None
         until = asked_at + ticket.hold_for
-        limit = ticket.limit
         if admission.slot:
             self.max_in_flight = limit.max_in_flight if limit is not None else None
             self.free.extend(
@@ -178,8 +243,13 @@ class HostReserve:
                 for number in range(1, admission.spares + 1)
             )
         if limit is not None and limit.rate_per_second:
-            self.tokens, self.tokens_until = admission.spares, asked_at + TOKEN_LIFE
+            alive = self.tokens if asked_at < self.tokens_until else 0
+            own = 1 if ticket.reserve_only else 0  # a refill's own token is a spare too
+            self.tokens = alive + admission.spares + own
+            self.tokens_until = asked_at + TOKEN_LIFE
         self.last_used = asked_at
+        if ask.held is not None:
+            return ask.held
         return Reserved(ticket.attempt_id if admission.slot else None, until)
 
     def put_back(self, slot: Reserved, *, now: float) -> None:
@@ -194,7 +264,8 @@ class HostReserve:
 
     def empty(self, now: float) -> bool:
         """Whether it holds nothing and has been unused a while (so it can be forgotten)."""
-        return not self.free and now - self.last_used >= RESERVE_IDLE
+        idle = now - self.last_used >= RESERVE_IDLE
+        return not self.free and self.refilling is None and idle
 
 
 class HostReserves:

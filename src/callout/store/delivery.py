@@ -118,6 +118,9 @@ class AdmitTicket:
     only as far as the limit and the rate allow now; never deferred, never a turn."""
     returned: tuple[str, ...] = ()
     """Slots the worker's reserve gives back before the ticket is decided."""
+    reserve_only: bool = False
+    """No attempt waits on it: a worker's refill asked ahead of need (its own admission
+    a spare too). Refused, it writes nothing: no rate turn is handed to nobody."""
 
 
 @dataclass(frozen=True, slots=True)

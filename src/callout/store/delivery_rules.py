@@ -137,6 +137,27 @@ def admission(  # noqa: PLR0913 - the row, the ticket, and what the store read b
     return Verdict(Admission(slot=most is not None), row)
 
 
+def ticket_admission(  # noqa: PLR0913 - as `admission`
+    row: HostRow,
+    ticket: AdmitTicket,
+    *,
+    now: float,
+    slots: LiveSlots,
+    deferrals: Callable[[], int],
+    spread: float,
+) -> Verdict:
+    """Return `admission` of a ticket; a refill ahead of need is decided as a spare.
+
+    A worker's refill asked before its reserve runs dry (`AdmitTicket.reserve_only`)
+    has no attempt waiting on it: refused, it leaves the row as it was (no turn for
+    nobody).
+    """
+    if not ticket.reserve_only:
+        return admission(row, ticket, now=now, slots=slots, deferrals=deferrals, spread=spread)
+    verdict = admission(row, ticket, now=now, slots=slots, deferrals=lambda: 0, spread=spread)
+    return verdict if verdict.admission.admitted else Verdict(verdict.admission, row)
+
+
 @dataclass(frozen=True, slots=True)
 class Spares:
     """Spare admissions taken for a worker's reserve, and the row as they left it."""

@@ -129,3 +129,27 @@ async def test_another_organizations_slots_are_not_given_back(
     spares = await reserved(service_store, in_flight(acme.id, 5), 2)
     await service_store.delivery.give_back(org_id=bravo.id, host=HOST, slot_ids=spares)
     assert await held(service_store, acme.id) == 3
+
+
+async def test_a_refill_ahead_refused_by_the_rate_hands_out_no_turn(
+    service_store: ServiceStore, acme: Organization
+) -> None:
+    limit = HostLimit(org_id=acme.id, host=HOST, rate_per_second=2, burst=1)
+    assert (await service_store.delivery.admit(ticket(acme.id, limit=limit))).admitted
+    ahead = replace(ticket(acme.id, limit=limit, spares=4), reserve_only=True)
+    refused = await service_store.delivery.admit(ahead)
+    assert refused.deferral is not None
+    assert refused.spares == 0
+    # The next real waiter's turn is the first one, not one after the refill's.
+    waiting = (await service_store.delivery.admit(ticket(acme.id, limit=limit))).deferral
+    assert waiting is not None
+    assert abs(waiting.delay - 0.5) < 1e-6
+
+
+async def test_a_refill_ahead_takes_its_own_slot_and_spares_for_the_reserve(
+    service_store: ServiceStore, acme: Organization
+) -> None:
+    ahead = replace(ticket(acme.id, limit=in_flight(acme.id, 10), spares=3), reserve_only=True)
+    answer = await service_store.delivery.admit(ahead)
+    assert (answer.slot, answer.spares, answer.crowded) == (True, 3, False)
+    assert await held(service_store, acme.id) == 4

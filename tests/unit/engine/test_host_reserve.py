@@ -73,11 +73,15 @@ async def test_attempts_arriving_at_once_ask_once_for_all_of_them(at: Setting) -
     gates = [at.gate(f"att_{number}") for number in range(3 * RESERVE_SPARES)]
     answers = await asyncio.gather(*(gate.admit(HOST) for gate in gates))
     assert answers == [None] * len(gates)
-    # The first asked; the others waited for its answer, then asked once more for all
-    # that were still waiting, rather than each asking on its own.
-    assert at.records.calls["admit"] == 2
-    assert at.records.tickets[1].spares >= 2 * RESERVE_SPARES - 1
-    assert await held(at) <= 100
+    # The first asked; the others waited for its answer, and for the refills asked
+    # ahead as the reserve ran low, rather than each asking on its own. The ask
+    # doubled, as the refills came faster than TOKEN_LIFE apart.
+    assert [(ticket.spares, ticket.reserve_only) for ticket in at.records.tickets] == [
+        (RESERVE_SPARES, False),
+        (2 * RESERVE_SPARES, True),
+        (4 * RESERVE_SPARES, True),
+    ]
+    assert await held(at) == 100  # the last refill stopped at the limit
 
 
 async def test_a_failure_gives_its_slot_back_through_its_result_and_counts(at: Setting) -> None:
@@ -183,3 +187,56 @@ async def test_a_troubled_host_asks_for_each_attempt_and_its_reserve_goes_back(
     # less the one the failure released.
     assert len(ticket.returned) == RESERVE_SPARES
     assert await held(at) == 1  # the troubled attempt's own slot alone
+
+
+async def test_a_reserve_running_low_is_refilled_ahead_in_the_background(at: Setting) -> None:
+    await at.limit(HOST, max_in_flight=100, rate_per_second=1000, burst=1000)
+    at.monotonic.now += 1.0
+    assert await sent(at, "att_first") is None  # 1 + 16: slots and tokens
+    for number in range(RESERVE_SPARES - RESERVE_SPARES // 4):
+        assert await sent(at, f"att_{number}") is None
+    assert at.records.calls["admit"] == 1
+    await asyncio.sleep(0)  # the refill ahead runs
+    assert at.records.calls["admit"] == 2
+    ahead = at.records.tickets[1]
+    assert ahead.reserve_only
+    assert ahead.spares == 2 * RESERVE_SPARES  # doubled: the clock did not move
+    # The slots were all free again (each attempt ended): tokens alone were asked for.
+    assert ahead.limit is not None
+    assert (ahead.limit.max_in_flight, ahead.limit.rate_per_second) == (None, 1000)
+    assert await held(at) == RESERVE_SPARES + 1  # no slot taken beyond the reserve's
+    for number in range(RESERVE_SPARES):
+        assert await sent(at, f"att_more_{number}") is None
+    assert at.records.calls["admit"] <= 3  # refilled ahead again at most: nobody waited
+    assert [ticket.reserve_only for ticket in at.records.tickets[1:]] == [True] * (
+        at.records.calls["admit"] - 1
+    )
+
+
+async def test_a_reserve_low_on_slots_takes_slots_ahead_and_the_refills_own_joins_it(
+    at: Setting,
+) -> None:
+    gates = [at.gate(f"att_{number}") for number in range(RESERVE_SPARES)]
+    for gate in gates:
+        assert await gate.admit(HOST) is None  # all busy: the reserve is low on slots
+    await asyncio.sleep(0)
+    ahead = at.records.tickets[-1]
+    assert ahead.reserve_only
+    assert ahead.limit is not None
+    assert ahead.limit.max_in_flight == 100
+    assert await held(at) == RESERVE_SPARES + 1 + ahead.spares + 1
+    # The refill's own slot and its spares are free for the next attempts.
+    for number in range(ahead.spares + 1):
+        assert await at.gate(f"att_next_{number}").admit(HOST) is None
+    assert len([ticket for ticket in at.records.tickets if not ticket.reserve_only]) == 1
+
+
+async def test_a_stopping_worker_waits_for_a_refill_under_way_then_gives_everything_back(
+    at: Setting,
+) -> None:
+    gates = [at.gate(f"att_{number}") for number in range(RESERVE_SPARES)]
+    for gate in gates:
+        assert await gate.admit(HOST) is None
+    # The refill ahead is under way (not yet run) when the worker stops.
+    await at.control.give_back(everything=True)
+    assert await held(at) == RESERVE_SPARES  # the attempts in flight keep theirs
