@@ -154,7 +154,10 @@ class HostReserve:
         low = self.ask // 4
         slots_low = limit.max_in_flight is not None and len(self.free) <= low
         rate = limit.rate_per_second
-        if not slots_low and not (rate is not None and rate > 0 and self.tokens <= low):
+        # Tokens run low by use, or by age: half their life gone.
+        ageing = now >= self.tokens_until - TOKEN_LIFE / 2
+        tokens_low = rate is not None and rate > 0 and (self.tokens <= low or ageing)
+        if not slots_low and not tokens_low:
             return None
         self.refilling = asyncio.get_running_loop().create_future()
         spares = self._next_ask(now)

@@ -240,3 +240,18 @@ async def test_a_stopping_worker_waits_for_a_refill_under_way_then_gives_everyth
     # The refill ahead is under way (not yet run) when the worker stops.
     await at.control.give_back(everything=True)
     assert await held(at) == RESERVE_SPARES  # the attempts in flight keep theirs
+
+
+async def test_tokens_half_way_through_their_life_are_refilled_ahead(at: Setting) -> None:
+    await at.store.delivery.delete_host_limit(org_id=at.org_id, host=HOST)
+    await at.limit(HOST, rate_per_second=1000, burst=1000)
+    at.monotonic.now += 1.0
+    assert await sent(at, "att_first") is None  # 16 tokens, for TOKEN_LIFE
+    at.monotonic.now += TOKEN_LIFE * 0.6
+    assert await sent(at, "att_ageing") is None  # from the reserve; it asks ahead
+    await asyncio.sleep(0)
+    assert [ticket.reserve_only for ticket in at.records.tickets] == [False, True]
+    # Past the first tokens' life, the refill's keep the attempts going without a wait.
+    at.monotonic.now += TOKEN_LIFE * 0.6
+    assert await sent(at, "att_later") is None
+    assert at.records.calls["admit"] == 2
