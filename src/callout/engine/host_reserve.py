@@ -45,8 +45,8 @@ RESERVE_SPARES = 16
 """Spare admissions a worker asks for with an attempt's own, for its reserve."""
 
 RESERVE_MOST = 256
-"""The most spares asked for at once: the ask doubles while refills come less than half a
-`TOKEN_LIFE` apart, and halves (down to `RESERVE_SPARES`) when more than two apart."""
+"""The most spares asked for at once. An ask is for twice what the reserve gave out since
+the last one (at least `RESERVE_SPARES`), and for as many as are waiting."""
 
 RESERVE_LIFE = 30.0
 """Seconds a reserved slot outlives an attempt's hold: how long it can be used again."""
@@ -92,13 +92,13 @@ class HostReserve:
     __slots__ = (
         "ask",
         "crowded",
-        "filled_at",
         "free",
         "last_used",
         "max_in_flight",
         "refilling",
         "tokens",
         "tokens_until",
+        "used",
         "wanting",
     )
 
@@ -115,7 +115,8 @@ class HostReserve:
         self.wanting = 0
         """Attempts waiting for that refill."""
         self.ask = RESERVE_SPARES
-        self.filled_at = -math.inf
+        self.used = 0
+        """Admissions taken from the reserve since the last ask."""
 
     async def turn(
         self, limit: HostLimit, *, hold_for: float, monotonic: Callable[[], float]
@@ -135,7 +136,7 @@ class HostReserve:
             if self.refilling is None:
                 self.refilling = asyncio.get_running_loop().create_future()
                 held = self._usable(limit, hold_for=hold_for, now=now)
-                spares = max(self._next_ask(now), self.wanting)
+                spares = max(self._next_ask(), self.wanting)
                 return Ask(min(RESERVE_MOST, spares), held, self._stale(hold_for, now))
             if self.crowded:
                 # At its limit: the store decides each attempt, as they come, and the
@@ -160,7 +161,7 @@ class HostReserve:
         if not slots_low and not tokens_low:
             return None
         self.refilling = asyncio.get_running_loop().create_future()
-        spares = self._next_ask(now)
+        spares = self._next_ask()
         if slots_low:
             return Ask(spares, returned=self._stale(hold_for, now))
         # Slots enough, tokens low: tokens alone.
@@ -172,13 +173,10 @@ class HostReserve:
         if refilling is not None and not refilling.done():
             refilling.set_result(None)
 
-    def _next_ask(self, now: float) -> int:
-        """How many spares to ask for: more while refills come fast, fewer when slow."""
-        since = now - self.filled_at
-        if since < TOKEN_LIFE / 2:
-            self.ask = min(RESERVE_MOST, self.ask * 2)
-        elif since > 2 * TOKEN_LIFE:
-            self.ask = max(RESERVE_SPARES, self.ask // 2)
+    def _next_ask(self) -> int:
+        """How many spares to ask for: twice what was used since the last ask, within bounds."""
+        self.ask = min(RESERVE_MOST, max(RESERVE_SPARES, 2 * self.used))
+        self.used = 0
         return self.ask
 
     def _usable(self, limit: HostLimit, *, hold_for: float, now: float) -> Reserved | None:
@@ -214,6 +212,7 @@ class HostReserve:
         if spends_token:
             self.tokens -= 1
         self.last_used = now
+        self.used += 1
         return taken
 
     def surrender(self) -> tuple[str, ...]:
@@ -230,10 +229,8 @@ class HostReserve:
         Refused, the slot the attempt held (`ask.held`) goes back among the free ones.
         """
         limit = ticket.limit
-        if ticket.spares:
-            self.filled_at = asked_at
-            if limit is not None and limit.max_in_flight is not None:
-                self.crowded = admission.crowded
+        if ticket.spares and limit is not None and limit.max_in_flight is not None:
+            self.crowded = admission.crowded
         if not admission.admitted or admission.probe:
             if ask.held is not None and ask.held.slot_id is not None:
                 self.free.append(ask.held)

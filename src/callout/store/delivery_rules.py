@@ -172,22 +172,38 @@ def spare_admissions(row: HostRow, ticket: AdmitTicket, *, now: float, slots: Li
     """Take up to `ticket.spares` more admissions after the ticket's own, while each may go now.
 
     Only for a host with no trouble (breaker closed, no failure counted): a troubled
-    host's attempts are each asked for. Each spare is decided as an attempt of its
-    own would be (`slots` already counts the ticket's slot); the first that would
-    wait ends them, and what its refusal would have written (a rate's turn) is not.
+    host's attempts are each asked for. The answer is that of deciding each spare as
+    an attempt of its own would be (`slots` already counts the ticket's slot) until
+    the first that would wait, without what that refusal would have written (a
+    rate's turn); counted at once rather than one by one.
     """
-    if row.breaker is not BreakerState.CLOSED or row.consecutive_failures:
+    limit = ticket.limit
+    if limit is None or row.breaker is not BreakerState.CLOSED or row.consecutive_failures:
         return Spares(row, 0, crowded=False)
-    taken = 0
-    while taken < ticket.spares:
-        verdict = admission(row, ticket, now=now, slots=slots, deferrals=lambda: 0, spread=1.0)
-        deferral = verdict.admission.deferral
-        if deferral is not None:
-            return Spares(row, taken, crowded=deferral.kind == "in_flight")
-        row, taken = verdict.row, taken + 1
-        if verdict.admission.slot:
-            slots = replace(slots, in_flight=slots.in_flight + 1)
-    return Spares(row, taken, crowded=False)
+    wanted = ticket.spares
+    room = wanted
+    if limit.max_in_flight is not None:
+        room = max(0, min(wanted, limit.max_in_flight - slots.in_flight))
+    rate = limit.rate_per_second
+    if rate is None or rate <= 0 or room == 0:
+        return Spares(row, room, crowded=room < wanted)
+    row, taken = _take_tokens(row, rate=rate, burst=max(1, limit.burst or 1), now=now, most=room)
+    # The in-flight limit is checked before the rate: it ends them if it comes first.
+    return Spares(row, taken, crowded=taken == room < wanted)
+
+
+def _take_tokens(
+    row: HostRow, *, rate: float, burst: int, now: float, most: int
+) -> tuple[HostRow, int]:
+    """Refill the bucket and take up to `most` whole tokens at once (as `_take_token` each)."""
+    tokens = float(burst) if row.tokens is None else row.tokens
+    at = now if row.refilled_at is None else max(now, row.refilled_at)
+    if row.refilled_at is not None:
+        tokens = min(float(burst), tokens + max(0.0, now - row.refilled_at) * rate)
+    taken = min(most, max(0, math.floor(tokens + _EARLY)))
+    if taken == 0:
+        return row, 0
+    return replace(row, tokens=max(0.0, tokens - taken), refilled_at=at), taken
 
 
 def with_spares(

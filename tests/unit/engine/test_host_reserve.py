@@ -74,14 +74,15 @@ async def test_attempts_arriving_at_once_ask_once_for_all_of_them(at: Setting) -
     answers = await asyncio.gather(*(gate.admit(HOST) for gate in gates))
     assert answers == [None] * len(gates)
     # The first asked; the others waited for its answer, and for the refills asked
-    # ahead as the reserve ran low, rather than each asking on its own. The ask
-    # doubled, as the refills came faster than TOKEN_LIFE apart.
+    # ahead as the reserve ran low, rather than each asking on its own. Each refill
+    # asked for twice what the reserve had given out since the ask before: 12 of the
+    # first 16 spares (then 4 were left), then 23 more.
     assert [(ticket.spares, ticket.reserve_only) for ticket in at.records.tickets] == [
         (RESERVE_SPARES, False),
-        (2 * RESERVE_SPARES, True),
-        (4 * RESERVE_SPARES, True),
+        (2 * 12, True),
+        (2 * 23, True),
     ]
-    assert await held(at) == 100  # the last refill stopped at the limit
+    assert await held(at) == (1 + RESERVE_SPARES) + (1 + 24) + (1 + 46)  # each with its own
 
 
 async def test_a_failure_gives_its_slot_back_through_its_result_and_counts(at: Setting) -> None:
@@ -200,7 +201,7 @@ async def test_a_reserve_running_low_is_refilled_ahead_in_the_background(at: Set
     assert at.records.calls["admit"] == 2
     ahead = at.records.tickets[1]
     assert ahead.reserve_only
-    assert ahead.spares == 2 * RESERVE_SPARES  # doubled: the clock did not move
+    assert ahead.spares == 2 * 12  # twice what the reserve gave out since the first ask
     # The slots were all free again (each attempt ended): tokens alone were asked for.
     assert ahead.limit is not None
     assert (ahead.limit.max_in_flight, ahead.limit.rate_per_second) == (None, 1000)
