@@ -291,12 +291,21 @@ def _admit_to_host(
         if returned
         else 0
     )
-    probe_expired, slots = _live_slots(conn, keys, now=now)
-    ids = [ticket.attempt_id for ticket in tickets]
-    own: dict[str, bool] = {
-        found.attempt_id: bool(found.probe)
-        for found in conn.execute(_own_sql(), {"attempt_ids": ids, "now": now})
-    }
+    probe_expired, slots = False, LiveSlots()
+    if row.breaker is not BreakerState.CLOSED or any(_counts_slots(ticket) for ticket in tickets):
+        # Under a closed breaker, what is in flight matters only to an in-flight limit
+        # (a worker's refill of rate tokens alone needs no count).
+        probe_expired, slots = _live_slots(conn, keys, now=now)
+    # A refill ahead of need has a fresh id: it cannot hold a slot already.
+    ids = [ticket.attempt_id for ticket in tickets if not ticket.reserve_only]
+    own: dict[str, bool] = (
+        {
+            found.attempt_id: bool(found.probe)
+            for found in conn.execute(_own_sql(), {"attempt_ids": ids, "now": now})
+        }
+        if ids
+        else {}
+    )
     decided = after_expiry(row, probe_expired=probe_expired, now=now)
     answers: list[Admission | NotFoundError] = []
     taken: list[dict[str, Any]] = []
@@ -341,6 +350,10 @@ def _admit_to_host(
         # The reserve gave back more than was taken again: the rest go to waiters.
         conn.execute(_sql(_WAKE_SOME), {**keys, "now": now, "count": freed - len(taken)})
     return answers
+
+
+def _counts_slots(ticket: AdmitTicket) -> bool:
+    return ticket.limit is not None and ticket.limit.max_in_flight is not None
 
 
 def _live_slots(conn: sa.Connection, keys: dict[str, str], *, now: float) -> tuple[bool, LiveSlots]:
