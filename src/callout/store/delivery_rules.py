@@ -130,32 +130,16 @@ def admission(  # noqa: PLR0913 - the row, the ticket, and what the store read b
         return Verdict(_deferred(host, delay, reason, "in_flight"), row)
     rate = limit.rate_per_second
     if rate is not None and rate > 0:
-        row, turn = _take_token(row, rate=rate, burst=max(1, limit.burst or 1), now=now)
+        taken, turn = _take_token(row, rate=rate, burst=max(1, limit.burst or 1), now=now)
         if turn is not None:
             reason = f"waiting for its turn: at most {_rate(rate)} a second to {host}"
-            return Verdict(_deferred(host, turn - now, reason, "rate"), row)
+            # A worker's refill ahead of need (`AdmitTicket.reserve_only`) has no step
+            # run to come back: refused, it is handed no turn, and the row stays.
+            return Verdict(
+                _deferred(host, turn - now, reason, "rate"), row if ticket.reserve_only else taken
+            )
+        row = taken
     return Verdict(Admission(slot=most is not None), row)
-
-
-def ticket_admission(  # noqa: PLR0913 - as `admission`
-    row: HostRow,
-    ticket: AdmitTicket,
-    *,
-    now: float,
-    slots: LiveSlots,
-    deferrals: Callable[[], int],
-    spread: float,
-) -> Verdict:
-    """Return `admission` of a ticket; a refill ahead of need is decided as a spare.
-
-    A worker's refill asked before its reserve runs dry (`AdmitTicket.reserve_only`)
-    has no attempt waiting on it: refused, it leaves the row as it was (no turn for
-    nobody).
-    """
-    if not ticket.reserve_only:
-        return admission(row, ticket, now=now, slots=slots, deferrals=deferrals, spread=spread)
-    verdict = admission(row, ticket, now=now, slots=slots, deferrals=lambda: 0, spread=spread)
-    return verdict if verdict.admission.admitted else Verdict(verdict.admission, row)
 
 
 @dataclass(frozen=True, slots=True)

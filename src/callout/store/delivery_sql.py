@@ -30,9 +30,9 @@ from callout.store.delivery import (
 from callout.store.delivery_rules import (
     HostRow,
     LiveSlots,
+    admission,
     after_expiry,
     jitter,
-    ticket_admission,
     with_spares,
 )
 from callout.store.prepared_sql import POSTGRES_NOW, prepared
@@ -319,7 +319,7 @@ def _admit_to_host(
             found = conn.execute(_sql(_DEFERRALS), {"step_run_id": step_run_id}).scalar()
             return int(found or 0)
 
-        verdict = ticket_admission(
+        verdict = admission(
             decided, ticket, now=now, slots=slots, deferrals=deferrals, spread=jitter()
         )
         decided, answer = verdict.row, verdict.admission

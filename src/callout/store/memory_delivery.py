@@ -25,10 +25,10 @@ from callout.store.delivery_rules import (
     HostRow,
     LiveSlots,
     OutcomeVerdict,
+    admission,
     after_expiry,
     after_outcome,
     jitter,
-    ticket_admission,
     with_spares,
 )
 from callout.store.protocol import NotFoundError
@@ -168,7 +168,7 @@ class MemoryDelivery:
             in_flight=sum(1 for _, slot in live if not slot.probe),
             probing=any(slot.probe for _, slot in live),
         )
-        verdict = ticket_admission(
+        verdict = admission(
             checked,
             ticket,
             now=now,
