@@ -86,15 +86,21 @@ class StepExecutor:
             self.inputs.put(run_id, found, await asyncio.to_thread(estimated_size, found))
         return found
 
-    async def execute(self, claim: Claim) -> None:
-        """Make one attempt of the claimed step run; a lost lease drops the result."""
+    async def execute(self, claim: Claim) -> bool:
+        """Make one attempt of the claimed step run; a lost lease drops the result.
+
+        Returns whether the run goes on (a next step or a retry due, the step run put
+        back): False when the attempt ended its run, or its lease was lost. The worker
+        looks for due work at once only when it may have made some.
+        """
         try:
-            await self._execute(claim)
+            return await self._execute(claim)
         except LeaseLostError as exc:
             self.metrics.store_error("lease_lost")
             log.warning("%s", exc, extra=claim_fields(claim))
+            return False
 
-    async def _execute(self, claim: Claim) -> None:
+    async def _execute(self, claim: Claim) -> bool:
         # The claim recorded this attempt as `sending` already (recorded before sent),
         # leased for the step's timeout plus the margin: no write before the request.
         # The claim usually carries the run's input; a large trigger is read on its own.
@@ -116,8 +122,7 @@ class StepExecutor:
             # Valid when recorded, refused by this worker's settings (say, plain http
             # no longer allowed): a final error, not a claim that comes back forever.
             result = AttemptResult(error=StepError("invalid_document", str(exc)))
-            await self._record(claim, result, StepPolicy(), org_id=found.org_id)
-            return
+            return await self._record(claim, result, StepPolicy(), org_id=found.org_id)
         checked = workflow.steps[claim.position]
         seconds: float | None = None  # how long the action took, where it ran
         gate: HostGate | None = None  # delivery control, where the action ran
@@ -167,9 +172,9 @@ class StepExecutor:
                 seconds = time.perf_counter() - started
                 if result.deferred is not None:
                     await self._defer(claim, result.deferred)
-                    return
+                    return True
         last_step = claim.position == len(workflow.steps) - 1
-        await self._record(
+        return await self._record(
             claim,
             result,
             checked.policy,
@@ -232,7 +237,8 @@ class StepExecutor:
         last_step: bool = False,
         org_id: str | None = None,
         gate: HostGate | None = None,
-    ) -> None:
+    ) -> bool:
+        """Record the attempt's result; return whether the run goes on (`execute`)."""
         decided = decide(
             result,
             policy,
@@ -290,6 +296,7 @@ class StepExecutor:
         )
         if gate is not None:
             gate.recorded(host)
+        ended = run_end(decided.decision, last_step=last_step)
         self.metrics.attempt_recorded(
             RecordedAttempt(
                 decision=decided.decision,
@@ -297,6 +304,7 @@ class StepExecutor:
                 error_type=result.error.type if result.error else None,
                 seconds=seconds,
                 url=result.request.url if result.request else None,
-                run_end=run_end(decided.decision, last_step=last_step),
+                run_end=ended,
             )
         )
+        return ended is None

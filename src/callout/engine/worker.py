@@ -45,7 +45,7 @@ class Worker:
     lease_margin: float = LEASE_MARGIN
     grace: float = 10.0
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
-    _in_flight: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
+    _in_flight: set[asyncio.Task[bool]] = field(default_factory=set, repr=False)
     _waits: Iterator[float] | None = field(default=None, repr=False)  # set while the store is out
 
     @property
@@ -99,17 +99,27 @@ class Worker:
             self.metrics.slots(in_use=len(self._in_flight), total=self.concurrency)
         return len(claims)
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, task: asyncio.Task[bool]) -> None:
+        was_full = len(self._in_flight) >= self.concurrency
         self._in_flight.discard(task)
         self.metrics.slots(in_use=len(self._in_flight), total=self.concurrency)
-        if not task.cancelled() and (error := task.exception()) is not None:
-            self.metrics.execution_crashed()
-            log.error(
-                "a step execution failed unexpectedly",
-                exc_info=error,
-                extra={"step_run_id": task.get_name()},
-            )
-        self._wakeup.set()
+        goes_on = True  # unless the attempt says its run ended: look again to be sure
+        if not task.cancelled():
+            if (error := task.exception()) is not None:
+                self.metrics.execution_crashed()
+                log.error(
+                    "a step execution failed unexpectedly",
+                    exc_info=error,
+                    extra={"step_run_id": task.get_name()},
+                )
+            else:
+                goes_on = task.result()
+        # Look for due work at once when a slot came free in a full worker, or the
+        # attempt may have made work due (a next step, a retry). An attempt that ended
+        # its run made none: waking for it cost two queries per attempt on PostgreSQL
+        # (a claim that finds nothing, then the time until due work).
+        if was_full or goes_on:
+            self._wakeup.set()
 
     async def _sleep(self, stopping: asyncio.Future[bool]) -> None:
         timeout = self.poll_interval
