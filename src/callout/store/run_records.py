@@ -128,6 +128,36 @@ _INSERT_STEP_RUN = (
 )
 
 
+def run_row(run: NewRun) -> dict[str, Any]:
+    """Return the parameters of a run's `runs` row (its times are the database's now)."""
+    return {
+        "id": run.id,
+        "workflow_name": run.workflow_name,
+        # A version's runs read its document (PINNED_DOCUMENT): JSON null here.
+        "document": run.document if run.version_id is None else None,
+        "trigger": run.trigger,
+        "org_id": run.org_id,
+        "workflow_id": run.workflow_id,
+        "version_id": run.version_id,
+    }
+
+
+def step_run_rows(run: NewRun) -> list[dict[str, Any]]:
+    """Return the parameters of a run's `step_runs` rows, by position (the first due now)."""
+    return [
+        {
+            "id": step_run_id,
+            "run_id": run.id,
+            "position": position,
+            "step_id": step_id,
+            "timeout": run.timeout_of(position),
+        }
+        for position, (step_id, step_run_id) in enumerate(
+            zip(run.step_ids, run.step_run_ids, strict=True)
+        )
+    ]
+
+
 def insert_run(conn: sa.Connection, run: NewRun) -> None:
     """Insert a run and its step runs in the caller's transaction; the first step is due now.
 
@@ -135,38 +165,8 @@ def insert_run(conn: sa.Connection, run: NewRun) -> None:
     prepared once (`prepared_sql.py`): the run, and its step runs in one batch.
     """
     now, bound = now_parameters(conn)
-    execute(
-        conn,
-        prepared(_INSERT_RUN, now),
-        {
-            **bound,
-            "id": run.id,
-            "workflow_name": run.workflow_name,
-            # A version's runs read its document (PINNED_DOCUMENT): JSON null here.
-            "document": run.document if run.version_id is None else None,
-            "trigger": run.trigger,
-            "org_id": run.org_id,
-            "workflow_id": run.workflow_id,
-            "version_id": run.version_id,
-        },
-    )
-    execute(
-        conn,
-        prepared(_INSERT_STEP_RUN, now),
-        [
-            {
-                **bound,
-                "id": step_run_id,
-                "run_id": run.id,
-                "position": position,
-                "step_id": step_id,
-                "timeout": run.timeout_of(position),
-            }
-            for position, (step_id, step_run_id) in enumerate(
-                zip(run.step_ids, run.step_run_ids, strict=True)
-            )
-        ],
-    )
+    execute(conn, prepared(_INSERT_RUN, now), {**bound, **run_row(run)})
+    execute(conn, prepared(_INSERT_STEP_RUN, now), [{**bound, **row} for row in step_run_rows(run)])
 
 
 def attempt_from_row(row: Any, *, error: Any, request: Any, response: Any) -> StoredAttempt:

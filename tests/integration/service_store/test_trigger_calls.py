@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from callout.model.ids import new_id
+from callout.store import trigger_calls
 from callout.store.account_records import Organization
 from callout.store.database import database_url, open_engine
 from callout.store.protocol import NewRun, NotFoundError, RunFilter
@@ -215,16 +216,21 @@ async def test_an_event_reads_the_earlier_call_or_else_its_listeners(
     )
 
 
-class HeldRuns(list[NewRun]):
-    """Runs whose start holds their transaction (the call inserted) until `until()` is true."""
+class HeldStart:
+    """A start of runs that holds its transaction, the call and runs written, until `until()`.
 
-    def __init__(self, runs: list[NewRun], until: Any, *, fail: bool = False) -> None:
-        super().__init__(runs)
+    `start` runs in a store's write transaction (`SqlStore.write_whole`), as
+    `workflows.start_runs` runs `trigger_calls.start_runs`: the hold comes after
+    everything is written and before the commit, whichever statements wrote it.
+    """
+
+    def __init__(self, until: Any, *, fail: bool = False) -> None:
         self.inserted = threading.Event()
         self._until = until
         self._fail = fail
 
-    def __iter__(self) -> Iterator[NewRun]:
+    def start(self, conn: sa.Connection, call: TriggerCall, runs: list[NewRun]) -> CallOutcome:
+        outcome = trigger_calls.start_runs(conn, call, runs)
         self.inserted.set()
         deadline = time.monotonic() + 10
         while not self._until():
@@ -232,7 +238,7 @@ class HeldRuns(list[NewRun]):
             time.sleep(0.005)  # polling a condition, with a deadline
         if self._fail:
             raise Abandoned
-        return super().__iter__()
+        return outcome
 
 
 class Abandoned(Exception):
@@ -273,10 +279,10 @@ async def test_two_processes_racing_with_one_key_start_one_and_replay_it_in_the_
     first_store, second_store, probe = two_processes
     org = await new_org(first_store, "Acme", now=T0)
     first_run, second_run = service_run(now=T0, org_id=org.id), service_run(now=T0, org_id=org.id)
-    held = HeldRuns([first_run], someone_waits_on_a_lock(probe))
+    held = HeldStart(someone_waits_on_a_lock(probe))
     first_call = new_call(org, key="order-17", response={"run": first_run.id})
     second_call = new_call(org, key="order-17", response={"run": second_run.id})
-    winning = asyncio.create_task(first_store.workflows.start_runs(first_call, held))
+    winning = asyncio.create_task(first_store.write_whole(held.start, first_call, [first_run]))
     await asyncio.to_thread(held.inserted.wait, 10)
     losing = await second_store.workflows.start_runs(second_call, [second_run])
     assert await winning == CallOutcome(first_call, replayed=False)
@@ -290,10 +296,10 @@ async def test_a_call_waiting_on_a_key_whose_holder_rolls_back_starts_its_runs(
     first_store, second_store, probe = two_processes
     org = await new_org(first_store, "Acme", now=T0)
     first_run, second_run = service_run(now=T0, org_id=org.id), service_run(now=T0, org_id=org.id)
-    held = HeldRuns([first_run], someone_waits_on_a_lock(probe), fail=True)
+    held = HeldStart(someone_waits_on_a_lock(probe), fail=True)
     first_call = new_call(org, key="order-17")
     second_call = new_call(org, key="order-17", response={"second": True})
-    failing = asyncio.create_task(first_store.workflows.start_runs(first_call, held))
+    failing = asyncio.create_task(first_store.write_whole(held.start, first_call, [first_run]))
     await asyncio.to_thread(held.inserted.wait, 10)
     started = await second_store.workflows.start_runs(second_call, [second_run])
     with pytest.raises(Abandoned):
