@@ -267,3 +267,50 @@ async def test_stop_cancels_an_attempt_that_outlives_the_grace(db: ManualClock) 
     db.advance(LONG_AFTER)
     (again,) = await store.claim_due(lease_seconds=30, limit=1)
     assert again.interruptions == 1
+
+
+async def test_an_attempt_that_ends_its_run_does_not_send_the_worker_looking(
+    db: ManualClock,
+) -> None:
+    store = MemoryStoreWithOutages(clock=db)
+    gate = Gate()
+    transport = MockTransport(gate)
+    worker = worker_over(store, transport, poll_interval=MINUTE_POLL)
+    async with working(worker):
+        await eventually(lambda: store.calls["seconds_until_due"] == 1, "the worker to sleep")
+        run_id = await recorded(store)
+        worker.wake()
+        # Claimed and sent; the worker looked again, found nothing, and sleeps.
+        await eventually(lambda: store.calls["seconds_until_due"] == 2, "the worker to sleep")
+        looked = (store.calls["claim_due"], store.calls["seconds_until_due"])
+        gate.open.set()
+        await eventually(status_is(store, run_id, "completed"), "the run to complete")
+        for _ in range(100):  # ample turns of the loop for a woken worker to claim
+            await asyncio.sleep(0)
+        # It made nothing due: no claim that finds nothing, no asking when work is due
+        # (on PostgreSQL two round trips per attempt).
+        assert (store.calls["claim_due"], store.calls["seconds_until_due"]) == looked
+
+
+async def test_an_attempt_that_makes_its_next_step_due_sends_the_worker_looking(
+    db: ManualClock,
+) -> None:
+    store = MemoryStoreWithOutages(clock=db)
+    steps = [
+        {"id": "a", "action": "make_https_request", "url": "https://api.test/a"},
+        {"id": "b", "action": "make_https_request", "url": "https://api.test/b"},
+    ]
+    transport = MockTransport(ok)
+    worker = worker_over(store, transport, poll_interval=MINUTE_POLL)
+    async with working(worker):
+        await eventually(lambda: store.calls["seconds_until_due"] == 1, "the worker to sleep")
+        clock = ManualClock(DB_START)
+        run_id = await start_run(store, validate_workflow(workflow_of(*steps)), {}, clock=clock)
+        worker.wake()
+        # The second step is due when the first succeeds; nothing else wakes the worker
+        # within its minute-long poll.
+        await eventually(status_is(store, run_id, "completed"), "both steps to run")
+    assert [request.url for request in transport.requests] == [
+        "https://api.test/a",
+        "https://api.test/b",
+    ]
