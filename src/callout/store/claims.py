@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
+from callout.store.claim_statement import claim_at_once
 from callout.store.prepared_sql import (
     execute,
     execute_listing,
@@ -79,7 +80,14 @@ def claim_due(  # noqa: PLR0913 - what a claim is asked for
     attempt_id: Callable[[], str],
     postgres: bool,
 ) -> list[Claim]:
-    """Lease up to `limit` due step runs and record each one's attempt as `sending`."""
+    """Lease up to `limit` due step runs and record each one's attempt as `sending`.
+
+    On PostgreSQL in one statement (`claim_statement.py`), the same writes and answers.
+    """
+    if postgres:
+        return claim_at_once(
+            conn, lease_seconds=lease_seconds, limit=limit, run_id=run_id, attempt_id=attempt_id
+        )
     token = secrets.token_hex(16)
     now, bound = now_parameters(conn)
     claimed = execute(

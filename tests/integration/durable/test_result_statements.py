@@ -77,3 +77,28 @@ async def test_a_slot_given_back_to_a_host_known_untroubled_resets_nothing(
     assert len(seen) == (2 if postgres else 6)
     assert any("waiting_for" in statement for statement in seen)
     assert not any("host_states" in statement for statement in seen)
+
+
+async def test_attempts_claimed_together_get_ids_of_their_own(store: SqlStore) -> None:
+    for number in range(40):
+        await store.create_run(run_of(f"wfr_{number}"))
+    claims = await store.claim_due(lease_seconds=30, limit=64)
+    ids = [claim.attempt_id for claim in claims]
+    assert len(ids) == 40
+    assert len(set(ids)) == 40
+    assert all(found.startswith("att_") and len(found) == len("att_") + 26 for found in ids)
+    runs = [await store.get_run(claim.run_id) for claim in claims]
+    recorded = {attempt.id for run in runs for attempt in run.steps[0].attempts}
+    assert recorded == set(ids)  # the ids the claims carry are the attempts recorded
+
+
+async def test_a_claim_is_one_statement_on_postgresql(store: SqlStore) -> None:
+    for number in range(3):
+        await store.create_run(run_of(f"wfr_{number}"))
+    with statements_of(store) as seen:
+        claims = await store.claim_due(lease_seconds=30, limit=10)
+    assert len(claims) == 3
+    assert [claim.next_number for claim in claims] == [1, 1, 1]
+    postgres = store.engine.dialect.name == "postgresql"
+    # SQLite: the lease, the interrupted ones, the attempts, the runs, their inputs.
+    assert len(seen) == (1 if postgres else 5)
