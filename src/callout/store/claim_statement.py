@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import secrets
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -101,26 +102,25 @@ def claim_at_once(
     ).all()
     json_value = result_reader(conn, sa.JSON())
     return [
-        Claim(
-            step_run_id=row.id,
-            run_id=row.run_id,
-            position=row.position,
-            step_id=row.step_id,
-            lease_token=token,
-            lease_expires_at=float(row.due_at),
-            attempts_made=row.attempts_made,
+        Claim.leased(
+            row,
+            token=token,
             interruptions=row.interruptions,
             next_number=row.number,
             attempt_id=row.attempt_id,
-            # NULL: a trigger of JSON null, stored as SQL NULL.
-            input=RunInput(
-                document=json_value(row.document),
-                trigger=json_value(row.trigger),
-                org_id=row.org_id,
-                version_id=row.version_id,
-            )
-            if row.small or row.small is None
-            else None,
+            input=claimed_input(row, json_value),
         )
         for row in rows
     ]
+
+
+def claimed_input(row: Any, json_value: Callable[[Any], Any]) -> RunInput | None:
+    """Return the run input a claim's row carries, or None: its trigger is read on its own."""
+    if not (row.small or row.small is None):  # NULL: a trigger of JSON null, stored as NULL
+        return None
+    return RunInput(
+        document=json_value(row.document),
+        trigger=json_value(row.trigger),
+        org_id=row.org_id,
+        version_id=row.version_id,
+    )

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from callout.store.claim_statement import claim_at_once
+from callout.store.claim_statement import claim_at_once, claimed_input
 from callout.store.prepared_sql import (
     execute,
     execute_listing,
@@ -125,14 +125,9 @@ def claim_due(  # noqa: PLR0913 - what a claim is asked for
     execute_listing(conn, running, "run_ids", {**bound, "run_ids": run_ids})
     inputs = _inputs(conn, run_ids)
     return [
-        Claim(
-            step_run_id=row.id,
-            run_id=row.run_id,
-            position=row.position,
-            step_id=row.step_id,
-            lease_token=token,
-            lease_expires_at=float(row.due_at),
-            attempts_made=row.attempts_made,
+        Claim.leased(
+            row,
+            token=token,
             interruptions=row.interruptions + (1 if row.id in hit else 0),
             next_number=attempt["number"],
             attempt_id=attempt["id"],
@@ -148,13 +143,4 @@ def _inputs(conn: sa.Connection, run_ids: list[str]) -> dict[str, RunInput]:
         conn, statement, "run_ids", {"run_ids": run_ids, "largest": CLAIM_INPUT_BYTES}
     )
     json_value = result_reader(conn, sa.JSON())
-    return {
-        row.id: RunInput(
-            document=json_value(row.document),
-            trigger=json_value(row.trigger),
-            org_id=row.org_id,
-            version_id=row.version_id,
-        )
-        for row in rows
-        if row.small or row.small is None  # NULL: a trigger of JSON null, stored as SQL NULL
-    }
+    return {row.id: found for row in rows if (found := claimed_input(row, json_value))}

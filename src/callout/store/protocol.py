@@ -119,6 +119,32 @@ class Claim:
     small (`CLAIM_INPUT_BYTES`); its `document` only for a run of no published version (a
     version's document is compiled once per process, by id). None: read it (`run_input`)."""
 
+    @classmethod
+    def leased(  # noqa: PLR0913 - the leased row, and what the claim made of it
+        cls,
+        row: Any,
+        *,
+        token: str,
+        interruptions: int,
+        next_number: int,
+        attempt_id: str,
+        input: RunInput | None,  # noqa: A002 - the field's name
+    ) -> Claim:
+        """Return the claim of a leased step run `row` (its id, run, place, lease, attempts)."""
+        return cls(
+            step_run_id=row.id,
+            run_id=row.run_id,
+            position=row.position,
+            step_id=row.step_id,
+            lease_token=token,
+            lease_expires_at=float(row.due_at),
+            attempts_made=row.attempts_made,
+            interruptions=interruptions,
+            next_number=next_number,
+            attempt_id=attempt_id,
+            input=input,
+        )
+
 
 CLAIM_INPUT_BYTES = 64 * 1024
 """Largest trigger a claim carries; a larger one is read on its own (and cached by size)."""

@@ -6,35 +6,13 @@ before: on PostgreSQL one statement (one round trip), on SQLite four.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
-
-import sqlalchemy as sa
 
 from callout.model.records import Decision
 from callout.store.delivery import HostOutcome
 from callout.store.sql_store import SqlStore
 from integration.durable.contract_runs import claim, ended, run_of
-
-WRITES = ("UPDATE", "INSERT", "DELETE", "WITH", "SELECT")
-
-
-@contextmanager
-def statements_of(store: SqlStore) -> Iterator[list[str]]:
-    """Collect the statements the store's engine executes meanwhile (not BEGIN/COMMIT)."""
-    seen: list[str] = []
-
-    def noted(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith(WRITES):
-            seen.append(statement)
-
-    sa.event.listen(store.engine, "before_cursor_execute", noted)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(store.engine, "before_cursor_execute", noted)
+from support.statements import statements_of
 
 
 async def test_a_result_without_host_or_events_adds_no_statement(store: SqlStore) -> None:

@@ -9,33 +9,12 @@ read back on every store; here, the statements and a fan-out of two runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-import sqlalchemy as sa
-
 from callout.store.organizations import Organization
 from callout.store.sql_store import SqlStore
 from callout.store.workflow_records import CallOutcome
 from integration.service_store.seeds import T0, service_run
 from integration.service_store.test_trigger_calls import new_call
-
-
-@contextmanager
-def statements_of(store: SqlStore) -> Iterator[list[str]]:
-    """Collect the statements the store's engine executes meanwhile (not BEGIN/COMMIT)."""
-    seen: list[str] = []
-
-    def noted(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")):
-            seen.append(statement)
-
-    sa.event.listen(store.engine, "before_cursor_execute", noted)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(store.engine, "before_cursor_execute", noted)
+from support.statements import statements_of
 
 
 def writes(seen: list[str]) -> list[str]:

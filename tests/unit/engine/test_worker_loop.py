@@ -70,6 +70,15 @@ async def working(worker: Worker) -> AsyncIterator[asyncio.Task[None]]:
         await asyncio.wait_for(task, 5)
 
 
+@asynccontextmanager
+async def asleep(store: MemoryStoreWithOutages, transport: MockTransport) -> AsyncIterator[Worker]:
+    """A worker polling once a minute, running for the block, once it has gone to sleep."""
+    worker = worker_over(store, transport, poll_interval=MINUTE_POLL)
+    async with working(worker):
+        await eventually(lambda: store.calls["seconds_until_due"] == 1, "the worker to sleep")
+        yield worker
+
+
 def status_is(store: MemoryStore, run_id: str, status: str) -> Callable[[], Any]:
     async def check() -> bool:
         return await store.run_status(run_id) == status
@@ -140,9 +149,7 @@ async def test_the_worker_holds_no_more_step_runs_than_its_concurrency(db: Manua
 async def test_wake_cuts_the_sleep_short_when_work_arrives(db: ManualClock) -> None:
     store = MemoryStoreWithOutages(clock=db)
     transport = MockTransport(ok)
-    worker = worker_over(store, transport, poll_interval=MINUTE_POLL)
-    async with working(worker):
-        await eventually(lambda: store.calls["seconds_until_due"] == 1, "the worker to sleep")
+    async with asleep(store, transport) as worker:
         run_id = await recorded(store)
         worker.wake()
         await eventually(status_is(store, run_id, "completed"), "the run to complete")
@@ -275,9 +282,7 @@ async def test_an_attempt_that_ends_its_run_does_not_send_the_worker_looking(
     store = MemoryStoreWithOutages(clock=db)
     gate = Gate()
     transport = MockTransport(gate)
-    worker = worker_over(store, transport, poll_interval=MINUTE_POLL)
-    async with working(worker):
-        await eventually(lambda: store.calls["seconds_until_due"] == 1, "the worker to sleep")
+    async with asleep(store, transport) as worker:
         run_id = await recorded(store)
         worker.wake()
         # Claimed and sent; the worker looked again, found nothing, and sleeps.
@@ -301,9 +306,7 @@ async def test_an_attempt_that_makes_its_next_step_due_sends_the_worker_looking(
         {"id": "b", "action": "make_https_request", "url": "https://api.test/b"},
     ]
     transport = MockTransport(ok)
-    worker = worker_over(store, transport, poll_interval=MINUTE_POLL)
-    async with working(worker):
-        await eventually(lambda: store.calls["seconds_until_due"] == 1, "the worker to sleep")
+    async with asleep(store, transport) as worker:
         clock = ManualClock(DB_START)
         run_id = await start_run(store, validate_workflow(workflow_of(*steps)), {}, clock=clock)
         worker.wake()
