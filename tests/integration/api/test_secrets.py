@@ -408,8 +408,10 @@ async def test_a_rotation_reaches_the_next_retry_of_a_run_already_waiting(
     https_server.script("/users", reply(503), reply(200))
     acme = await service.org()
     await acme.ok("POST", "/v1/secrets", 201, json={"name": "sig", "value": "first-value"})
-    # The retry is due by the database's clock (real time), so the wait is kept short.
-    workflow_id = await signing_workflow(acme, https_server.url("/users"), retry_intervals=[1])
+    # The retry is due by the database's clock (real time), so the wait is kept short;
+    # 3 s, not 1: on a loaded machine, seeing the run wait and rotating took over a second,
+    # and the retry went first, signed with the first value (as it should be).
+    workflow_id = await signing_workflow(acme, https_server.url("/users"), retry_intervals=[3])
     started = await acme.ok(
         "POST", f"/v1/workflows/{workflow_id}/trigger", 202, json={"payload": {"id": "inq_1"}}
     )
@@ -419,6 +421,8 @@ async def test_a_rotation_reaches_the_next_retry_of_a_run_already_waiting(
         await acme.ok(
             "POST", "/v1/secrets/sig/rotate", json={"value": "second-value", "grace_seconds": 0}
         )
+        # What the test is about: the rotation came while the run waited for its retry.
+        assert len(https_server.hits_on("/users")) == 1, "the retry went before the rotation"
         clock.advance(1)
         run = await finished_run(acme, started["run_id"], timeout=10.0)
 
