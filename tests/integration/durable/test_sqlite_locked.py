@@ -211,7 +211,7 @@ def release(held: list[sqlite3.Connection], *, take_over: str | None = None) -> 
 
 async def sending_under_a_lock(
     store: SqlStore, db_path: Path, server: HttpsServer, transport: AiohttpTransport
-) -> tuple[Claim, asyncio.Task[None], list[sqlite3.Connection]]:
+) -> tuple[Claim, asyncio.Task[bool], list[sqlite3.Connection]]:
     """Execute a claimed step whose request takes the write lock as it arrives.
 
     Return the claim, the attempt executing, and the connection holding the lock
