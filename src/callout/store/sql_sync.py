@@ -112,9 +112,23 @@ class SyncSqlStore:
                 if raw is not None:
                     raw.execute("PRAGMA synchronous=NORMAL")
 
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sa.Connection]:
+        """Lend a reader connection; on PostgreSQL its transaction ends with a commit.
+
+        Given back open, the pool would roll it back: a round trip, and psycopg
+        forgets every statement it prepared on the connection at a rollback (it
+        cannot tell what the transaction prepared), so each read after a hot write
+        made the connection's next writes parse and plan their statements again.
+        """
+        with self._reader.connect() as conn:
+            yield conn
+            if self._postgres and conn.in_transaction():
+                conn.commit()
+
     def reading(self, call: Callable[..., T], *args: Any) -> T:
         """Run `call(connection, *args)` on a reader connection."""
-        with self._reader.connect() as conn:
+        with self._reading() as conn:
             return call(conn, *args)
 
     def write_batch(
@@ -203,7 +217,7 @@ class SyncSqlStore:
 
     def run_input(self, run_id: str) -> RunInput:
         """Return the pinned document, the trigger payload and the organization of a run."""
-        with self._reader.connect() as conn:
+        with self._reading() as conn:
             row = (
                 conn.execute(
                     runs_with_documents()
@@ -259,20 +273,20 @@ class SyncSqlStore:
         )
         if step_ids is not None:
             query = query.where(step_runs.c.step_id.in_(sorted(step_ids)))
-        with self._reader.connect() as conn:
+        with self._reading() as conn:
             rows = (conn.execute(query)).all()
         return {row.step_id: row.output for row in rows}
 
     def get_run(self, run_id: str) -> StoredRun:
         """Return a run with its step runs and their attempts."""
-        with self._reader.connect() as conn, one_snapshot(conn):
+        with self._reading() as conn, one_snapshot(conn):
             return read_run(conn, run_id)
 
     def list_runs(
         self, *, status: str | None = None, limit: int = 50, where: RunFilter | None = None
     ) -> list[StoredRun]:
         """Return runs, newest first, without their steps; `before_id` pages on."""
-        with self._reader.connect() as conn:
+        with self._reading() as conn:
             return read_runs(conn, status=status, limit=limit, where=where)
 
     def cancel(self, run_id: str) -> None:
@@ -378,7 +392,7 @@ class SyncSqlStore:
 
         Measured on the database's clock: 0 when something is due now.
         """
-        with self._reader.connect() as conn:
+        with self._reading() as conn:
             query = sa.select(sa.func.min(step_runs.c.due_at) - database_now(conn))
             if run_id is not None:
                 query = query.where(step_runs.c.run_id == run_id)
@@ -387,7 +401,7 @@ class SyncSqlStore:
 
     def run_status(self, run_id: str) -> str:
         """Return a run's status."""
-        with self._reader.connect() as conn:
+        with self._reading() as conn:
             status = (
                 conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id))
             ).scalar_one_or_none()
@@ -411,7 +425,7 @@ class SyncSqlStore:
 
     def last_worker_seen_at(self) -> float | None:
         """Return when any worker last said it was alive."""
-        with self._reader.connect() as conn:
+        with self._reading() as conn:
             value = (
                 conn.execute(sa.select(sa.func.max(workers.c.last_seen_at)))
             ).scalar_one_or_none()
@@ -419,7 +433,7 @@ class SyncSqlStore:
 
     def seconds_since_worker_seen(self) -> float | None:
         """Return how long ago, by the database's clock, any worker said it was alive."""
-        with self._reader.connect() as conn:
+        with self._reading() as conn:
             value = (
                 conn.execute(sa.select(database_now(conn) - sa.func.max(workers.c.last_seen_at)))
             ).scalar_one_or_none()
