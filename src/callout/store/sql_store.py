@@ -22,6 +22,7 @@ from callout.model.delivery import Deferral
 from callout.model.ids import new_id
 from callout.store.database import DatabaseUrl, open_engine, open_reader_engine
 from callout.store.driver_errors import outages_translated, translated, unavailable
+from callout.store.merged_writes import BatchCall, Merged, batch_calls
 from callout.store.protocol import (
     Claim,
     FinishedAttempt,
@@ -42,9 +43,12 @@ from callout.store.sql_tokens import SqlAccessTokens
 from callout.store.sql_workflows import SqlWorkflows
 
 T = TypeVar("T")
+A = TypeVar("A")
 P = ParamSpec("P")
 
-_Queued = tuple[Callable[[sa.Connection], Any], "asyncio.Future[Any]", bool, bool]
+_Queued = tuple[
+    Callable[[sa.Connection], Any] | Merged[Any, Any], "asyncio.Future[Any]", bool, bool
+]
 """A write waiting for the next group commit: the call, its caller's future, synced, savepoint."""
 
 POSTGRES_THREADS = 8
@@ -268,6 +272,14 @@ class SqlStore:
         """
         return await self._queue(_bound(call, *args, **kwargs), synced=True, savepoint=False)
 
+    async def write_merged(self, merge: Callable[[sa.Connection, list[A]], list[T]], item: A) -> T:
+        """Like `write_whole`, made with the group commit's other items of `merge` by one call.
+
+        `merge(connection, items)` returns one result per item, in order: for a write
+        many callers make at once (trigger calls), one statement for all (`merged_writes`).
+        """
+        return await self._queue(Merged(merge, item), synced=True, savepoint=False)
+
     async def write_unsynced(
         self, call: Callable[Concatenate[sa.Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
@@ -291,7 +303,11 @@ class SqlStore:
         return await self._write(_alone, self._sql.engine, _bound(call, *args, **kwargs))
 
     async def _queue(
-        self, call: Callable[[sa.Connection], T], *, synced: bool, savepoint: bool
+        self,
+        call: Callable[[sa.Connection], T] | Merged[Any, T],
+        *,
+        synced: bool,
+        savepoint: bool,
     ) -> T:
         """Queue `call(connection)` for the next group commit; its result once committed.
 
@@ -314,17 +330,19 @@ class SqlStore:
         # A connection lost mid-batch fails the rest with SQLAlchemy's "can't reconnect
         # until rolled back": the outage a call saw is what every caller is told.
         outages: list[StoreUnavailable] = []
-        calls = [(_noting_outages(call, outages), savepoint) for call, _, _, savepoint in batch]
+        made = batch_calls([(call, savepoint) for call, _, _, savepoint in batch])
+        calls = [(_noting_outages(each.call, outages), each.savepoint) for each in made]
         synced = any(synced for _, _, synced, _ in batch)
         done = loop.run_in_executor(
             self._writes, functools.partial(self._sql.write_batch, calls, synced=synced)
         )
-        done.add_done_callback(lambda finished: self._settle(loop, batch, finished, outages))
+        done.add_done_callback(lambda finished: self._settle(loop, batch, made, finished, outages))
 
     def _settle(
         self,
         loop: asyncio.AbstractEventLoop,
         batch: list[_Queued],
+        made: list[BatchCall],
         finished: asyncio.Future[list[tuple[bool, Any]]],
         outages: list[StoreUnavailable],
     ) -> None:
@@ -336,17 +354,19 @@ class SqlStore:
                 outages[0].__cause__ = failure
                 failure = outages[0]
         outcomes = finished.result() if not finished.cancelled() and failure is None else []
-        for index, (_, future, _, _) in enumerate(batch):
-            if future.done():
-                continue  # its caller went away
-            if finished.cancelled():
-                future.cancel()
-            elif failure is not None:
-                future.set_exception(failure)
-            elif outcomes[index][0]:
-                future.set_result(outcomes[index][1])
-            else:
-                future.set_exception(translated(outcomes[index][1]))
+        for index, call in enumerate(made):
+            for position, member in enumerate(call.members):
+                future = batch[member][1]
+                if future.done():
+                    continue  # its caller went away
+                if finished.cancelled():
+                    future.cancel()
+                elif failure is not None:
+                    future.set_exception(failure)
+                elif outcomes[index][0]:
+                    future.set_result(call.answer(outcomes[index][1], position))
+                else:
+                    future.set_exception(translated(outcomes[index][1]))
         self._drain(loop)
 
     async def run_status(self, run_id: str) -> str:

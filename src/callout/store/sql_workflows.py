@@ -159,9 +159,10 @@ class SqlWorkflows:
         """Record `call` and start `runs` in one durable commit, or replay the key's call.
 
         No savepoint: a taken key is no error (`ON CONFLICT DO NOTHING`), so the call
-        either writes whole or fails with its whole group commit (`write_whole`).
+        either writes whole or fails with its whole group commit. The trigger calls of
+        one group commit are written together (`write_merged`, `trigger_calls.start_many`).
         """
-        return await self._store.write_whole(trigger_calls.start_runs, call, runs)
+        return await self._store.write_merged(trigger_calls.start_many, (call, runs))
 
     async def list_calls(
         self,

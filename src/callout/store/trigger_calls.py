@@ -9,13 +9,13 @@ again: the insert itself tells whether the key was taken.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
 import sqlalchemy as sa
 
+from callout.store.database import json_text
 from callout.store.prepared_sql import execute, now_parameters, prepared
 from callout.store.protocol import ConflictError, NewRun
 from callout.store.run_records import insert_run, run_row, step_run_rows
@@ -99,76 +99,130 @@ def start_runs(conn: sa.Connection, call: TriggerCall, runs: Sequence[NewRun]) -
     written and the earlier call comes back as a replay. Run times are the database's;
     the call keeps the time the API stamped on it.
     """
+    return start_many(conn, [(call, runs)])[0]
+
+
+def start_many(
+    conn: sa.Connection, starts: Sequence[tuple[TriggerCall, Sequence[NewRun]]]
+) -> list[CallOutcome]:
+    """Apply `start_runs` to each (call, runs), in order, in the caller's transaction.
+
+    On PostgreSQL all of them are one statement (`_STARTED_TOGETHER`): a group commit
+    of many trigger calls is one round trip, not one per call. A call whose key is
+    taken, by an earlier call of the same list too, writes nothing and replays.
+    """
     if conn.dialect.name == "postgresql":
-        started = _started_at_once(conn, call, runs)
+        started = _started_together(conn, starts)
     else:
-        started = _insert_unless_key_taken(conn, call)
-        for run in runs if started else ():
-            insert_run(conn, run)
-    if not started:
-        key = call.idempotency_key or ""  # only a key can be taken: NULLs never conflict
-        earlier = find_call(conn, org_id=call.org_id, idempotency_key=key)
-        if earlier is None:  # trigger calls are never deleted: only a broken database
-            raise ConflictError("this Idempotency-Key is taken, but its call cannot be read")
-        return CallOutcome(earlier, replayed=True)
-    return CallOutcome(call, replayed=False)
+        started = set()
+        for call, runs in starts:
+            if _insert_unless_key_taken(conn, call):
+                started.add(call.id)
+                for run in runs:
+                    insert_run(conn, run)
+    return [
+        CallOutcome(call, replayed=False) if call.id in started else _replayed(conn, call)
+        for call, _ in starts
+    ]
 
 
-@functools.cache
-def _start_at_once_sql(shape: tuple[int, ...], now: str) -> sa.TextClause:
-    """Return the call, its runs and their step runs as one statement (runs of `shape` steps).
-
-    `now`: how the statement writes the database's now (`prepared_sql.now_parameters`).
-
-    Each run's insert selects from the call's (`FROM call`): when the key was taken
-    the call inserts nothing, and so do they. The step runs reference their run's
-    row, inserted in the same statement (the foreign key is checked at its end).
-    """
-    parts = [f"call AS ({_INSERT_CALL})"]
-    json_names = ["response"]
-    for number, steps in enumerate(shape):
-        run = f"r{number}_"
-        json_names += [f"{run}document", f"{run}trigger"]
-        parts.append(
-            f"run{number} AS (INSERT INTO runs (id, workflow_name, document, trigger, status, "  # noqa: S608 - numbers and constant SQL only
-            "created_at, updated_at, org_id, workflow_id, version_id) "
-            f"SELECT :{run}id, :{run}workflow_name, :{run}document, :{run}trigger, 'pending', "
-            f"{now}, {now}, :{run}org_id, :{run}workflow_id, :{run}version_id FROM call "
-            "RETURNING id)"
-        )
-        values = ", ".join(
-            f"(:{run}s{position}_id, {position}, :{run}s{position}_step_id, "
-            f"CAST(:{run}s{position}_timeout AS DOUBLE PRECISION))"
-            for position in range(steps)
-        )
-        parts.append(
-            f"steps{number} AS (INSERT INTO step_runs (id, run_id, position, step_id, status, "  # noqa: S608 - numbers and constant SQL only
-            "due_at, timeout, attempts_made, interruptions, created_at, updated_at) "
-            f"SELECT v.id, run{number}.id, v.position, v.step_id, 'pending', "
-            f"CASE WHEN v.position = 0 THEN {now} END, v.timeout, 0, 0, {now}, {now} "
-            f"FROM run{number}, (VALUES {values}) AS v (id, position, step_id, timeout))"
-        )
-    text = "WITH " + ", ".join(parts) + " SELECT id FROM call"  # noqa: S608 - as above
-    return sa.text(text).bindparams(*(sa.bindparam(name, type_=sa.JSON) for name in json_names))
+def _replayed(conn: sa.Connection, call: TriggerCall) -> CallOutcome:
+    key = call.idempotency_key or ""  # only a key can be taken: NULLs never conflict
+    earlier = find_call(conn, org_id=call.org_id, idempotency_key=key)
+    if earlier is None:  # trigger calls are never deleted: only a broken database
+        raise ConflictError("this Idempotency-Key is taken, but its call cannot be read")
+    return CallOutcome(earlier, replayed=True)
 
 
-def _started_at_once(conn: sa.Connection, call: TriggerCall, runs: Sequence[NewRun]) -> bool:
-    """PostgreSQL: record the call and start its runs in one round trip, unless its key was taken.
+_Columns = tuple[tuple[str, str], ...]
+_CALL_COLUMNS: _Columns = (
+    ("id", "TEXT"),
+    ("org_id", "TEXT"),
+    ("workflow_id", "TEXT"),
+    ("event", "TEXT"),
+    ("idempotency_key", "TEXT"),
+    ("fingerprint", "TEXT"),
+    ("status_code", "INTEGER"),
+    ("response", "JSON"),
+    ("created_at", "DOUBLE PRECISION"),
+)
+_RUN_COLUMNS: _Columns = (
+    ("id", "TEXT"),
+    ("call_id", "TEXT"),
+    ("workflow_name", "TEXT"),
+    ("document", "JSON"),
+    ("trigger", "JSON"),
+    ("org_id", "TEXT"),
+    ("workflow_id", "TEXT"),
+    ("version_id", "TEXT"),
+)
+_STEP_COLUMNS: _Columns = (
+    ("id", "TEXT"),
+    ("run_id", "TEXT"),
+    ("position", "INTEGER"),
+    ("step_id", "TEXT"),
+    ("timeout", "DOUBLE PRECISION"),
+)
 
-    The same rows as `_insert_unless_key_taken` and `insert_run` one by one (three
-    round trips and more); returns False, writing nothing, when the key was taken.
-    """
+
+def _unnest(alias: str, columns: _Columns, *, place: bool = False) -> str:
+    """Rows from one array parameter per column (`:<alias>_<column>`, cast to its type)."""
+    arrays = ", ".join(f"CAST(:{alias}_{name} AS {kind}[])" for name, kind in columns)
+    names = ", ".join(name for name, _ in columns) + (", place" if place else "")
+    ordinality = " WITH ORDINALITY" if place else ""
+    return f"unnest({arrays}){ordinality} AS {alias} ({names})"
+
+
+_CALL_NAMES = ", ".join(name for name, _ in _CALL_COLUMNS)
+_STARTED_TOGETHER = (
+    f"WITH call AS (INSERT INTO trigger_calls ({_CALL_NAMES}) "  # noqa: S608 - constant SQL only
+    f"SELECT {_CALL_NAMES} FROM {_unnest('c', _CALL_COLUMNS, place=True)} ORDER BY place "
+    "ON CONFLICT (org_id, idempotency_key) DO NOTHING RETURNING id), "
+    "run AS (INSERT INTO runs (id, workflow_name, document, trigger, status, created_at, "
+    "updated_at, org_id, workflow_id, version_id) "
+    "SELECT r.id, r.workflow_name, r.document, r.trigger, 'pending', :now, :now, r.org_id, "
+    f"r.workflow_id, r.version_id FROM {_unnest('r', _RUN_COLUMNS)} "
+    "JOIN call ON call.id = r.call_id RETURNING id), "
+    "steps AS (INSERT INTO step_runs (id, run_id, position, step_id, status, due_at, "
+    "timeout, attempts_made, interruptions, created_at, updated_at) "
+    "SELECT s.id, run.id, s.position, s.step_id, 'pending', "
+    "CASE WHEN s.position = 0 THEN :now END, s.timeout, 0, 0, :now, :now "
+    f"FROM {_unnest('s', _STEP_COLUMNS)} JOIN run ON run.id = s.run_id) "
+    "SELECT id FROM call"
+)
+"""Calls, their runs and their runs' step runs, each table's rows from arrays.
+
+A run's insert joins its call's (`JOIN call`): when the key was taken the call
+inserts nothing, and neither do its runs and their steps. `ON CONFLICT DO NOTHING`
+also passes over a second call of the same statement with a key already in it. The
+step runs reference their run's row, inserted in the same statement (the foreign
+key is checked at its end). One text for any number of calls, runs and steps, so
+PostgreSQL plans it once per connection.
+"""
+
+
+def _started_together(
+    conn: sa.Connection, starts: Sequence[tuple[TriggerCall, Sequence[NewRun]]]
+) -> set[str]:
+    """PostgreSQL: write the calls and their runs in one statement; return the calls written."""
+    calls = [asdict(call) for call, _ in starts]
+    runs = [{**run_row(run), "call_id": call.id} for call, listed in starts for run in listed]
+    steps = [row for _, listed in starts for run in listed for row in step_run_rows(run)]
+    parameters: dict[str, Any] = {}
+    for alias, rows, columns in (
+        ("c", calls, _CALL_COLUMNS),
+        ("r", runs, _RUN_COLUMNS),
+        ("s", steps, _STEP_COLUMNS),
+    ):
+        for name, kind in columns:
+            values = [row[name] for row in rows]
+            # JSON goes as its text, written as every JSON column is (`json_text`).
+            parameters[f"{alias}_{name}"] = (
+                [json_text(value) for value in values] if kind == "JSON" else values
+            )
     now, bound = now_parameters(conn)
-    parameters: dict[str, Any] = {**bound, **asdict(call)}
-    for number, run in enumerate(runs):
-        prefix = f"r{number}_"
-        parameters.update({prefix + name: value for name, value in run_row(run).items()})
-        for row in step_run_rows(run):
-            step = f"{prefix}s{row['position']}_"
-            for name in ("id", "step_id", "timeout"):
-                parameters[step + name] = row[name]
-    shape = tuple(len(run.step_ids) for run in runs)
-    return conn.execute(_start_at_once_sql(shape, now), parameters).first() is not None
+    written = conn.execute(prepared(_STARTED_TOGETHER, now), {**bound, **parameters})
+    return {row.id for row in written}
 
 
 def list_calls(

@@ -9,6 +9,11 @@ read back on every store; here, the statements and a fan-out of two runs.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+
+import sqlalchemy as sa
+
 from callout.store.organizations import Organization
 from callout.store.sql_store import SqlStore
 from callout.store.workflow_records import CallOutcome
@@ -54,3 +59,47 @@ async def test_a_repeated_key_writes_nothing_and_replays_in_two_statements(
     assert outcome == CallOutcome(call, replayed=True)
     assert len(writes(seen)) == 2  # the refused insert, then the earlier call read
     assert [found.id for found in await store.list_runs()] == [run.id]
+
+
+async def test_trigger_calls_arriving_together_are_one_statement_on_postgresql(
+    store: SqlStore, org_a: Organization
+) -> None:
+    # The first two calls each go out alone (two group commits may be in flight on
+    # PostgreSQL, one on SQLite); the other 18 wait and share the next commit.
+    calls = [new_call(org_a, key=f"evt-{n}") for n in range(20)]
+    runs = [service_run(now=T0, org_id=org_a.id) for _ in calls]
+    with statements_of(store) as seen:
+        outcomes = await asyncio.gather(
+            *(
+                store.workflows.start_runs(call, [run])
+                for call, run in zip(calls, runs, strict=True)
+            )
+        )
+    assert outcomes == [CallOutcome(call, replayed=False) for call in calls]
+    postgres = store.engine.dialect.name == "postgresql"
+    # SQLite: the call, its run, its step runs, for each call.
+    assert len(writes(seen)) == (3 if postgres else 3 * len(calls))
+    assert {run.id for run in await store.list_runs(limit=100)} == {run.id for run in runs}
+
+
+async def test_a_merged_write_that_fails_fails_each_of_its_callers_and_commits_nothing(
+    store: SqlStore, org_a: Organization
+) -> None:
+    calls = [new_call(org_a, key=f"evt-{n}") for n in range(4)]
+    runs = [service_run(now=T0, org_id=org_a.id) for _ in calls]
+    runs[3] = dataclasses.replace(runs[3], id=runs[2].id)  # the last two share a commit
+    outcomes = await asyncio.gather(
+        *(store.workflows.start_runs(call, [run]) for call, run in zip(calls, runs, strict=True)),
+        return_exceptions=True,
+    )
+    # The first went out alone; the last two shared a commit, on every database.
+    assert outcomes[0] == CallOutcome(calls[0], replayed=False)
+    # A broken write (two runs of one id) is a fault, not an outage: it passes as it is.
+    assert [type(outcome) for outcome in outcomes[2:]] == [sa.exc.IntegrityError] * 2
+    answered = [
+        call
+        for call, outcome in zip(calls, outcomes, strict=True)
+        if not isinstance(outcome, Exception)
+    ]
+    recorded = await store.workflows.list_calls(org_id=org_a.id)
+    assert sorted(call.id for call in recorded) == sorted(call.id for call in answered)
