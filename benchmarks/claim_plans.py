@@ -24,6 +24,7 @@ from harness import fresh_store
 
 from callout.model.ids import new_id
 from callout.store.claim_statement import claim_at_once
+from callout.store.prepared_sql import REPLAN_EVERY
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' own seeding
 from support.seeded_runs import seed_runs
@@ -58,6 +59,7 @@ async def measure(sizes: list[int]) -> list[tuple[int, float]]:
             for size in sorted(sizes):
                 seed_runs(engine, f"f{size}", size - had, due=False)
                 had = size
+                await asyncio.sleep(REPLAN_EVERY)  # no database grows this much between plans
                 figures.append((size, _claims(conn)))
         return figures
 

@@ -21,10 +21,11 @@ parameters rebuilt the statement on each call, 270-460 µs against about 115.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -104,28 +105,28 @@ def _json_listing(text: str, names: str) -> str:
     return listed
 
 
-@contextlib.contextmanager
-def planned_each_time(conn: sa.Connection) -> Iterator[None]:
-    """Within, statements on `conn` are planned for their own parameters each time (PostgreSQL).
+REPLAN_EVERY = 1.0
+"""Seconds a connection keeps its plans of prepared statements (`replanned`)."""
+
+
+def replanned(conn: sa.Connection) -> None:
+    """Make PostgreSQL plan `conn`'s prepared statements anew if it last did `every` s ago.
 
     psycopg prepares a statement on the server from its sixth execution, and the
-    server may then keep one plan for every later execution, costed on the table
-    sizes it saw then. For a statement whose best plan changes as tables grow (an
-    index probe per row once they are large, a scan while they are small), a plan
-    made on a young database stays a full scan for the connection's life, unless a
-    new ANALYZE happens to replace it (and autovacuum may be off). Planning anew
-    costs a few hundred microseconds a statement; a full scan grows without bound.
+    server then keeps one generic plan for it, costed on the table sizes it saw
+    then, until an ANALYZE (autovacuum may be off). For a statement whose best plan
+    changes as tables grow (a scan while they are small, an index probe per row once
+    they are large), a plan made on a young database would scan them for ever after.
+    `DISCARD PLANS` drops the connection's plans, not its prepared statements: the
+    next execution plans on the sizes of now. One round trip a second at most.
     """
-    driver = conn.connection.driver_connection
-    if conn.dialect.name != "postgresql" or driver is None:
-        yield
+    if conn.dialect.name != "postgresql":
         return
-    threshold = driver.prepare_threshold
-    driver.prepare_threshold = None
-    try:
-        yield
-    finally:
-        driver.prepare_threshold = threshold
+    info = conn.connection.info
+    now = time.monotonic()
+    if now - info.get("planned_at", -math.inf) >= REPLAN_EVERY:
+        conn.exec_driver_sql("DISCARD PLANS")
+        info["planned_at"] = now
 
 
 def result_reader(conn: sa.Connection, kind: sa.types.TypeEngine[Any]) -> Callable[[Any], Any]:
