@@ -23,6 +23,7 @@ from callout.api.routes import (
     workflows,
 )
 from callout.api.routes.docs import install_docs
+from callout.api.shortcuts import ShortcutsFirst
 
 DESCRIPTION = """\
 callout runs workflows whose steps make signed, retried, guarded HTTPS requests.
@@ -83,7 +84,9 @@ def create_app(context: ApiContext) -> FastAPI:
             response.status_code = 503
         return health
 
-    # Inside the body cap: JSON bodies are checked once the cap has held.
+    # Inside the body cap: JSON bodies are checked once the cap has held; the trigger
+    # routes' shortcuts are offered, before routing, the bodies so checked.
+    app.add_middleware(ShortcutsFirst, routes=lambda: app.state.api_routes)
     app.add_middleware(JsonBodies)
     app.add_middleware(BodyLimit, limit=context.max_body_bytes)
     return app

@@ -55,6 +55,9 @@ async def test_the_api_answers_503_store_unavailable_while_the_database_is_down(
     for method, path, body in (
         ("GET", "/v1/workflows", None),
         ("POST", "/v1/workflows", {"document": document("https://api.example.test/users")}),
+        # The trigger routes, answered by their shortcuts ahead of routing (`ShortcutsFirst`).
+        ("POST", "/v1/events", {"name": "user.created", "payload": {"id": 1}}),
+        ("POST", "/v1/workflows/wfl_0000000000ZZZZZZZZZZZZZZZZ/trigger", {"payload": 1}),
     ):
         response = await acme.client.request(method, path, json=body)
         error = error_of(response, 503, "store_unavailable")

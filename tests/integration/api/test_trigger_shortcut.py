@@ -73,6 +73,46 @@ def dependencies_solved() -> Iterator[list[int]]:
         yield solved
 
 
+@contextmanager
+def routes_handled() -> Iterator[list[str]]:
+    """Note each request FastAPI's router hands to a route meanwhile (by the route's path)."""
+    handled: list[str] = []
+    handle = fastapi_routing.APIRoute.handle
+
+    async def noted(route: fastapi_routing.APIRoute, *args: Any) -> None:
+        handled.append(route.path)
+        await handle(route, *args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fastapi_routing.APIRoute, "handle", noted)
+        yield handled
+
+
+async def test_a_shortcut_answers_before_fastapis_routing_and_leaves_the_rest_to_it(
+    sqlite_service: Service,
+) -> None:
+    acme = await sqlite_service.org()
+    workflow_id = await published(acme, listening_to("user.created"))
+    with routes_handled() as handled, dependencies_solved() as solved:
+        event = await acme.client.post(
+            "/v1/events", json={"name": "user.created", "payload": {"id": "u1"}}
+        )
+        started = await acme.client.post(
+            f"/v1/workflows/{workflow_id}/trigger", json={"payload": {"id": "u1"}}
+        )
+    assert (event.status_code, started.status_code) == (202, 202)
+    assert (handled, solved) == ([], [])  # neither went through the router
+    with routes_handled() as handled, dependencies_solved() as solved:
+        unknown = await acme.client.post(  # declined by the shortcut: FastAPI answers
+            "/v1/events",
+            json={"name": "user.created"},
+            headers={"Authorization": "Bearer unknown-key"},
+        )
+    assert unknown.status_code == 401
+    assert handled == ["/v1/events"]
+    assert solved == [1]  # FastAPI's own path
+
+
 async def test_accepted_calls_answer_alike_and_skip_fastapis_dependencies(
     sqlite_service: Service,
 ) -> None:
