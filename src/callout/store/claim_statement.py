@@ -19,10 +19,10 @@ the same writes are data-modifying CTEs of one statement, all on one snapshot:
 Every table is reached by key from the few rows leased: by id (`= ANY(ARRAY(...))`),
 or per row (the `LATERAL` count), never by a condition the whole table must be
 scanned for (`IN (subquery)` and `EXISTS` let the planner hash a scan of all of
-`attempts` or `runs`, a cost that grows with the tables). A connection's plan of
-it is at most a second old (`prepared_sql.replanned`): a plan kept from a young
-database would scan the then small tables for ever after (docs/durability.md,
-"PostgreSQL plans").
+`attempts` or `runs`, a cost that grows with the tables). It runs on a generic
+plan at most a second old (`prepared_sql.planned_generically`): not planned for
+each call, and not kept from a young database, whose small tables it would scan
+for ever after (docs/durability.md, "PostgreSQL plans").
 
 The same answers as `claims.claim_due` (`tests/integration/durable/` runs the
 claim and crash tests on both databases).
@@ -40,8 +40,8 @@ import sqlalchemy as sa
 from callout.model.ids import ID_DIGITS
 from callout.store.prepared_sql import (
     now_parameters,
+    planned_generically,
     prepared,
-    replanned,
     result_reader,
 )
 from callout.store.protocol import CLAIM_INPUT_BYTES, Claim, RunInput
@@ -115,7 +115,7 @@ def claim_at_once(
         "digits": ID_DIGITS,
         "largest": CLAIM_INPUT_BYTES,
     }
-    replanned(conn)
+    planned_generically(conn)
     rows = conn.execute(claim_sql(now, one_run=run_id is not None), parameters).all()
     json_value = result_reader(conn, sa.JSON())
     return [

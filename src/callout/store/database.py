@@ -198,6 +198,7 @@ def open_engine(url: DatabaseUrl) -> sa.Engine:
         url.sqlalchemy_url,
         pool_size=10,
         max_overflow=10,
+        pool_use_lifo=True,  # the warm connections, their statements prepared and planned
         pool_pre_ping=True,
         hide_parameters=True,
         **JSON_CODEC,
