@@ -289,8 +289,14 @@ async def measured(
             print(top_frames(out))
 
 
-IDLE_FRAMES = ("thread.py:81)", "threading.py:327)", "threading.py:331)", "selectors.py:468)")
-"""Leaf frames where a thread waits (a pool's queue, a lock, epoll): not CPU."""
+IDLE_FRAMES = (
+    "thread.py:81)",
+    "threading.py:327)",
+    "threading.py:331)",
+    "selectors.py:468)",
+    "psycopg/connection.py:495)",
+)
+"""Leaf frames where a thread waits (a pool's queue, a lock, epoll, PostgreSQL's answer)."""
 
 
 def top_frames(path: str, count: int = 15) -> str:
