@@ -33,7 +33,8 @@ def test_writes_of_one_merge_are_one_call_at_the_first_ones_place() -> None:
     assert [call.members for call in made] == [[0], [1, 4], [2, 5], [3]]
     assert [call.savepoint for call in made] == [True, False, False, False]
     assert [call.merged for call in made] == [False, True, True, False]
-    results = [call.call(None) for call in made]
+    no_connection: Any = None  # the calls here never touch one
+    results = [call.call(no_connection) for call in made]
     assert results == ["alone", [2, 10], ["<a>", "<b>"], "alone"]
     # Each member is answered with its own item's result.
     answers = {
