@@ -114,14 +114,20 @@ class SyncSqlStore:
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sa.Connection]:
-        """Lend a reader connection; on PostgreSQL its transaction ends with a commit.
+        """Lend a reader connection; on PostgreSQL, one outside any transaction.
 
-        Given back open, the pool would roll it back: a round trip, and psycopg
-        forgets every statement it prepared on the connection at a rollback (it
-        cannot tell what the transaction prepared), so each read after a hot write
-        made the connection's next writes parse and plan their statements again.
+        Under PostgreSQL's READ COMMITTED each statement of a transaction sees the
+        latest commit anyway, so a read needs no transaction of its own: in autocommit
+        it is one round trip, not three (BEGIN, the statement, the end). And it ends
+        without the pool's rollback, at which psycopg forgets every statement it
+        prepared on the connection (it cannot tell what the transaction prepared): each
+        read after a hot write made the connection's next writes parse and plan their
+        statements again. A read that must see one moment (`one_snapshot`) still asks
+        for a transaction of REPEATABLE READ, and gets one.
         """
         with self._reader.connect() as conn:
+            if self._postgres:
+                conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
             if self._postgres and conn.in_transaction():
                 conn.commit()

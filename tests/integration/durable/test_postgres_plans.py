@@ -2,7 +2,7 @@
 
 The claim must reach each table by key, whatever the tables' sizes; its plan must
 not be kept for ever from small tables; and a read must not make a connection
-forget the statements it prepared.
+forget the statements it prepared, nor cost a transaction of its own.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import psycopg.pq
 import psycopg.sql
 import pytest
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from callout.store import prepared_sql
 from callout.store.claim_statement import claim_at_once, claim_sql
 from callout.store.database import JSON_CODEC, database_url, open_engine
 from callout.store.prepared_sql import POSTGRES_NOW
+from callout.store.read_snapshot import one_snapshot
 from callout.store.sql_store import SqlStore, open_store
 from callout.store.sql_sync import SyncSqlStore
 from support.seeded_runs import seed_runs
@@ -183,3 +185,27 @@ def test_the_pool_hands_out_the_connection_given_back_last(pg_url: str) -> None:
         assert again == pids[-1]  # warm: its prepared statements and plans are the newest
     finally:
         engine.dispose()
+
+
+def test_a_read_is_one_statement_outside_any_transaction_and_a_snapshot_still_is_one(
+    pg_url: str,
+) -> None:
+    url = database_url(pg_url)
+    engine = sa.create_engine(url.sqlalchemy_url, pool_size=1, max_overflow=0, **JSON_CODEC)
+    store = SyncSqlStore(engine)
+
+    def seen(conn: sa.Connection) -> tuple[str, bool]:
+        isolation = conn.exec_driver_sql("SHOW transaction_isolation").scalar_one()
+        driver: Any = conn.connection.driver_connection
+        return isolation, driver.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+
+    try:
+        # A plain read: no BEGIN, no end (autocommit), as READ COMMITTED would see anyway.
+        assert store.reading(seen) == ("read committed", False)
+        with store._reading() as conn, one_snapshot(conn):
+            assert seen(conn) == ("repeatable read", True)
+        # The one connection, given back, writes in a transaction again.
+        with engine.begin() as conn:
+            assert seen(conn) == ("read committed", True)
+    finally:
+        store.close()
