@@ -18,13 +18,15 @@ serve: $(STAMP) ## the service on SQLite: API, dashboard and worker at http://12
 demo: $(STAMP) ## run examples/ against a local receiver: a signed POST, a retry, continue-on-error
 	$(BIN)/python examples/demo.py
 
-test: $(STAMP) ## the whole test suite: browser tests in a second process beside the rest (2 cores)
+test: $(STAMP) ## the whole test suite: browser tests beside the rest (2 cores), loop-lag tests alone after
 	@log=$$(mktemp); \
 	$(BIN)/pytest tests/browser -p no:cacheprovider > "$$log" 2>&1 & browser=$$!; \
-	$(BIN)/pytest --ignore=tests/browser; rest=$$?; \
+	$(BIN)/pytest --ignore=tests/browser -m "not looplag"; rest=$$?; \
 	wait $$browser; browser_status=$$?; \
 	echo "--- browser tests (run beside the rest) ---"; cat "$$log"; rm -f "$$log"; \
-	test $$rest -eq 0 && test $$browser_status -eq 0
+	echo "--- loop-lag tests (wall-clock latency, run alone) ---"; \
+	$(BIN)/pytest --ignore=tests/browser -m looplag -p no:cacheprovider; lag=$$?; \
+	test $$rest -eq 0 && test $$browser_status -eq 0 && test $$lag -eq 0
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check src tests benchmarks examples

@@ -13,9 +13,13 @@ import json
 import time
 from typing import Any
 
+import pytest
+
 from support.api_clients import Org, Service, document, finished_run, working
 from support.https_servers import HttpsServer, reply
 from support.loop_lag import loop_lag_probe
+
+pytestmark = pytest.mark.looplag  # wall-clock latency: run after the rest (`make test`)
 
 EVIL_PATTERN = "(a+)+$"
 EVIL_TEXT = "a" * 40 + "!"

@@ -10,9 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from callout.model.loading import MAX_DOCUMENT_BYTES
 from support.api_clients import Org
 from support.loop_lag import loop_lag_probe
+
+pytestmark = pytest.mark.looplag  # wall-clock latency: run after the rest (`make test`)
 
 LAG_LIMIT = 0.1
 

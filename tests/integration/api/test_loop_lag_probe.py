@@ -11,6 +11,8 @@ from support.api_clients import Service
 from support.in_process_servers import serving
 from support.loop_lag import loop_lag_probe
 
+pytestmark = pytest.mark.looplag  # wall-clock latency: run after the rest (`make test`)
+
 
 async def test_the_probe_measures_a_loop_held_by_blocking_work(sqlite_service: Service) -> None:
     async with serving(sqlite_service.app) as base, loop_lag_probe(base) as probe:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from support.api_clients import Org, Service, document, finished_run, working
 from support.https_servers import HttpsServer
 from support.in_process_servers import serving
@@ -53,6 +55,7 @@ async def test_the_step_test_refuses_a_body_that_blows_up_and_sends_nothing(
     assert https_server.hits == []
 
 
+@pytest.mark.looplag  # wall-clock latency: run after the rest (`make test`)
 async def test_healthz_answers_within_100_ms_while_blow_up_bodies_are_tested_and_run(
     sqlite_service: Service, https_server: HttpsServer
 ) -> None:

@@ -17,6 +17,8 @@ from support.api_clients import document
 from support.loop_lag import loop_lag_probe
 from support.served_processes import ServedCallout, create_org, serving_callout
 
+pytestmark = pytest.mark.looplag  # wall-clock latency: run after the rest (`make test`)
+
 EVIL_PATTERN = "(a+)+$"
 EVIL_TEXT = "a" * 40 + "!"
 

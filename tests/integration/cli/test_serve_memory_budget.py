@@ -120,6 +120,7 @@ async def finished(client: httpx.AsyncClient, run_id: str, sizes: list[int]) -> 
     raise AssertionError(f"run {run_id} never finished")
 
 
+@pytest.mark.looplag  # wall-clock latency: run after the rest (`make test`)
 async def test_hostile_answers_stay_within_the_memory_budget(
     serve: ServedCallout, https_server: HttpsServer
 ) -> None:
