@@ -49,9 +49,11 @@ class BatchCall:
         return result[position] if self.merged else result
 
 
-def batch_calls(
-    queued: Sequence[tuple[Callable[[sa.Connection], Any] | Merged[Any, Any], bool]],
-) -> list[BatchCall]:
+Write = Callable[[sa.Connection], Any] | Merged[Any, Any]
+"""A write queued for a group commit: a call of its own, or an item of a merge."""
+
+
+def batch_calls(queued: Sequence[tuple[Write, bool]]) -> list[BatchCall]:
     """Return the calls making `queued` (call or `Merged`, savepoint), merging what merges."""
     calls: list[BatchCall] = []
     merges: dict[Any, tuple[BatchCall, list[Any]]] = {}

@@ -22,7 +22,7 @@ from callout.model.delivery import Deferral
 from callout.model.ids import new_id
 from callout.store.database import DatabaseUrl, open_engine, open_reader_engine
 from callout.store.driver_errors import outages_translated, translated, unavailable
-from callout.store.merged_writes import BatchCall, Merged, batch_calls
+from callout.store.merged_writes import BatchCall, Merged, Write, batch_calls
 from callout.store.protocol import (
     Claim,
     FinishedAttempt,
@@ -46,9 +46,7 @@ T = TypeVar("T")
 A = TypeVar("A")
 P = ParamSpec("P")
 
-_Queued = tuple[
-    Callable[[sa.Connection], Any] | Merged[Any, Any], "asyncio.Future[Any]", bool, bool
-]
+_Queued = tuple[Write, "asyncio.Future[Any]", bool, bool]
 """A write waiting for the next group commit: the call, its caller's future, synced, savepoint."""
 
 POSTGRES_THREADS = 8
