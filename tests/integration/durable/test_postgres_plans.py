@@ -139,6 +139,20 @@ def test_a_claims_plan_is_made_again_once_a_second(
         assert _kept_plan_scans(conn) == []
 
 
+def test_a_claims_plan_made_on_a_young_database_reaches_its_tables_by_key(
+    pg_store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prepared_sql, "REPLAN_EVERY", 3600.0)  # the plan is never made again
+    seed_runs(pg_store.engine, "d", 40, due=True)
+    with pg_store.engine.connect() as conn:
+        for _ in range(20):  # prepared by psycopg, then planned generically by PostgreSQL
+            _claim(conn)
+        seed_runs(pg_store.engine, "f", FINISHED, due=False)
+        # Planned on tables of a few pages, the planner's own choice scans them whole,
+        # then goes on scanning them once they are large, once per row claimed.
+        assert _kept_plan_scans(conn) == []
+
+
 def test_a_claim_runs_on_a_generic_plan_not_one_made_for_each_call(pg_store: SqlStore) -> None:
     seed_runs(pg_store.engine, "d", 40, due=True)
     with pg_store.engine.connect() as conn:
