@@ -1,10 +1,12 @@
 """Recording an attempt's end: the statements every attempt runs, prepared once (`prepared_sql.py`).
 
-Every write for claimed work is fenced by the lease token: the first statement
-is the fence, so a refused result writes nothing. A result that carries a host
-outcome or wanted run events records them after the fence, in the same
-transaction (`host_outcomes.py`, `outbox.py`); one that carries neither (the
-common case) runs no statement more than before.
+On SQLite a result is these statements in turn; on PostgreSQL the results of a
+group commit are one statement of the same writes (`merged_results.py`). Every
+write for claimed work is fenced by the lease token: the first statement is the
+fence, so a refused result writes nothing. A result that carries a host outcome
+or wanted run events records them after the fence, in the same transaction
+(`host_outcomes.py`, `outbox.py`); one that carries neither (the common case)
+runs no statement more than before.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import sqlalchemy as sa
 from callout.model.records import Decision
 from callout.store.delivery_rules import paused_detail
 from callout.store.host_outcomes import record_host_outcome
-from callout.store.notifications import DUE_CHANNEL
 from callout.store.outbox import record_host_paused, record_run_events
 from callout.store.prepared_sql import execute, now_parameters, prepared
 from callout.store.protocol import Claim, FinishedAttempt, LeaseLostError
@@ -98,43 +99,14 @@ def _statements(now: str) -> _Statements:
     )
 
 
-_AFTER_FENCE = " AND EXISTS (SELECT 1 FROM fenced)"
-
-
-def _part(name: str, statement: str, condition: str = _AFTER_FENCE, tail: str = "") -> str:
-    """One data-modifying CTE of this module's constant SQL, run only if the fence held."""
-    return name + " AS (" + statement + condition + tail + ")"
-
-
-@functools.cache
-def _postgres_result(decision: Decision, now: str) -> sa.TextClause:
-    """Return the whole result as one statement (data-modifying CTEs): one round trip, not four.
-
-    Each part runs only if the fence held; the next step is made due, or the run
-    completed, or (a final error) the rest skipped and the run failed; workers are
-    woken (`pg_notify`) when a next step became due.
-    """
-    ended = _ATTEMPT_ENDED_RETRY if decision is Decision.RETRY else _ATTEMPT_ENDED
-    parts = [_part("fenced", _STEP_ENDED[decision], "", " RETURNING 1"), _part("ended", ended)]
-    answer = "SELECT EXISTS (SELECT 1 FROM fenced) AS fenced"
-    if decision is Decision.ERRORED_FAIL:
-        parts += [_part("skipped", _PENDING_SKIPPED), _part("failed", _RUN_FAILED)]
-    elif decision is not Decision.RETRY:
-        parts += [
-            _part("following", _NEXT_STEP_DUE, tail=" RETURNING 1"),
-            _part("completed", _RUN_COMPLETED, tail=" AND NOT EXISTS (SELECT 1 FROM following)"),
-        ]
-        answer += ", (SELECT pg_notify(:channel, '') FROM following LIMIT 1) AS woken"
-    return prepared("WITH " + ", ".join(parts) + " " + answer, now)
-
-
 def record_result(conn: sa.Connection, claim: Claim, finished: FinishedAttempt) -> bool:
     """Record the attempt's end and move the run on, fenced by the lease, in `conn`'s transaction.
 
     The end is stamped, and a retry made due `retry_delay` later, by the database's
-    clock. Returns True when a next step became due and workers are yet to be woken
-    (PostgreSQL's one statement wakes them itself). Raises LeaseLostError, having
-    written nothing, when the lease was taken over.
+    clock. Returns True when a next step became due and workers are yet to be woken.
+    Raises LeaseLostError, having written nothing, when the lease was taken over.
+    Statement by statement, for SQLite: on PostgreSQL the results of a group commit
+    are one statement (`merged_results.py`).
     """
     now, bound = now_parameters(conn)
     decision = finished.decision
@@ -154,17 +126,10 @@ def record_result(conn: sa.Connection, claim: Claim, finished: FinishedAttempt) 
     }
     if decision is Decision.RETRY:
         parameters["retry_delay"] = finished.retry_delay or 0.0
-    if conn.dialect.name == "postgresql":
-        statement = _postgres_result(decision, now)
-        fenced = conn.execute(statement, {**parameters, "channel": DUE_CHANNEL}).scalars().first()
-        if not fenced:
-            raise _lease_lost(claim)
-        woken, completed = False, None  # the run's status tells whether it completed
-    else:
-        woken, completed = _moved_on(conn, _statements(now), claim, decision, parameters)
+    woken, completed = _moved_on(conn, _statements(now), claim, decision, parameters)
     if finished.host is None and not finished.events:
         return woken  # the common result: nothing more to record, no statement more
-    extra = _host_and_events(
+    extra = host_and_events(
         conn, claim, finished=finished, completed=completed, now=now, bound=bound
     )
     return extra or woken
@@ -179,7 +144,7 @@ def _moved_on(
 ) -> tuple[bool, bool | None]:
     """Record the result statement by statement (SQLite): (next step due, run completed)."""
     if execute(conn, statements.step_ended[decision], parameters).rowcount != 1:
-        raise _lease_lost(claim)
+        raise lease_lost(claim)
     ended = (
         statements.attempt_ended_retry if decision is Decision.RETRY else statements.attempt_ended
     )
@@ -196,7 +161,7 @@ def _moved_on(
     return False, True
 
 
-def _host_and_events(  # noqa: PLR0913 - the result, and how its transaction writes now
+def host_and_events(  # noqa: PLR0913 - the result, and how its transaction writes now
     conn: sa.Connection,
     claim: Claim,
     *,
@@ -205,7 +170,7 @@ def _host_and_events(  # noqa: PLR0913 - the result, and how its transaction wri
     now: str,
     bound: dict[str, Any],
 ) -> bool:
-    """Record what the result tells delivery control, and the run events it causes.
+    """Record what a fenced result tells delivery control, and the run events it causes.
 
     Returns True when a closed breaker made waiting step runs due (workers to wake).
     """
@@ -241,7 +206,8 @@ def _host_and_events(  # noqa: PLR0913 - the result, and how its transaction wri
     return woken
 
 
-def _lease_lost(claim: Claim) -> LeaseLostError:
+def lease_lost(claim: Claim) -> LeaseLostError:
+    """Return the error telling a claim's holder that its result was not recorded."""
     return LeaseLostError(
         f"the lease on step run {claim.step_run_id} was taken over; result not recorded"
     )

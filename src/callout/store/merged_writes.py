@@ -7,7 +7,9 @@ queued as `Merged` names the call that makes many such writes at once
 (`trigger_calls.start_many`): the items of one batch with the same `merge`
 become one call of it, at the place of the first, and each caller gets its own
 item's result. Like a write without a savepoint, a merged call fails whole:
-every caller of it is told, and nothing of the batch commits.
+every caller of it is told, and nothing of the batch commits. A member refused
+alone, having written nothing (a result whose lease was taken over), is answered
+`Refused`: its caller gets the error, the others their results.
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ class Merged(Generic[A, T]):
 
     merge: Callable[[sa.Connection, list[A]], list[T]]
     item: A
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A merged write's answer for a member refused alone, having written nothing."""
+
+    error: Exception
 
 
 @dataclass

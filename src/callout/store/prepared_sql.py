@@ -30,6 +30,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from callout.store.database import json_text
 from callout.store.database_clock import database_now_value
 
 POSTGRES_NOW = "CAST(EXTRACT(EPOCH FROM now()) AS DOUBLE PRECISION)"
@@ -105,6 +106,39 @@ def _json_listing(text: str, names: str) -> str:
     return listed
 
 
+ArrayColumns = tuple[tuple[str, str], ...]
+"""Columns of rows sent as arrays (`unnested`): each one's name and PostgreSQL type."""
+
+
+def unnested(alias: str, columns: ArrayColumns, *, place: bool = False) -> str:
+    """PostgreSQL rows from one array parameter per column (`:<alias>_<column>`, typed).
+
+    For a write many callers make at once (`merged_writes.py`): one text for any
+    number of rows, so the statement is prepared and planned once. `place` numbers
+    the rows in order.
+    """
+    arrays = ", ".join(f"CAST(:{alias}_{name} AS {kind}[])" for name, kind in columns)
+    names = ", ".join(name for name, _ in columns) + (", place" if place else "")
+    ordinality = " WITH ORDINALITY" if place else ""
+    return f"unnest({arrays}){ordinality} AS {alias} ({names})"
+
+
+def array_parameters(
+    alias: str, rows: Sequence[Mapping[str, Any]], columns: ArrayColumns
+) -> dict[str, list[Any]]:
+    """Return the parameters of `unnested(alias, columns)` for `rows`: a list per column.
+
+    JSON goes as its text, written as every JSON column is (`json_text`).
+    """
+    parameters: dict[str, list[Any]] = {}
+    for name, kind in columns:
+        values = [row[name] for row in rows]
+        parameters[f"{alias}_{name}"] = (
+            [json_text(value) for value in values] if kind == "JSON" else values
+        )
+    return parameters
+
+
 REPLAN_EVERY = 1.0
 """Seconds a connection keeps its plans of prepared statements (`planned_generically`)."""
 
@@ -133,6 +167,10 @@ def planned_generically(conn: sa.Connection) -> None:
     if conn.dialect.name != "postgresql":
         return
     info = conn.connection.info
+    transaction = conn.get_transaction()
+    if transaction is not None and info.get("generic_in") is transaction:
+        return  # set already for this transaction (a claim and results in one batch)
+    info["generic_in"] = transaction
     now = time.monotonic()
     generic = "SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off"
     if now - info.get("planned_at", -math.inf) >= REPLAN_EVERY:

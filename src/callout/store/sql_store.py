@@ -22,7 +22,7 @@ from callout.model.delivery import Deferral
 from callout.model.ids import new_id
 from callout.store.database import DatabaseUrl, open_engine, open_reader_engine
 from callout.store.driver_errors import outages_translated, translated, unavailable
-from callout.store.merged_writes import BatchCall, Merged, Write, batch_calls
+from callout.store.merged_writes import BatchCall, Merged, Refused, Write, batch_calls
 from callout.store.protocol import (
     Claim,
     FinishedAttempt,
@@ -69,6 +69,7 @@ class SqlStore:
         self._sql = SyncSqlStore(engine, reader=reader, clock=clock)
         self._clock = clock
         sqlite = engine.dialect.name == "sqlite"
+        self._postgres = engine.dialect.name == "postgresql"
         self._writes = ThreadPoolExecutor(
             max_workers=1 if sqlite else POSTGRES_THREADS, thread_name_prefix="callout-write"
         )
@@ -205,6 +206,11 @@ class SqlStore:
 
         Results arriving while another commit is in flight share the next one.
         """
+        if self._postgres:  # the batch's results in one statement (`merged_results.py`)
+            await self._queue(
+                Merged(self._sql.finish_attempts, (claim, finished)), synced=False, savepoint=False
+            )
+            return
         await self._queue(
             functools.partial(self._sql.finish_attempt, claim=claim, finished=finished),
             synced=False,
@@ -361,10 +367,12 @@ class SqlStore:
                     future.cancel()
                 elif failure is not None:
                     future.set_exception(failure)
-                elif outcomes[index][0]:
-                    future.set_result(call.answer(outcomes[index][1], position))
-                else:
+                elif not outcomes[index][0]:
                     future.set_exception(translated(outcomes[index][1]))
+                elif isinstance(answer := call.answer(outcomes[index][1], position), Refused):
+                    future.set_exception(answer.error)
+                else:
+                    future.set_result(answer)
         self._drain(loop)
 
     async def run_status(self, run_id: str) -> str:

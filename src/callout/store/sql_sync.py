@@ -24,6 +24,8 @@ from callout.store.claims import claim_due
 from callout.store.database_clock import database_now, keep_time_with
 from callout.store.deferrals import record_deferral
 from callout.store.driver_errors import unavailable
+from callout.store.merged_results import record_results
+from callout.store.merged_writes import Refused
 from callout.store.notifications import DUE_CHANNEL
 from callout.store.protocol import (
     Claim,
@@ -246,10 +248,27 @@ class SyncSqlStore:
         """Record the attempt's end and move the run on, in `conn`'s transaction, fenced.
 
         The end is stamped, and a retry made due `retry_delay` later, by the database's
-        clock (the statements: `attempt_results.py`).
+        clock (the statements: `attempt_results.py`; on PostgreSQL `merged_results.py`).
         """
-        if record_result(conn, claim, finished):
+        if self._postgres:
+            [outcome] = self.finish_attempts(conn, [(claim, finished)])
+            if isinstance(outcome, Refused):
+                raise outcome.error
+        elif record_result(conn, claim, finished):
             self._notify_due(conn)
+
+    def finish_attempts(
+        self, conn: sa.Connection, results: list[tuple[Claim, FinishedAttempt]]
+    ) -> list[Refused | None]:
+        """Like `finish_attempt` for many results at once, in one statement (PostgreSQL).
+
+        Each is fenced alone: one whose lease was taken over is answered `Refused`,
+        having written nothing (`merged_results.py`).
+        """
+        outcomes, woken = record_results(conn, results)
+        if woken:
+            self._notify_due(conn)
+        return outcomes
 
     def defer(self, conn: sa.Connection, claim: Claim, deferral: Deferral) -> None:
         """Put the claimed step run back without an attempt, in `conn`'s transaction, fenced.

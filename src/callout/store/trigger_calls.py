@@ -15,8 +15,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from callout.store.database import json_text
-from callout.store.prepared_sql import execute, now_parameters, prepared
+from callout.store.prepared_sql import (
+    ArrayColumns,
+    array_parameters,
+    execute,
+    now_parameters,
+    prepared,
+    unnested,
+)
 from callout.store.protocol import ConflictError, NewRun
 from callout.store.run_records import insert_run, run_row, step_run_rows
 from callout.store.tables import trigger_calls
@@ -134,8 +140,7 @@ def _replayed(conn: sa.Connection, call: TriggerCall) -> CallOutcome:
     return CallOutcome(earlier, replayed=True)
 
 
-_Columns = tuple[tuple[str, str], ...]
-_CALL_COLUMNS: _Columns = (
+_CALL_COLUMNS: ArrayColumns = (
     ("id", "TEXT"),
     ("org_id", "TEXT"),
     ("workflow_id", "TEXT"),
@@ -146,7 +151,7 @@ _CALL_COLUMNS: _Columns = (
     ("response", "JSON"),
     ("created_at", "DOUBLE PRECISION"),
 )
-_RUN_COLUMNS: _Columns = (
+_RUN_COLUMNS: ArrayColumns = (
     ("id", "TEXT"),
     ("call_id", "TEXT"),
     ("workflow_name", "TEXT"),
@@ -156,7 +161,7 @@ _RUN_COLUMNS: _Columns = (
     ("workflow_id", "TEXT"),
     ("version_id", "TEXT"),
 )
-_STEP_COLUMNS: _Columns = (
+_STEP_COLUMNS: ArrayColumns = (
     ("id", "TEXT"),
     ("run_id", "TEXT"),
     ("position", "INTEGER"),
@@ -165,29 +170,21 @@ _STEP_COLUMNS: _Columns = (
 )
 
 
-def _unnest(alias: str, columns: _Columns, *, place: bool = False) -> str:
-    """Rows from one array parameter per column (`:<alias>_<column>`, cast to its type)."""
-    arrays = ", ".join(f"CAST(:{alias}_{name} AS {kind}[])" for name, kind in columns)
-    names = ", ".join(name for name, _ in columns) + (", place" if place else "")
-    ordinality = " WITH ORDINALITY" if place else ""
-    return f"unnest({arrays}){ordinality} AS {alias} ({names})"
-
-
 _CALL_NAMES = ", ".join(name for name, _ in _CALL_COLUMNS)
 _STARTED_TOGETHER = (
     f"WITH call AS (INSERT INTO trigger_calls ({_CALL_NAMES}) "  # noqa: S608 - constant SQL only
-    f"SELECT {_CALL_NAMES} FROM {_unnest('c', _CALL_COLUMNS, place=True)} ORDER BY place "
+    f"SELECT {_CALL_NAMES} FROM {unnested('c', _CALL_COLUMNS, place=True)} ORDER BY place "
     "ON CONFLICT (org_id, idempotency_key) DO NOTHING RETURNING id), "
     "run AS (INSERT INTO runs (id, workflow_name, document, trigger, status, created_at, "
     "updated_at, org_id, workflow_id, version_id) "
     "SELECT r.id, r.workflow_name, r.document, r.trigger, 'pending', :now, :now, r.org_id, "
-    f"r.workflow_id, r.version_id FROM {_unnest('r', _RUN_COLUMNS)} "
+    f"r.workflow_id, r.version_id FROM {unnested('r', _RUN_COLUMNS)} "
     "JOIN call ON call.id = r.call_id RETURNING id), "
     "steps AS (INSERT INTO step_runs (id, run_id, position, step_id, status, due_at, "
     "timeout, attempts_made, interruptions, created_at, updated_at) "
     "SELECT s.id, run.id, s.position, s.step_id, 'pending', "
     "CASE WHEN s.position = 0 THEN :now END, s.timeout, 0, 0, :now, :now "
-    f"FROM {_unnest('s', _STEP_COLUMNS)} JOIN run ON run.id = s.run_id) "
+    f"FROM {unnested('s', _STEP_COLUMNS)} JOIN run ON run.id = s.run_id) "
     "SELECT id FROM call"
 )
 """Calls, their runs and their runs' step runs, each table's rows from arrays.
@@ -208,18 +205,11 @@ def _started_together(
     calls = [asdict(call) for call, _ in starts]
     runs = [{**run_row(run), "call_id": call.id} for call, listed in starts for run in listed]
     steps = [row for _, listed in starts for run in listed for row in step_run_rows(run)]
-    parameters: dict[str, Any] = {}
-    for alias, rows, columns in (
-        ("c", calls, _CALL_COLUMNS),
-        ("r", runs, _RUN_COLUMNS),
-        ("s", steps, _STEP_COLUMNS),
-    ):
-        for name, kind in columns:
-            values = [row[name] for row in rows]
-            # JSON goes as its text, written as every JSON column is (`json_text`).
-            parameters[f"{alias}_{name}"] = (
-                [json_text(value) for value in values] if kind == "JSON" else values
-            )
+    parameters = {
+        **array_parameters("c", calls, _CALL_COLUMNS),
+        **array_parameters("r", runs, _RUN_COLUMNS),
+        **array_parameters("s", steps, _STEP_COLUMNS),
+    }
     now, bound = now_parameters(conn)
     written = conn.execute(prepared(_STARTED_TOGETHER, now), {**bound, **parameters})
     return {row.id for row in written}

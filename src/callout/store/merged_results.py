@@ -1,0 +1,177 @@
+"""The results of one group commit as one statement on PostgreSQL.
+
+A worker finishes many attempts a second, and the results queued while a commit
+is in flight share the next one (`SqlStore.finish_attempt`). Each was a statement
+of its own (`attempt_results.record_result`): on PostgreSQL a round trip, with its
+binding, execution and the driver's work on both sides. Here the results of a
+batch with the same decision are one statement, its rows from arrays (one per
+field, `prepared_sql.unnested`), with the writes of `record_result` as
+data-modifying CTEs:
+
+- `fenced`: each step run ended, only where the result's lease token still holds;
+- `ended`: the attempts of the fenced results ended;
+- `following` and `completed` (a success, or an error that continues): each run's
+  next pending step made due, or, when it has none, the run completed;
+- `skipped` and `failed` (an error that fails the run): the rest skipped, the run
+  failed;
+- workers woken (`pg_notify`) when a next step became due.
+
+Each result is fenced alone: one whose lease was taken over writes nothing and its
+caller alone is refused (`merged_writes.Refused`); the others are recorded. What a
+result adds for delivery control and run events (rare) is written after the
+statement, result by result (`attempt_results.host_and_events`). The statement
+runs on a generic plan that reaches its tables by key (`planned_generically`): it
+is one text for any number of results, planned once per connection.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from callout.model.records import Decision
+from callout.store.attempt_results import host_and_events, lease_lost
+from callout.store.merged_writes import Refused
+from callout.store.notifications import DUE_CHANNEL
+from callout.store.prepared_sql import (
+    ArrayColumns,
+    array_parameters,
+    now_parameters,
+    planned_generically,
+    prepared,
+    unnested,
+)
+from callout.store.protocol import Claim, FinishedAttempt
+
+_RESULT_COLUMNS: ArrayColumns = (
+    ("step_run_id", "TEXT"),
+    ("lease_token", "TEXT"),
+    ("run_id", "TEXT"),
+    ("position", "INTEGER"),
+    ("attempt_id", "TEXT"),
+    ("status", "TEXT"),
+    ("http_status", "INTEGER"),
+    ("output", "JSON"),
+    ("error", "JSON"),
+    ("request", "JSON"),
+    ("response", "JSON"),
+    ("retry_delay", "DOUBLE PRECISION"),
+)
+
+# What a step run's end sets, as `attempt_results` sets it, by decision.
+_STEP_ENDED = {
+    Decision.SUCCEEDED: "due_at = NULL, status = 'succeeded', output = r.output",
+    Decision.RETRY: "due_at = :now + r.retry_delay, status = 'waiting'",
+    Decision.ERRORED_CONTINUE: "due_at = NULL, status = 'errored', error = r.error, "
+    "output = r.output",
+    Decision.ERRORED_FAIL: "due_at = NULL, status = 'errored', error = r.error",
+}
+_FENCED = (
+    "fenced AS (UPDATE step_runs SET lease_token = NULL, updated_at = :now, "
+    "wait_reason = NULL, waiting_for = NULL, deferrals = 0, "
+    "attempts_made = attempts_made + 1, {ended} FROM {rows} "
+    "WHERE step_runs.id = r.step_run_id AND step_runs.lease_token = r.lease_token "
+    "RETURNING r.*)"
+)
+_ENDED = (
+    "ended AS (UPDATE attempts SET status = f.status, ended_at = :now, "
+    "http_status = f.http_status, error = f.error, request = f.request, "
+    "response = f.response, next_attempt_at = {next_attempt} "
+    "FROM fenced AS f WHERE attempts.id = f.attempt_id)"
+)
+_MOVED_ON = (
+    "following AS (UPDATE step_runs SET due_at = :now, updated_at = :now FROM fenced AS f "
+    "WHERE step_runs.run_id = f.run_id AND step_runs.status = 'pending' "
+    "AND step_runs.position = (SELECT min(later.position) FROM step_runs AS later "
+    "WHERE later.run_id = f.run_id AND later.position > f.position "
+    "AND later.status = 'pending') RETURNING step_runs.run_id), "
+    "completed AS (UPDATE runs SET status = 'completed', updated_at = :now, "
+    "finished_at = :now FROM fenced AS f WHERE runs.id = f.run_id "
+    "AND NOT EXISTS (SELECT 1 FROM following WHERE following.run_id = f.run_id))"
+)
+_FAILED = (
+    "skipped AS (UPDATE step_runs SET status = 'skipped', due_at = NULL, updated_at = :now "
+    "FROM fenced AS f WHERE step_runs.run_id = f.run_id AND step_runs.status = 'pending'), "
+    "failed AS (UPDATE runs SET status = 'failed', updated_at = :now, finished_at = :now "
+    "FROM fenced AS f WHERE runs.id = f.run_id)"
+)
+
+
+@functools.cache
+def results_sql(decision: Decision, now: str) -> sa.TextClause:
+    """Return the statement recording many results of `decision`, now written as `now`."""
+    parts = [
+        _FENCED.format(ended=_STEP_ENDED[decision], rows=unnested("r", _RESULT_COLUMNS)),
+        _ENDED.format(
+            next_attempt=":now + f.retry_delay" if decision is Decision.RETRY else "NULL"
+        ),
+    ]
+    answer = "SELECT ARRAY(SELECT step_run_id FROM fenced) AS fenced"
+    if decision is Decision.ERRORED_FAIL:
+        parts.append(_FAILED)
+    elif decision is not Decision.RETRY:
+        parts.append(_MOVED_ON)
+        answer += ", (SELECT pg_notify(:channel, '') FROM following LIMIT 1) AS woken"
+    return prepared("WITH " + ", ".join(parts) + " " + answer, now)
+
+
+def record_results(
+    conn: sa.Connection, results: Sequence[tuple[Claim, FinishedAttempt]]
+) -> tuple[list[Refused | None], bool]:
+    """Record `results` in `conn`'s transaction, each fenced by its lease (PostgreSQL).
+
+    Returns, for each result in order, None (recorded) or `Refused` (its lease was
+    taken over: nothing of it written); and whether workers are yet to be woken (a
+    closed breaker made waiting step runs due; a next step due wakes them itself).
+    """
+    now, bound = now_parameters(conn)
+    planned_generically(conn)
+    by_decision: dict[Decision, list[int]] = {}
+    for place, (_, finished) in enumerate(results):
+        by_decision.setdefault(finished.decision, []).append(place)
+    recorded: set[str] = set()
+    for decision, places in by_decision.items():
+        rows = [_row(*results[place]) for place in places]
+        parameters = {
+            **bound,
+            **array_parameters("r", rows, _RESULT_COLUMNS),
+            "channel": DUE_CHANNEL,
+        }
+        fenced = conn.execute(results_sql(decision, now), parameters).scalar_one()
+        recorded.update(fenced)
+    outcomes: list[Refused | None] = []
+    woken = False
+    for claim, finished in results:
+        if claim.step_run_id not in recorded:
+            outcomes.append(Refused(lease_lost(claim)))
+            continue
+        outcomes.append(None)
+        if finished.host is not None or finished.events:
+            # The run's status tells whether it completed (as in `record_result`).
+            woken = (
+                host_and_events(
+                    conn, claim, finished=finished, completed=None, now=now, bound=bound
+                )
+                or woken
+            )
+    return outcomes, woken
+
+
+def _row(claim: Claim, finished: FinishedAttempt) -> dict[str, Any]:
+    return {
+        "step_run_id": claim.step_run_id,
+        "lease_token": claim.lease_token,
+        "run_id": claim.run_id,
+        "position": claim.position,
+        "attempt_id": finished.attempt_id,
+        "status": finished.status,
+        "http_status": finished.http_status,
+        "output": finished.output,
+        "error": finished.error,
+        "request": finished.request,
+        "response": finished.response,
+        "retry_delay": finished.retry_delay or 0.0,
+    }
