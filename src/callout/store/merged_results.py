@@ -4,9 +4,9 @@ A worker finishes many attempts a second, and the results queued while a commit
 is in flight share the next one (`SqlStore.finish_attempt`). Each was a statement
 of its own (`attempt_results.record_result`): on PostgreSQL a round trip, with its
 binding, execution and the driver's work on both sides. Here the results of a
-batch with the same decision are one statement, its rows from arrays (one per
-field, `prepared_sql.unnested`), with the writes of `record_result` as
-data-modifying CTEs:
+batch with the same decision are one statement, its rows from one JSON parameter
+(`prepared_sql.given_rows`), with the writes of `record_result` as data-modifying
+CTEs:
 
 - `fenced`: each step run ended, only where the result's lease token still holds;
 - `ended`: the attempts of the fenced results ended;
@@ -37,16 +37,16 @@ from callout.store.attempt_results import host_and_events, lease_lost
 from callout.store.merged_writes import Refused
 from callout.store.notifications import DUE_CHANNEL
 from callout.store.prepared_sql import (
-    ArrayColumns,
-    array_parameters,
+    RowColumns,
+    given_rows,
     now_parameters,
     planned_generically,
     prepared,
-    unnested,
+    rows_parameter,
 )
 from callout.store.protocol import Claim, FinishedAttempt
 
-_RESULT_COLUMNS: ArrayColumns = (
+_RESULT_COLUMNS: RowColumns = (
     ("step_run_id", "TEXT"),
     ("lease_token", "TEXT"),
     ("run_id", "TEXT"),
@@ -104,7 +104,7 @@ _FAILED = (
 def results_sql(decision: Decision, now: str) -> sa.TextClause:
     """Return the statement recording many results of `decision`, now written as `now`."""
     parts = [
-        _FENCED.format(ended=_STEP_ENDED[decision], rows=unnested("r", _RESULT_COLUMNS)),
+        _FENCED.format(ended=_STEP_ENDED[decision], rows=given_rows("r", _RESULT_COLUMNS)),
         _ENDED.format(
             next_attempt=":now + f.retry_delay" if decision is Decision.RETRY else "NULL"
         ),
@@ -137,7 +137,7 @@ def record_results(
         rows = [_row(*results[place]) for place in places]
         parameters = {
             **bound,
-            **array_parameters("r", rows, _RESULT_COLUMNS),
+            **rows_parameter("r", rows, _RESULT_COLUMNS),
             "channel": DUE_CHANNEL,
         }
         fenced = conn.execute(results_sql(decision, now), parameters).scalar_one()

@@ -16,12 +16,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from callout.store.prepared_sql import (
-    ArrayColumns,
-    array_parameters,
+    RowColumns,
     execute,
+    given_rows,
     now_parameters,
     prepared,
-    unnested,
+    rows_parameter,
 )
 from callout.store.protocol import ConflictError, NewRun
 from callout.store.run_records import insert_run, run_row, step_run_rows
@@ -140,7 +140,7 @@ def _replayed(conn: sa.Connection, call: TriggerCall) -> CallOutcome:
     return CallOutcome(earlier, replayed=True)
 
 
-_CALL_COLUMNS: ArrayColumns = (
+_CALL_COLUMNS: RowColumns = (
     ("id", "TEXT"),
     ("org_id", "TEXT"),
     ("workflow_id", "TEXT"),
@@ -151,7 +151,7 @@ _CALL_COLUMNS: ArrayColumns = (
     ("response", "JSON"),
     ("created_at", "DOUBLE PRECISION"),
 )
-_RUN_COLUMNS: ArrayColumns = (
+_RUN_COLUMNS: RowColumns = (
     ("id", "TEXT"),
     ("call_id", "TEXT"),
     ("workflow_name", "TEXT"),
@@ -161,7 +161,7 @@ _RUN_COLUMNS: ArrayColumns = (
     ("workflow_id", "TEXT"),
     ("version_id", "TEXT"),
 )
-_STEP_COLUMNS: ArrayColumns = (
+_STEP_COLUMNS: RowColumns = (
     ("id", "TEXT"),
     ("run_id", "TEXT"),
     ("position", "INTEGER"),
@@ -173,21 +173,21 @@ _STEP_COLUMNS: ArrayColumns = (
 _CALL_NAMES = ", ".join(name for name, _ in _CALL_COLUMNS)
 _STARTED_TOGETHER = (
     f"WITH call AS (INSERT INTO trigger_calls ({_CALL_NAMES}) "  # noqa: S608 - constant SQL only
-    f"SELECT {_CALL_NAMES} FROM {unnested('c', _CALL_COLUMNS, place=True)} ORDER BY place "
+    f"SELECT {_CALL_NAMES} FROM {given_rows('c', _CALL_COLUMNS, place=True)} ORDER BY place "
     "ON CONFLICT (org_id, idempotency_key) DO NOTHING RETURNING id), "
     "run AS (INSERT INTO runs (id, workflow_name, document, trigger, status, created_at, "
     "updated_at, org_id, workflow_id, version_id) "
     "SELECT r.id, r.workflow_name, r.document, r.trigger, 'pending', :now, :now, r.org_id, "
-    f"r.workflow_id, r.version_id FROM {unnested('r', _RUN_COLUMNS)} "
+    f"r.workflow_id, r.version_id FROM {given_rows('r', _RUN_COLUMNS)} "
     "JOIN call ON call.id = r.call_id RETURNING id), "
     "steps AS (INSERT INTO step_runs (id, run_id, position, step_id, status, due_at, "
     "timeout, attempts_made, interruptions, created_at, updated_at) "
     "SELECT s.id, run.id, s.position, s.step_id, 'pending', "
     "CASE WHEN s.position = 0 THEN :now END, s.timeout, 0, 0, :now, :now "
-    f"FROM {unnested('s', _STEP_COLUMNS)} JOIN run ON run.id = s.run_id) "
+    f"FROM {given_rows('s', _STEP_COLUMNS)} JOIN run ON run.id = s.run_id) "
     "SELECT id FROM call"
 )
-"""Calls, their runs and their runs' step runs, each table's rows from arrays.
+"""Calls, their runs and their runs' step runs, each table's rows from one JSON parameter.
 
 A run's insert joins its call's (`JOIN call`): when the key was taken the call
 inserts nothing, and neither do its runs and their steps. `ON CONFLICT DO NOTHING`
@@ -206,9 +206,9 @@ def _started_together(
     runs = [{**run_row(run), "call_id": call.id} for call, listed in starts for run in listed]
     steps = [row for _, listed in starts for run in listed for row in step_run_rows(run)]
     parameters = {
-        **array_parameters("c", calls, _CALL_COLUMNS),
-        **array_parameters("r", runs, _RUN_COLUMNS),
-        **array_parameters("s", steps, _STEP_COLUMNS),
+        **rows_parameter("c", calls, _CALL_COLUMNS, place=True),
+        **rows_parameter("r", runs, _RUN_COLUMNS),
+        **rows_parameter("s", steps, _STEP_COLUMNS),
     }
     now, bound = now_parameters(conn)
     written = conn.execute(prepared(_STARTED_TOGETHER, now), {**bound, **parameters})
