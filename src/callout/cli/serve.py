@@ -178,7 +178,12 @@ port_option = click.option("--port", default=8000, show_default=True, help="Port
 @database_option
 @host_option
 @port_option
-@click.option("--concurrency", default=64, show_default=True, help="Attempts in flight at once.")
+@click.option(
+    "--concurrency",
+    default=64,
+    show_default=True,
+    help="Attempts sending at once (an answered one's result records without its slot).",
+)
 @click.option(
     "--grace", default=10.0, show_default=True, help="Seconds to finish attempts on stop."
 )

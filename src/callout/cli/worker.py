@@ -265,7 +265,12 @@ async def work(
 
 @click.command("worker")
 @database_option
-@click.option("--concurrency", default=64, show_default=True, help="Attempts in flight at once.")
+@click.option(
+    "--concurrency",
+    default=64,
+    show_default=True,
+    help="Attempts sending at once (an answered one's result records without its slot).",
+)
 @click.option(
     "--grace",
     default=10.0,

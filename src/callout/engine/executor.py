@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from callout.engine.decision import decide
@@ -47,6 +47,10 @@ LOGGED_MESSAGE_CHARS = 200
 """An errored step's log line keeps at most this much of its (redacted) message."""
 
 
+def _nothing() -> None:
+    """Tell nobody that an attempt was answered (`StepExecutor.execute`)."""
+
+
 @dataclass(slots=True)
 class StepExecutor:
     """Runs the attempt a claim is for, and records it through the store."""
@@ -86,21 +90,23 @@ class StepExecutor:
             self.inputs.put(run_id, found, await asyncio.to_thread(estimated_size, found))
         return found
 
-    async def execute(self, claim: Claim) -> bool:
+    async def execute(self, claim: Claim, answered: Callable[[], None] = _nothing) -> bool:
         """Make one attempt of the claimed step run; a lost lease drops the result.
 
         Returns whether the run goes on (a next step or a retry due, the step run put
         back): False when the attempt ended its run, or its lease was lost. The worker
-        looks for due work at once only when it may have made some.
+        looks for due work at once only when it may have made some. `answered` is
+        called once nothing more will be sent, before the result is recorded: the
+        worker's slot is free for the next attempt while this one's result commits.
         """
         try:
-            return await self._execute(claim)
+            return await self._execute(claim, answered)
         except LeaseLostError as exc:
             self.metrics.store_error("lease_lost")
             log.warning("%s", exc, extra=claim_fields(claim))
             return False
 
-    async def _execute(self, claim: Claim) -> bool:
+    async def _execute(self, claim: Claim, answered: Callable[[], None]) -> bool:
         # The claim recorded this attempt as `sending` already (recorded before sent),
         # leased for the step's timeout plus the margin: no write before the request.
         # The claim usually carries the run's input; a large trigger is read on its own.
@@ -122,6 +128,7 @@ class StepExecutor:
             # Valid when recorded, refused by this worker's settings (say, plain http
             # no longer allowed): a final error, not a claim that comes back forever.
             result = AttemptResult(error=StepError("invalid_document", str(exc)))
+            answered()
             return await self._record(claim, result, StepPolicy(), org_id=found.org_id)
         checked = workflow.steps[claim.position]
         seconds: float | None = None  # how long the action took, where it ran
@@ -171,8 +178,10 @@ class StepExecutor:
                 result = await checked.action.attempt(checked.config, scope, context)
                 seconds = time.perf_counter() - started
                 if result.deferred is not None:
+                    answered()
                     await self._defer(claim, result.deferred)
                     return True
+        answered()
         last_step = claim.position == len(workflow.steps) - 1
         return await self._record(
             claim,

@@ -1,5 +1,10 @@
 """The worker loop: claim due step runs in batches, execute them, until told to stop.
 
+A slot (`concurrency`) is held while an attempt may still send: once its answer
+is in (or it ends unsent), the slot takes the next attempt while the result is
+recorded. Results still being recorded are at most as many again, so a database
+slower than the attempts holds the worker back rather than growing its memory.
+
 Polling the store is the truth: the loop sleeps until the earliest due time
 (at most `poll_interval`), and `wake()` cuts a sleep short when this process
 knows new work arrived. On stop it claims nothing more, waits up to
@@ -25,7 +30,7 @@ from callout.engine.executor import StepExecutor
 from callout.engine.metrics import EngineMetrics
 from callout.model.clock import Clock, SystemClock
 from callout.store.outage import StoreOutage
-from callout.store.protocol import Store, StoreUnavailable
+from callout.store.protocol import Claim, Store, StoreUnavailable
 
 log = logging.getLogger("callout.engine")
 
@@ -46,6 +51,7 @@ class Worker:
     grace: float = 10.0
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     _in_flight: set[asyncio.Task[bool]] = field(default_factory=set, repr=False)
+    _sending: set[asyncio.Task[bool]] = field(default_factory=set, repr=False)  # hold slots
     _waits: Iterator[float] | None = field(default=None, repr=False)  # set while the store is out
 
     @property
@@ -73,7 +79,7 @@ class Worker:
                 self._wakeup.clear()
                 try:
                     claimed = await self._claim()
-                    if claimed and len(self._in_flight) < self.concurrency:
+                    if claimed and self._free() > 0:
                         continue  # more may be due right now
                     await self._sleep(stopping)
                 except StoreUnavailable as exc:
@@ -82,27 +88,55 @@ class Worker:
             stopping.cancel()
             await self._drain()
 
+    def _free(self) -> int:
+        """Return how many attempts may start now: free slots, while few results are recording."""
+        recording_room = 2 * self.concurrency - len(self._in_flight)
+        return min(self.concurrency - len(self._sending), recording_room)
+
+    def _full(self) -> bool:
+        return self._free() <= 0
+
     async def _claim(self) -> int:
-        free = self.concurrency - len(self._in_flight)
+        free = self._free()
         if free <= 0:
             return 0
         # Due and expired are the database's judgement: this worker's clock has no say.
         claims = await self.store.claim_due(lease_seconds=self.lease_margin, limit=free)
         self._store_answered()
         for claim in claims:
-            # Named by its step run: an unexpected failure's log line says whose it was.
-            task = asyncio.create_task(self.executor.execute(claim), name=claim.step_run_id)
-            self._in_flight.add(task)
-            task.add_done_callback(self._finished)
+            self._start(claim)
         if claims:
             self.metrics.claimed(claims)
-            self.metrics.slots(in_use=len(self._in_flight), total=self.concurrency)
+            self.metrics.slots(in_use=len(self._sending), total=self.concurrency)
         return len(claims)
 
+    def _start(self, claim: Claim) -> None:
+        task: asyncio.Task[bool]
+
+        def answered() -> None:
+            self._answered(task)
+
+        # Named by its step run: an unexpected failure's log line says whose it was.
+        task = asyncio.create_task(
+            self.executor.execute(claim, answered=answered), name=claim.step_run_id
+        )
+        self._in_flight.add(task)
+        self._sending.add(task)
+        task.add_done_callback(self._finished)
+
+    def _answered(self, task: asyncio.Task[bool]) -> None:
+        """Free the slot of an attempt that will send nothing more, while its result records."""
+        was_full = self._full()
+        self._sending.discard(task)
+        self.metrics.slots(in_use=len(self._sending), total=self.concurrency)
+        if was_full and not self._full():
+            self._wakeup.set()
+
     def _finished(self, task: asyncio.Task[bool]) -> None:
-        was_full = len(self._in_flight) >= self.concurrency
+        was_full = self._full()
         self._in_flight.discard(task)
-        self.metrics.slots(in_use=len(self._in_flight), total=self.concurrency)
+        self._sending.discard(task)
+        self.metrics.slots(in_use=len(self._sending), total=self.concurrency)
         goes_on = True  # unless the attempt says its run ended: look again to be sure
         if not task.cancelled():
             if (error := task.exception()) is not None:
@@ -118,12 +152,12 @@ class Worker:
         # attempt may have made work due (a next step, a retry). An attempt that ended
         # its run made none: waking for it cost two queries per attempt on PostgreSQL
         # (a claim that finds nothing, then the time until due work).
-        if was_full or goes_on:
+        if (was_full and not self._full()) or goes_on:
             self._wakeup.set()
 
     async def _sleep(self, stopping: asyncio.Future[bool]) -> None:
         timeout = self.poll_interval
-        if len(self._in_flight) < self.concurrency:
+        if not self._full():
             # How long to sleep is measured by the database; only the sleep itself is ours.
             due_in = await self.store.seconds_until_due()
             if due_in is not None:

@@ -25,7 +25,7 @@ from callout.model.clock import ManualClock
 from callout.steps.validation import validate_workflow
 from callout.store.memory import MemoryStore
 from callout.store.outage import Backoff, StoreOutage
-from callout.store.protocol import Claim
+from callout.store.protocol import Claim, FinishedAttempt
 from support.polling import eventually
 from support.running import workflow_of
 from support.store_outages import MemoryStoreWithOutages
@@ -143,6 +143,38 @@ async def test_the_worker_holds_no_more_step_runs_than_its_concurrency(db: Manua
             await eventually(status_is(store, run_id, "completed"), f"{run_id} to complete")
     assert gate.most == 2
     assert all(limit <= 2 for limit in store.limits)
+    assert len(transport.requests) == 5
+
+
+class SlowRecords(MemoryStore):
+    """The in-memory store, each result held until `recorded` is opened."""
+
+    def __init__(self, *, clock: ManualClock) -> None:
+        super().__init__(clock=clock)
+        self.recorded = asyncio.Event()
+        self.recording = 0
+
+    async def finish_attempt(self, claim: Claim, finished: FinishedAttempt) -> None:
+        self.recording += 1
+        await self.recorded.wait()
+        await super().finish_attempt(claim, finished)
+
+
+async def test_a_slot_takes_the_next_attempt_while_the_last_result_records(
+    db: ManualClock,
+) -> None:
+    store = SlowRecords(clock=db)
+    run_ids = [await recorded(store) for _ in range(5)]
+    transport = MockTransport(ok)
+    async with working(worker_over(store, transport, concurrency=1, poll_interval=0.01)):
+        # One slot: the first answer frees it while its result records, so a second
+        # attempt is sent; then two results recording are as many as one slot allows.
+        await eventually(lambda: store.recording == 2, "two results recording")
+        await asyncio.sleep(0.05)  # time enough to send a third, were it allowed
+        assert len(transport.requests) == 2
+        store.recorded.set()
+        for run_id in run_ids:
+            await eventually(status_is(store, run_id, "completed"), f"{run_id} to complete")
     assert len(transport.requests) == 5
 
 
