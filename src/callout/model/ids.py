@@ -8,7 +8,6 @@ a forked child), not from a system call per id: a trigger makes three ids.
 
 from __future__ import annotations
 
-import base64
 import os
 import random
 import time
@@ -26,27 +25,22 @@ _random = random.Random(os.urandom(32))  # noqa: S311 - ids name records, they g
 os.register_at_fork(after_in_child=lambda: _random.seed(os.urandom(32)))
 
 
-_FROM_STANDARD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET)
-"""RFC 4648's base32 digits to Crockford's, value for value."""
+_PAIRS = tuple(high + low for high in _ALPHABET for low in _ALPHABET)
+"""The two digits of every 10-bit value, the high one first."""
 
-
-def _random_part() -> str:
-    """16 characters of 80 random bits, as `_base32(bits, 16)` writes them, faster."""
-    bits = _random.getrandbits(80).to_bytes(10, "big")
-    return base64.b32encode(bits).decode("ascii").translate(_FROM_STANDARD)
-
-
-def _base32(number: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        number, digit = divmod(number, 32)
-        chars.append(_ALPHABET[digit])
-    return "".join(reversed(chars))
+_SHIFTS = tuple(range(120, -1, -10))
+"""Where each pair of an id's 130 bits (50 of milliseconds, 80 random) starts, highest first."""
 
 
 def new_id(prefix: str, *, now: float | None = None) -> str:
-    """Return a new id: prefix, `_`, 10 characters of milliseconds, 16 of randomness."""
+    """Return a new id: prefix, `_`, 10 characters of milliseconds, 16 of randomness.
+
+    Each is the number in base 32, most significant digit first, two digits per
+    table look-up (a trigger makes several ids: digit by digit, or through
+    `base64`, they were 7% of the API's time).
+    """
     if prefix not in PREFIXES:
         raise ValueError(f"unknown id prefix {prefix!r}")
     millis = int((time.time() if now is None else now) * 1000)
-    return f"{prefix}_{_base32(millis, 10)}{_random_part()}"
+    number = (millis & (1 << 50) - 1) << 80 | _random.getrandbits(80)
+    return prefix + "_" + "".join([_PAIRS[number >> shift & 1023] for shift in _SHIFTS])

@@ -40,12 +40,21 @@ def test_ids_do_not_repeat() -> None:
     assert len(made) == 10_000
 
 
-def test_the_random_part_is_written_as_base32_would_write_it() -> None:
-    # `_random_part` writes 80 bits through RFC 4648's encoder, translated to Crockford's
-    # digits: the same text as the digit-by-digit `_base32`, checked on many values.
+def _base32(number: int, length: int) -> str:
+    """`number` in `length` of Crockford's base-32 digits, digit by digit."""
+    digits = []
+    for _ in range(length):
+        number, digit = divmod(number, 32)
+        digits.append(ids.ID_DIGITS[digit])
+    return "".join(reversed(digits))
+
+
+def test_an_id_is_its_milliseconds_then_its_random_bits_in_base32() -> None:
     for seed in range(2000):
+        now = 1_700_000_000.0 + seed * 7.919
         ids._random.seed(seed)
         bits = ids._random.getrandbits(80)
         ids._random.seed(seed)
-        assert ids._random_part() == ids._base32(bits, 16)
+        made = new_id("att", now=now)
+        assert made == "att_" + _base32(int(now * 1000), 10) + _base32(bits, 16)
     ids._random.seed(os.urandom(32))

@@ -244,7 +244,10 @@ def _accepted(started: BaseModel | JSONResponse) -> Response:
     """Answer as FastAPI does: a model as JSON with 202, a response as it is."""
     if isinstance(started, JSONResponse):
         return started
-    return JSONResponse(started.model_dump(mode="json"), status_code=202)
+    # The same JSON as FastAPI's rendering of the model, written by pydantic's own serializer.
+    return Response(
+        started.model_dump_json().encode(), status_code=202, media_type="application/json"
+    )
 
 
 async def _trigger_shortcut(request: Request) -> Response | None:
