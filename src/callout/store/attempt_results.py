@@ -99,19 +99,9 @@ def _statements(now: str) -> _Statements:
     )
 
 
-def record_result(conn: sa.Connection, claim: Claim, finished: FinishedAttempt) -> bool:
-    """Record the attempt's end and move the run on, fenced by the lease, in `conn`'s transaction.
-
-    The end is stamped, and a retry made due `retry_delay` later, by the database's
-    clock. Returns True when a next step became due and workers are yet to be woken.
-    Raises LeaseLostError, having written nothing, when the lease was taken over.
-    Statement by statement, for SQLite: on PostgreSQL the results of a group commit
-    are one statement (`merged_results.py`).
-    """
-    now, bound = now_parameters(conn)
-    decision = finished.decision
-    parameters = {
-        **bound,
+def result_row(claim: Claim, finished: FinishedAttempt) -> dict[str, Any]:
+    """Return the parameters a result's statements take (here, or `merged_results.py`)."""
+    return {
         "step_run_id": claim.step_run_id,
         "lease_token": claim.lease_token,
         "run_id": claim.run_id,
@@ -123,9 +113,22 @@ def record_result(conn: sa.Connection, claim: Claim, finished: FinishedAttempt) 
         "error": finished.error,
         "request": finished.request,
         "response": finished.response,
+        "retry_delay": finished.retry_delay or 0.0,  # a retry's wait (RETRY only)
     }
-    if decision is Decision.RETRY:
-        parameters["retry_delay"] = finished.retry_delay or 0.0
+
+
+def record_result(conn: sa.Connection, claim: Claim, finished: FinishedAttempt) -> bool:
+    """Record the attempt's end and move the run on, fenced by the lease, in `conn`'s transaction.
+
+    The end is stamped, and a retry made due `retry_delay` later, by the database's
+    clock. Returns True when a next step became due and workers are yet to be woken.
+    Raises LeaseLostError, having written nothing, when the lease was taken over.
+    Statement by statement, for SQLite: on PostgreSQL the results of a group commit
+    are one statement (`merged_results.py`).
+    """
+    now, bound = now_parameters(conn)
+    decision = finished.decision
+    parameters = {**bound, **result_row(claim, finished)}
     woken, completed = _moved_on(conn, _statements(now), claim, decision, parameters)
     if finished.host is None and not finished.events:
         return woken  # the common result: nothing more to record, no statement more

@@ -28,12 +28,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any
 
 import sqlalchemy as sa
 
 from callout.model.records import Decision
-from callout.store.attempt_results import host_and_events, lease_lost
+from callout.store.attempt_results import host_and_events, lease_lost, result_row
 from callout.store.merged_writes import Refused
 from callout.store.notifications import DUE_CHANNEL
 from callout.store.prepared_sql import (
@@ -109,7 +108,7 @@ def results_sql(decision: Decision, now: str) -> sa.TextClause:
             next_attempt=":now + f.retry_delay" if decision is Decision.RETRY else "NULL"
         ),
     ]
-    answer = "SELECT ARRAY(SELECT step_run_id FROM fenced) AS fenced"
+    answer = "SELECT ARRAY(SELECT attempt_id FROM fenced) AS fenced"
     if decision is Decision.ERRORED_FAIL:
         parts.append(_FAILED)
     elif decision is not Decision.RETRY:
@@ -134,7 +133,7 @@ def record_results(
         by_decision.setdefault(finished.decision, []).append(place)
     recorded: set[str] = set()
     for decision, places in by_decision.items():
-        rows = [_row(*results[place]) for place in places]
+        rows = [result_row(*results[place]) for place in places]
         parameters = {
             **bound,
             **rows_parameter("r", rows, _RESULT_COLUMNS),
@@ -145,33 +144,20 @@ def record_results(
     outcomes: list[Refused | None] = []
     woken = False
     for claim, finished in results:
-        if claim.step_run_id not in recorded:
+        # By attempt: a result of a lease taken over may share the batch with the new
+        # holder's result for the same step run.
+        if finished.attempt_id not in recorded:
             outcomes.append(Refused(lease_lost(claim)))
             continue
         outcomes.append(None)
-        if finished.host is not None or finished.events:
+        if (finished.host is not None or finished.events) and host_and_events(
             # The run's status tells whether it completed (as in `record_result`).
-            woken = (
-                host_and_events(
-                    conn, claim, finished=finished, completed=None, now=now, bound=bound
-                )
-                or woken
-            )
+            conn,
+            claim,
+            finished=finished,
+            completed=None,
+            now=now,
+            bound=bound,
+        ):
+            woken = True
     return outcomes, woken
-
-
-def _row(claim: Claim, finished: FinishedAttempt) -> dict[str, Any]:
-    return {
-        "step_run_id": claim.step_run_id,
-        "lease_token": claim.lease_token,
-        "run_id": claim.run_id,
-        "position": claim.position,
-        "attempt_id": finished.attempt_id,
-        "status": finished.status,
-        "http_status": finished.http_status,
-        "output": finished.output,
-        "error": finished.error,
-        "request": finished.request,
-        "response": finished.response,
-        "retry_delay": finished.retry_delay or 0.0,
-    }

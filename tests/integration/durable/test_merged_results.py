@@ -101,11 +101,12 @@ async def test_a_result_whose_lease_was_taken_over_is_refused_alone(
     claims = await _claimed(timed_store, 4)
     at(db_clock, T0 + LONG_AFTER)  # every lease expired; one step run is taken over
     [taken] = await timed_store.claim_due(lease_seconds=30, limit=1, run_id=claims[2].run_id)
-    # The first two go out alone, the last two share a commit (one statement on PostgreSQL).
+    # The first two go out alone; the other three share a commit (on PostgreSQL one
+    # statement), the old holder's result and the new one's for the same step run among them.
     outcomes = await asyncio.gather(
         *(
             timed_store.finish_attempt(claimed, ended(claimed, Decision.SUCCEEDED))
-            for claimed in claims
+            for claimed in (*claims[:3], taken, claims[3])
         ),
         return_exceptions=True,
     )
@@ -114,18 +115,15 @@ async def test_a_result_whose_lease_was_taken_over_is_refused_alone(
         type(None),
         LeaseLostError,
         type(None),
+        type(None),
     ]
     assert "was taken over" in str(outcomes[2])
-    for claimed in (claims[0], claims[1], claims[3]):
+    for claimed in claims:
         assert (await timed_store.get_run(claimed.run_id)).status == "completed"
-    # The refused result wrote nothing: the step run is the new holder's, its attempt
-    # `sending`, the old one interrupted.
-    run = await timed_store.get_run(claims[2].run_id)
-    [step] = run.steps
-    assert step.status == "running"
-    assert [attempt.status for attempt in step.attempts] == ["interrupted", "sending"]
-    await timed_store.finish_attempt(taken, ended(taken, Decision.SUCCEEDED))
-    assert (await timed_store.get_run(claims[2].run_id)).status == "completed"
+    # The refused result wrote nothing: its attempt stays as the takeover left it.
+    [step] = (await timed_store.get_run(claims[2].run_id)).steps
+    assert [attempt.status for attempt in step.attempts] == ["interrupted", "succeeded"]
+    assert step.attempts[1].id == taken.attempt_id
 
 
 @pytest.mark.parametrize("decision", [Decision.ERRORED_CONTINUE, Decision.RETRY])
