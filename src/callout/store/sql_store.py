@@ -69,7 +69,6 @@ class SqlStore:
         self._sql = SyncSqlStore(engine, reader=reader, clock=clock)
         self._clock = clock
         sqlite = engine.dialect.name == "sqlite"
-        self._postgres = engine.dialect.name == "postgresql"
         self._writes = ThreadPoolExecutor(
             max_workers=1 if sqlite else POSTGRES_THREADS, thread_name_prefix="callout-write"
         )
@@ -206,15 +205,10 @@ class SqlStore:
 
         Results arriving while another commit is in flight share the next one.
         """
-        if self._postgres:  # the batch's results in one statement (`merged_results.py`)
-            await self._queue(
-                Merged(self._sql.finish_attempts, (claim, finished)), synced=False, savepoint=False
-            )
-            return
+        # The batch's results are recorded by one call (on PostgreSQL one statement); a
+        # fence is each result's first write: one refused wrote nothing.
         await self._queue(
-            functools.partial(self._sql.finish_attempt, claim=claim, finished=finished),
-            synced=False,
-            savepoint=False,  # the fence is its first write: refused, it wrote nothing
+            Merged(self._sql.finish_attempts, (claim, finished)), synced=False, savepoint=False
         )
 
     async def defer(self, claim: Claim, deferral: Deferral) -> None:

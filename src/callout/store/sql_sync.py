@@ -244,28 +244,28 @@ class SyncSqlStore:
             version_id=row.version_id,
         )
 
-    def finish_attempt(self, conn: sa.Connection, claim: Claim, finished: FinishedAttempt) -> None:
-        """Record the attempt's end and move the run on, in `conn`'s transaction, fenced.
-
-        The end is stamped, and a retry made due `retry_delay` later, by the database's
-        clock (the statements: `attempt_results.py`; on PostgreSQL `merged_results.py`).
-        """
-        if self._postgres:
-            [outcome] = self.finish_attempts(conn, [(claim, finished)])
-            if isinstance(outcome, Refused):
-                raise outcome.error
-        elif record_result(conn, claim, finished):
-            self._notify_due(conn)
-
     def finish_attempts(
         self, conn: sa.Connection, results: list[tuple[Claim, FinishedAttempt]]
     ) -> list[Refused | None]:
-        """Like `finish_attempt` for many results at once, in one statement (PostgreSQL).
+        """Record each attempt's end and move its run on, in `conn`'s transaction, fenced.
 
-        Each is fenced alone: one whose lease was taken over is answered `Refused`,
-        having written nothing (`merged_results.py`).
+        The end is stamped, and a retry made due `retry_delay` later, by the database's
+        clock. Each result is fenced alone: one whose lease was taken over is answered
+        `Refused`, having written nothing. On PostgreSQL one statement per decision
+        (`merged_results.py`); on SQLite each result's statements in turn
+        (`attempt_results.py`).
         """
-        outcomes, woken = record_results(conn, results)
+        if self._postgres:
+            outcomes, woken = record_results(conn, results)
+        else:
+            outcomes, woken = [], False
+            for claim, finished in results:
+                try:
+                    woken = record_result(conn, claim, finished) or woken
+                except LeaseLostError as exc:  # refused by its fence: it wrote nothing
+                    outcomes.append(Refused(exc))
+                else:
+                    outcomes.append(None)
         if woken:
             self._notify_due(conn)
         return outcomes
