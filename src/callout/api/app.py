@@ -43,6 +43,9 @@ def create_app(context: ApiContext) -> FastAPI:
         description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
+        # callout's telemetry is its own (`/metrics`, docs/metrics.md). FastAPI's
+        # OpenTelemetry hooks asked the environment for a provider on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.context = context
     install_error_handlers(app)

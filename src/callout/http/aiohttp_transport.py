@@ -41,6 +41,10 @@ from callout.model.errors import (
 
 USER_AGENT = f"callout/{__version__}"
 
+CHECKED_URLS = 256
+"""URLs a transport remembers as checked (most attempts of a step send to one URL);
+past this many, it starts again (a URL per run, say, would otherwise only grow)."""
+
 # aiohttp adds Accept, Accept-Encoding and Host on its own; those we keep (the
 # encodings it offers are the ones it decodes, and the cap counts decoded
 # bytes). Content-Type would default to application/octet-stream on any body
@@ -109,6 +113,7 @@ class AiohttpTransport:
         self._client_certificates = ClientCertificateContexts(self._new_ssl_context)
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._checked: dict[str, URL] = {}
 
     async def send(self, request: OutboundRequest) -> InboundResponse:
         """Send `request`; raise an `AttemptError` branch when no response can be returned."""
@@ -173,6 +178,21 @@ class AiohttpTransport:
         return _Presenting(loaded.context, loaded)
 
     def _checked_url(self, raw: str) -> URL:
+        """`raw` parsed and checked (`_checked_target`), remembered for the next attempts.
+
+        The check depends on the URL and this transport's settings only; a host name's
+        addresses are checked when it is resolved, on every connection. A refused URL
+        is not remembered: it raises each time.
+        """
+        checked = self._checked.get(raw)
+        if checked is None:
+            checked = self._parsed_and_checked(raw)
+            if len(self._checked) >= CHECKED_URLS:
+                self._checked.clear()
+            self._checked[raw] = checked
+        return checked
+
+    def _parsed_and_checked(self, raw: str) -> URL:
         # Messages name the scheme or the host, never the whole URL: its query
         # string may carry a token.
         try:

@@ -23,6 +23,7 @@ never sent: only the HMAC made with it is.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import json
 import re
@@ -50,8 +51,17 @@ _SEPARATOR_CANDIDATES = (range(0xE000, 0xF900), range(0xF0000, 0xFFFFE), range(0
 _HOST_TEXT = re.compile(r"[A-Za-z0-9.\-]+")
 
 
+FORMS_KEPT = 256
+"""Secret values whose forms a process remembers (a step's attempts use the same few)."""
+
+
+@functools.lru_cache(maxsize=FORMS_KEPT)
 def secret_forms(value: str) -> frozenset[str]:
-    """Return every form in which callout may write `value` (the table in this module)."""
+    """Return every form in which callout may write `value` (the table in this module).
+
+    Remembered for the last `FORMS_KEPT` values: every attempt builds a redactor from
+    its secrets, and working out their forms again was most of its cost.
+    """
     forms: set[str] = set()
     # A header value loses its leading and trailing spaces on the wire (HTTP's
     # optional whitespace), and a server echoes it so, in any of its forms.

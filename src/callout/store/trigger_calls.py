@@ -10,7 +10,6 @@ again: the insert itself tells whether the key was taken.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from typing import Any
 
 import sqlalchemy as sa
@@ -94,7 +93,7 @@ def _insert_unless_key_taken(conn: sa.Connection, call: TriggerCall) -> bool:
     Prepared once (`prepared_sql.py`): it runs on every trigger.
     """
     # RETURNING, not the row count: a driver may count the statement, not the rows.
-    return execute(conn, prepared(_INSERT_CALL, ":now"), asdict(call)).first() is not None
+    return execute(conn, prepared(_INSERT_CALL, ":now"), _call_row(call)).first() is not None
 
 
 def start_runs(conn: sa.Connection, call: TriggerCall, runs: Sequence[NewRun]) -> CallOutcome:
@@ -151,6 +150,13 @@ _CALL_COLUMNS: RowColumns = (
     ("response", "JSON"),
     ("created_at", "DOUBLE PRECISION"),
 )
+
+
+def _call_row(call: TriggerCall) -> dict[str, Any]:
+    """Return the call's columns, its answer as it is (`dataclasses.asdict` copied it deeply)."""
+    return {name: getattr(call, name) for name, _ in _CALL_COLUMNS}
+
+
 _RUN_COLUMNS: RowColumns = (
     ("id", "TEXT"),
     ("call_id", "TEXT"),
@@ -202,7 +208,7 @@ def _started_together(
     conn: sa.Connection, starts: Sequence[tuple[TriggerCall, Sequence[NewRun]]]
 ) -> set[str]:
     """PostgreSQL: write the calls and their runs in one statement; return the calls written."""
-    calls = [asdict(call) for call, _ in starts]
+    calls = [_call_row(call) for call, _ in starts]
     runs = [{**run_row(run), "call_id": call.id} for call, listed in starts for run in listed]
     steps = [row for _, listed in starts for run in listed for row in step_run_rows(run)]
     parameters = {

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from callout.http import AiohttpTransport, OutboundRequest, TransportConfig
+from callout.http.aiohttp_transport import CHECKED_URLS
 from callout.model.errors import GuardError, RequestRejected
 
 
@@ -108,3 +109,39 @@ def test_building_a_transport_needs_no_running_event_loop() -> None:
         warnings.simplefilter("error")  # no "no running event loop" deprecation either
         transport = AiohttpTransport(TransportConfig())
     assert isinstance(transport, AiohttpTransport)
+
+
+async def test_a_refused_literal_is_refused_again_on_the_next_attempt(
+    transport: AiohttpTransport,
+) -> None:
+    for _ in range(2):  # a refusal is never remembered as a checked URL
+        with pytest.raises(GuardError, match=r"169\.254\.169\.254"):
+            await transport.send(OutboundRequest("GET", "https://169.254.169.254/"))
+
+
+@dataclass
+class AnswersBlocked:
+    """A resolver whose every answer is a private address the guard refuses."""
+
+    asked: list[str] = field(default_factory=list)
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        return ["10.1.2.3"]
+
+
+async def test_a_remembered_url_is_still_guarded_at_each_look_up_and_the_memory_is_bounded() -> (
+    None
+):
+    resolver = AnswersBlocked()
+    transport = AiohttpTransport(TransportConfig(), resolver=resolver)
+    try:
+        urls = [f"https://host-{n}.example.com/" for n in range(CHECKED_URLS + 10)]
+        for url in [*urls, urls[-1]]:
+            with pytest.raises(GuardError, match=r"10\.1\.2\.3"):
+                await transport.send(OutboundRequest("GET", url))
+        # The name sent twice was looked up and judged twice, not once and remembered.
+        assert resolver.asked.count(f"host-{CHECKED_URLS + 9}.example.com") == 2
+        assert len(transport._checked) <= CHECKED_URLS
+    finally:
+        await transport.aclose()
