@@ -1,12 +1,12 @@
-"""Recording an attempt's end: the statements every attempt runs, prepared once (`prepared_sql.py`).
+"""Recording an attempt's end: the statements SQLite runs for it, prepared once (`prepared_sql.py`).
 
-On SQLite a result is these statements in turn; on PostgreSQL the results of a
-group commit are one statement of the same writes (`merged_results.py`). Every
-write for claimed work is fenced by the lease token: the first statement is the
-fence, so a refused result writes nothing. A result that carries a host outcome
-or wanted run events records them after the fence, in the same transaction
-(`host_outcomes.py`, `outbox.py`); one that carries neither (the common case)
-runs no statement more than before.
+`merged_results.py` records the results of a group commit with them: on SQLite
+each result's fence alone, then the rest of the batch's writes once per decision;
+on PostgreSQL the same writes are one statement per decision. Every write for
+claimed work is fenced by the lease token: the first statement is the fence, so a
+refused result writes nothing. A result that carries a host outcome or wanted run
+events records them after the fence, in the same transaction (`host_outcomes.py`,
+`outbox.py`); one that carries neither (the common case) runs no statement more.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from callout.model.records import Decision
 from callout.store.delivery_rules import paused_detail
 from callout.store.host_outcomes import record_host_outcome
 from callout.store.outbox import record_host_paused, record_run_events
-from callout.store.prepared_sql import execute, now_parameters, prepared
+from callout.store.prepared_sql import prepared
 from callout.store.protocol import Claim, FinishedAttempt, LeaseLostError
 from callout.store.run_events import EventType
 
@@ -64,6 +64,11 @@ _NEXT_STEP_DUE = (
 _RUN_COMPLETED = (
     "UPDATE runs SET status = 'completed', updated_at = :now, finished_at = :now WHERE id = :run_id"
 )
+# The run completed unless `_NEXT_STEP_DUE` found it a next step (it stays pending).
+_RUN_COMPLETED_UNLESS_NEXT = (
+    _RUN_COMPLETED + " AND NOT EXISTS (SELECT 1 FROM step_runs AS later "  # noqa: S608 - constant
+    "WHERE later.run_id = :run_id AND later.position > :position AND later.status = 'pending')"
+)
 _PENDING_SKIPPED = (
     "UPDATE step_runs SET status = 'skipped', due_at = NULL, updated_at = :now "
     "WHERE run_id = :run_id AND status = 'pending'"
@@ -74,7 +79,7 @@ _RUN_FAILED = (
 
 
 @dataclass(frozen=True, slots=True)
-class _Statements:
+class ResultStatements:
     """The statements of one way of reading now (`:now`, or PostgreSQL's `now()`)."""
 
     step_ended: dict[Decision, sa.TextClause]
@@ -82,18 +87,21 @@ class _Statements:
     attempt_ended_retry: sa.TextClause
     next_step_due: sa.TextClause
     run_completed: sa.TextClause
+    run_completed_unless_next: sa.TextClause
     pending_skipped: sa.TextClause
     run_failed: sa.TextClause
 
 
 @functools.cache
-def _statements(now: str) -> _Statements:
-    return _Statements(
+def result_statements(now: str) -> ResultStatements:
+    """Return the statements recording a result, now written as `now`."""
+    return ResultStatements(
         step_ended={decision: prepared(text, now) for decision, text in _STEP_ENDED.items()},
         attempt_ended=prepared(_ATTEMPT_ENDED, now),
         attempt_ended_retry=prepared(_ATTEMPT_ENDED_RETRY, now),
         next_step_due=prepared(_NEXT_STEP_DUE, now),
         run_completed=prepared(_RUN_COMPLETED, now),
+        run_completed_unless_next=prepared(_RUN_COMPLETED_UNLESS_NEXT, now),
         pending_skipped=prepared(_PENDING_SKIPPED, now),
         run_failed=prepared(_RUN_FAILED, now),
     )
@@ -115,53 +123,6 @@ def result_row(claim: Claim, finished: FinishedAttempt) -> dict[str, Any]:
         "response": finished.response,
         "retry_delay": finished.retry_delay or 0.0,  # a retry's wait (RETRY only)
     }
-
-
-def record_result(conn: sa.Connection, claim: Claim, finished: FinishedAttempt) -> bool:
-    """Record the attempt's end and move the run on, fenced by the lease, in `conn`'s transaction.
-
-    The end is stamped, and a retry made due `retry_delay` later, by the database's
-    clock. Returns True when a next step became due and workers are yet to be woken.
-    Raises LeaseLostError, having written nothing, when the lease was taken over.
-    Statement by statement, for SQLite: on PostgreSQL the results of a group commit
-    are one statement (`merged_results.py`).
-    """
-    now, bound = now_parameters(conn)
-    decision = finished.decision
-    parameters = {**bound, **result_row(claim, finished)}
-    woken, completed = _moved_on(conn, _statements(now), claim, decision, parameters)
-    if finished.host is None and not finished.events:
-        return woken  # the common result: nothing more to record, no statement more
-    extra = host_and_events(
-        conn, claim, finished=finished, completed=completed, now=now, bound=bound
-    )
-    return extra or woken
-
-
-def _moved_on(
-    conn: sa.Connection,
-    statements: _Statements,
-    claim: Claim,
-    decision: Decision,
-    parameters: dict[str, Any],
-) -> tuple[bool, bool | None]:
-    """Record the result statement by statement (SQLite): (next step due, run completed)."""
-    if execute(conn, statements.step_ended[decision], parameters).rowcount != 1:
-        raise lease_lost(claim)
-    ended = (
-        statements.attempt_ended_retry if decision is Decision.RETRY else statements.attempt_ended
-    )
-    execute(conn, ended, parameters)
-    if decision is Decision.RETRY:
-        return False, False
-    if decision is Decision.ERRORED_FAIL:
-        execute(conn, statements.pending_skipped, parameters)
-        execute(conn, statements.run_failed, parameters)
-        return False, False
-    if execute(conn, statements.next_step_due, parameters).rowcount:
-        return True, False
-    execute(conn, statements.run_completed, parameters)
-    return False, True
 
 
 def host_and_events(  # noqa: PLR0913 - the result, and how its transaction writes now

@@ -1,12 +1,21 @@
-"""The results of one group commit as one statement on PostgreSQL.
+"""The results of one group commit, recorded together: one statement per decision on PostgreSQL.
 
 A worker finishes many attempts a second, and the results queued while a commit
-is in flight share the next one (`SqlStore.finish_attempt`). Each was a statement
-of its own (`attempt_results.record_result`): on PostgreSQL a round trip, with its
-binding, execution and the driver's work on both sides. Here the results of a
-batch with the same decision are one statement, its rows from one JSON parameter
-(`prepared_sql.given_rows`), with the writes of `record_result` as data-modifying
-CTEs:
+is in flight share the next one (`SqlStore.finish_attempt`). Each was four
+statements of its own (`attempt_results.py`): on PostgreSQL each a round trip,
+with its binding, execution and the driver's work on both sides; on SQLite each
+a pass through SQLAlchemy and the driver while the file's write lock is held.
+
+On SQLite each result's fence is a statement of its own (its row count says
+whether its lease held); the batch's other writes are one `executemany` per
+decision and statement, over the fenced results only: the attempts ended, each
+run's next pending step made due, and the runs with none completed (only where a
+next step was not found for every result), or for an error that fails its run
+the rest skipped and the run failed.
+
+On PostgreSQL the results of a batch with the same decision are one statement,
+its rows from one JSON parameter (`prepared_sql.given_rows`), with the same writes
+as data-modifying CTEs:
 
 - `fenced`: each step run ended, only where the result's lease token still holds;
 - `ended`: the attempts of the fenced results ended;
@@ -28,15 +37,22 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
 from callout.model.records import Decision
-from callout.store.attempt_results import host_and_events, lease_lost, result_row
+from callout.store.attempt_results import (
+    host_and_events,
+    lease_lost,
+    result_row,
+    result_statements,
+)
 from callout.store.merged_writes import Refused
 from callout.store.notifications import DUE_CHANNEL
 from callout.store.prepared_sql import (
     RowColumns,
+    execute,
     given_rows,
     now_parameters,
     planned_generically,
@@ -120,29 +136,19 @@ def results_sql(decision: Decision, now: str) -> sa.TextClause:
 def record_results(
     conn: sa.Connection, results: Sequence[tuple[Claim, FinishedAttempt]]
 ) -> tuple[list[Refused | None], bool]:
-    """Record `results` in `conn`'s transaction, each fenced by its lease (PostgreSQL).
+    """Record `results` in `conn`'s transaction, each fenced by its lease.
 
     Returns, for each result in order, None (recorded) or `Refused` (its lease was
     taken over: nothing of it written); and whether workers are yet to be woken (a
-    closed breaker made waiting step runs due; a next step due wakes them itself).
+    closed breaker made waiting step runs due, or on SQLite a next step due; on
+    PostgreSQL a next step due wakes them itself).
     """
     now, bound = now_parameters(conn)
-    planned_generically(conn)
-    by_decision: dict[Decision, list[int]] = {}
-    for place, (_, finished) in enumerate(results):
-        by_decision.setdefault(finished.decision, []).append(place)
-    recorded: set[str] = set()
-    for decision, places in by_decision.items():
-        rows = [result_row(*results[place]) for place in places]
-        parameters = {
-            **bound,
-            **rows_parameter("r", rows, _RESULT_COLUMNS),
-            "channel": DUE_CHANNEL,
-        }
-        fenced = conn.execute(results_sql(decision, now), parameters).scalar_one()
-        recorded.update(fenced)
+    if conn.dialect.name == "postgresql":
+        recorded, woken = _in_one_statement(conn, results, now, bound), False
+    else:
+        recorded, woken = _fenced_one_by_one(conn, results, now, bound)
     outcomes: list[Refused | None] = []
-    woken = False
     for claim, finished in results:
         # By attempt: a result of a lease taken over may share the batch with the new
         # holder's result for the same step run.
@@ -151,7 +157,7 @@ def record_results(
             continue
         outcomes.append(None)
         if (finished.host is not None or finished.events) and host_and_events(
-            # The run's status tells whether it completed (as in `record_result`).
+            # The run's status tells whether it completed.
             conn,
             claim,
             finished=finished,
@@ -161,3 +167,66 @@ def record_results(
         ):
             woken = True
     return outcomes, woken
+
+
+def _by_decision(
+    results: Sequence[tuple[Claim, FinishedAttempt]],
+) -> dict[Decision, list[tuple[Claim, FinishedAttempt]]]:
+    grouped: dict[Decision, list[tuple[Claim, FinishedAttempt]]] = {}
+    for result in results:
+        grouped.setdefault(result[1].decision, []).append(result)
+    return grouped
+
+
+def _in_one_statement(
+    conn: sa.Connection,
+    results: Sequence[tuple[Claim, FinishedAttempt]],
+    now: str,
+    bound: dict[str, Any],
+) -> set[str]:
+    """PostgreSQL: one statement per decision; return the attempts whose lease held."""
+    planned_generically(conn)
+    recorded: set[str] = set()
+    for decision, grouped in _by_decision(results).items():
+        rows = [result_row(*result) for result in grouped]
+        parameters = {
+            **bound,
+            **rows_parameter("r", rows, _RESULT_COLUMNS),
+            "channel": DUE_CHANNEL,
+        }
+        recorded.update(conn.execute(results_sql(decision, now), parameters).scalar_one())
+    return recorded
+
+
+def _fenced_one_by_one(
+    conn: sa.Connection,
+    results: Sequence[tuple[Claim, FinishedAttempt]],
+    now: str,
+    bound: dict[str, Any],
+) -> tuple[set[str], bool]:
+    """SQLite: each fence alone, the rest per decision; the attempts recorded, and woken."""
+    statements = result_statements(now)
+    recorded: set[str] = set()
+    woken = False
+    for decision, grouped in _by_decision(results).items():
+        fenced = []
+        for claim, finished in grouped:
+            row = {**bound, **result_row(claim, finished)}
+            if execute(conn, statements.step_ended[decision], row).rowcount == 1:
+                fenced.append(row)
+                recorded.add(finished.attempt_id)
+        if not fenced:
+            continue
+        retry = decision is Decision.RETRY
+        execute(conn, statements.attempt_ended_retry if retry else statements.attempt_ended, fenced)
+        if decision is Decision.ERRORED_FAIL:
+            execute(conn, statements.pending_skipped, fenced)
+            execute(conn, statements.run_failed, fenced)
+        elif not retry:
+            following = execute(conn, statements.next_step_due, fenced).rowcount
+            woken = woken or following > 0
+            if following == 0:
+                execute(conn, statements.run_completed, fenced)
+            elif following < len(fenced):
+                execute(conn, statements.run_completed_unless_next, fenced)
+    return recorded, woken

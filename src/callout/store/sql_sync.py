@@ -19,7 +19,6 @@ import sqlalchemy as sa
 from callout.model.clock import Clock
 from callout.model.delivery import Deferral
 from callout.model.records import AttemptStatus, RunStatus, StepStatus
-from callout.store.attempt_results import record_result
 from callout.store.claims import claim_due
 from callout.store.database_clock import database_now, keep_time_with
 from callout.store.deferrals import record_deferral
@@ -251,21 +250,10 @@ class SyncSqlStore:
 
         The end is stamped, and a retry made due `retry_delay` later, by the database's
         clock. Each result is fenced alone: one whose lease was taken over is answered
-        `Refused`, having written nothing. On PostgreSQL one statement per decision
-        (`merged_results.py`); on SQLite each result's statements in turn
-        (`attempt_results.py`).
+        `Refused`, having written nothing. On PostgreSQL one statement per decision; on
+        SQLite each fence alone, the rest per decision (`merged_results.py`).
         """
-        if self._postgres:
-            outcomes, woken = record_results(conn, results)
-        else:
-            outcomes, woken = [], False
-            for claim, finished in results:
-                try:
-                    woken = record_result(conn, claim, finished) or woken
-                except LeaseLostError as exc:  # refused by its fence: it wrote nothing
-                    outcomes.append(Refused(exc))
-                else:
-                    outcomes.append(None)
+        outcomes, woken = record_results(conn, results)
         if woken:
             self._notify_due(conn)
         return outcomes

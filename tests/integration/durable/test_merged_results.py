@@ -44,9 +44,10 @@ async def test_results_arriving_together_are_one_statement_per_decision_on_postg
         )
     postgres = store.engine.dialect.name == "postgresql"
     # PostgreSQL: two alone, then the other 18 in two statements (successes, retries).
-    # SQLite: per success the fence, the attempt, the next step (4 with the run, but a
-    # next step was found); per retry the fence and the attempt.
-    assert len(seen) == (4 if postgres else 3 * 16 + 2 * 4)
+    # SQLite: a fence per result (20), then per batch and decision the attempts ended
+    # and the next steps made due (no run completed: each found its next step): the
+    # first success alone (2), then the other 15 successes (2) and the 4 retries (1).
+    assert len(seen) == (4 if postgres else 20 + 2 + 2 + 1)
     for claimed, decision in zip(claims, decisions, strict=True):
         run = await store.get_run(claimed.run_id)
         first, second = run.steps
@@ -75,6 +76,27 @@ async def test_a_last_step_recorded_with_others_completes_its_run(store: SqlStor
         *(store.finish_attempt(claimed, ended(claimed, Decision.SUCCEEDED)) for claimed in claims)
     )
     assert {(await store.get_run(claimed.run_id)).status for claimed in claims} == {"completed"}
+
+
+async def test_last_steps_and_steps_with_a_next_recorded_together_each_move_on_as_alone(
+    store: SqlStore,
+) -> None:
+    for n in range(6):  # even runs have one step, odd runs two
+        await store.create_run(run_of(f"wfr_{n:02}", ("a", "b") if n % 2 else ("a",)))
+    claims = await store.claim_due(lease_seconds=30, limit=6)
+    assert len(claims) == 6  # the premise: every first step claimed
+    await asyncio.gather(
+        *(store.finish_attempt(claimed, ended(claimed, Decision.SUCCEEDED)) for claimed in claims)
+    )
+    for claimed in claims:
+        run = await store.get_run(claimed.run_id)
+        if len(run.steps) == 1:
+            assert (run.status, run.finished_at is not None) == ("completed", True)
+        else:
+            assert (run.status, run.finished_at) == ("running", None)
+            assert run.steps[1].due_at is not None  # its next step made due, once
+    following = await store.claim_due(lease_seconds=30, limit=6)
+    assert sorted(claimed.run_id for claimed in following) == ["wfr_01", "wfr_03", "wfr_05"]
 
 
 async def test_a_final_error_recorded_with_others_fails_its_run_and_skips_the_rest(

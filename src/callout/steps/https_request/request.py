@@ -47,6 +47,9 @@ MAX_RESOLVED_URL_LENGTH = 8192
 _HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 """What HTTP forbids in a header value (RFC 9110 5.5), and aiohttp refuses with a ValueError."""
 
+_URL_SPACE_OR_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+"""What a resolved URL must not hold: a space or a control character."""
+
 
 @dataclass(frozen=True, slots=True)
 class PreparedRequest:
@@ -64,7 +67,7 @@ def check_resolved_url(url: str) -> None:
     """
     if len(url) > MAX_RESOLVED_URL_LENGTH:
         raise RequestRejected(f"the URL is longer than {MAX_RESOLVED_URL_LENGTH} characters")
-    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in url):
+    if _URL_SPACE_OR_CONTROL.search(url):
         raise RequestRejected("the URL contains spaces or control characters")
     try:
         parts = urlsplit(url)
