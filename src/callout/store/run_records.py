@@ -6,6 +6,7 @@ start runs inside their own transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -159,14 +160,26 @@ def step_run_rows(run: NewRun) -> list[dict[str, Any]]:
 
 
 def insert_run(conn: sa.Connection, run: NewRun) -> None:
-    """Insert a run and its step runs in the caller's transaction; the first step is due now.
+    """Insert a run and its step runs in the caller's transaction; the first step is due now."""
+    insert_runs(conn, [run])
 
-    Every time it writes is the database's, whoever triggered the run. Two statements
-    prepared once (`prepared_sql.py`): the run, and its step runs in one batch.
+
+def insert_runs(conn: sa.Connection, runs: Sequence[NewRun]) -> None:
+    """Insert runs and their step runs in the caller's transaction; each first step due now.
+
+    Every time it writes is the database's, whoever triggered the runs. Two statements
+    prepared once (`prepared_sql.py`), each run as many times as it has rows: the
+    runs, then all their step runs.
     """
+    if not runs:
+        return
     now, bound = now_parameters(conn)
-    execute(conn, prepared(_INSERT_RUN, now), {**bound, **run_row(run)})
-    execute(conn, prepared(_INSERT_STEP_RUN, now), [{**bound, **row} for row in step_run_rows(run)])
+    execute(conn, prepared(_INSERT_RUN, now), [{**bound, **run_row(run)} for run in runs])
+    execute(
+        conn,
+        prepared(_INSERT_STEP_RUN, now),
+        [{**bound, **row} for run in runs for row in step_run_rows(run)],
+    )
 
 
 def attempt_from_row(row: Any, *, error: Any, request: Any, response: Any) -> StoredAttempt:

@@ -23,7 +23,7 @@ from callout.store.prepared_sql import (
     rows_parameter,
 )
 from callout.store.protocol import ConflictError, NewRun
-from callout.store.run_records import insert_run, run_row, step_run_rows
+from callout.store.run_records import insert_runs, run_row, step_run_rows
 from callout.store.tables import trigger_calls
 from callout.store.workflow_records import CallOutcome, RunTarget, TriggerCall
 from callout.store.workflows import live_target, subscribed_targets
@@ -113,18 +113,21 @@ def start_many(
     """Apply `start_runs` to each (call, runs), in order, in the caller's transaction.
 
     On PostgreSQL all of them are one statement (`_STARTED_TOGETHER`): a group commit
-    of many trigger calls is one round trip, not one per call. A call whose key is
-    taken, by an earlier call of the same list too, writes nothing and replays.
+    of many trigger calls is one round trip, not one per call. On SQLite each call's
+    row is a statement of its own (whether its key was taken), then the runs of the
+    calls written and their step runs are two more (`insert_runs`). A call whose key
+    is taken, by an earlier call of the same list too, writes nothing and replays.
     """
     if conn.dialect.name == "postgresql":
         started = _started_together(conn, starts)
     else:
         started = set()
+        written: list[NewRun] = []
         for call, runs in starts:
             if _insert_unless_key_taken(conn, call):
                 started.add(call.id)
-                for run in runs:
-                    insert_run(conn, run)
+                written.extend(runs)
+        insert_runs(conn, written)
     return [
         CallOutcome(call, replayed=False) if call.id in started else _replayed(conn, call)
         for call, _ in starts
