@@ -3,14 +3,20 @@
 A trigger needs the workflow (or the workflows listening to an event) and its
 live version: the same few rows for every call. They are kept here for at
 most `TARGET_CACHE_SECONDS`, so a busy API reads them once a second, not once a
-call. A publish, archive or unarchive made through this process forgets the
-organization's entries at once; one made through another process is seen
-within a second. The idempotency key is then checked by the write itself (the
-store's unique key), so a trigger makes one database round trip: its commit.
+call. Calls that find an entry missing or too old while it is being read wait
+for that one read: when an entry aged out under load, each of the calls in
+flight read it again, and the reads queued behind one another (every call
+arriving in that moment waited tens of milliseconds more). A publish, archive
+or unarchive made through this process forgets the organization's entries at
+once, and a read begun before it is used by its callers but not kept; one made
+through another process is seen within a second. The idempotency key is then
+checked by the write itself (the store's unique key), so a trigger makes one
+database round trip: its commit.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -47,6 +53,9 @@ class TargetCache:
         self._seconds = seconds
         self._size = size
         self._kept: OrderedDict[tuple[str, str, str], _Kept] = OrderedDict()
+        self._reading: dict[tuple[str, str, str], asyncio.Future[tuple[RunTarget, ...]]] = {}
+        # Bumped by every `forget`: a read that began before one is used, never kept.
+        self._generation = 0
 
     def _fresh(self, key: tuple[str, str, str]) -> tuple[RunTarget, ...] | None:
         kept = self._kept.get(key)
@@ -97,13 +106,40 @@ class TargetCache:
         read: Callable[[], Awaitable[tuple[RunTarget, ...]]],
     ) -> tuple[RunTarget, ...]:
         found = self._fresh(key)
-        if found is None:
-            read_at = self._clock.now()
+        if found is not None:
+            return found
+        reading = self._reading.get(key)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read(key, read))
+            # When every waiter gave up, the read's error is nobody's to report.
+            reading.add_done_callback(lambda done: done.cancelled() or done.exception())
+            self._reading[key] = reading
+        # One caller giving up (a client gone) must not cancel the read the others wait for.
+        return await asyncio.shield(reading)
+
+    async def _read(
+        self,
+        key: tuple[str, str, str],
+        read: Callable[[], Awaitable[tuple[RunTarget, ...]]],
+    ) -> tuple[RunTarget, ...]:
+        generation = self._generation
+        read_at = self._clock.now()
+        try:
             found = await read()
+        finally:
+            if self._reading.get(key) is asyncio.current_task():
+                del self._reading[key]
+        if generation == self._generation:
             self._keep(key, read_at, found)
         return found
 
     def forget(self, org_id: str) -> None:
-        """Drop an organization's entries (a publish, archive or unarchive here)."""
+        """Drop an organization's entries (a publish, archive or unarchive here).
+
+        A read of them in flight is left to its callers; a call from now on reads again.
+        """
+        self._generation += 1
         for key in [key for key in self._kept if key[0] == org_id]:
             del self._kept[key]
+        for key in [key for key in self._reading if key[0] == org_id]:
+            del self._reading[key]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -124,3 +125,122 @@ async def test_an_unknown_workflow_is_not_kept_and_a_clock_set_back_reads_again(
     await cache.event(org_id=ORG, event="other")  # size 1: the workflow's entry goes
     await cache.workflow(org_id=ORG, workflow_id=workflow_id)
     assert reads.reads == 6
+
+
+class GatedReads(CountedReads):
+    """Counted reads that wait for `gate`, so calls can arrive while one is in flight.
+
+    A workflow is read before the wait (what a slow answer from the database is): the
+    answer is of the moment the read began.
+    """
+
+    def __init__(self, records: WorkflowRecords) -> None:
+        super().__init__(records)
+        self.gate = asyncio.Event()
+
+    async def trigger_target(
+        self, *, org_id: str, workflow_id: str, idempotency_key: str | None
+    ) -> TriggerCall | RunTarget:
+        try:
+            return await super().trigger_target(
+                org_id=org_id, workflow_id=workflow_id, idempotency_key=idempotency_key
+            )
+        finally:
+            await self.gate.wait()
+
+    async def event_targets(
+        self, *, org_id: str, event: str, idempotency_key: str | None
+    ) -> TriggerCall | list[RunTarget]:
+        await self.gate.wait()
+        return await super().event_targets(
+            org_id=org_id, event=event, idempotency_key=idempotency_key
+        )
+
+
+async def test_calls_arriving_while_an_entry_is_read_share_that_read(
+    store: MemoryStore, clock: ManualClock
+) -> None:
+    first = await published(store, "first", "inquiry.done", T0)
+    reads = GatedReads(store.workflows)
+    cache = TargetCache(reads, clock=clock)  # type: ignore[arg-type]
+    for expected_reads in (1, 2):  # a missing entry, then one aged out
+        calls = [
+            asyncio.ensure_future(cache.event(org_id=ORG, event="inquiry.done")) for _ in range(32)
+        ]
+        await asyncio.sleep(0)
+        reads.gate.set()
+        answers = await asyncio.gather(*calls)
+        assert {tuple(t.workflow.id for t in found) for found in answers} == {(first,)}
+        assert reads.reads == expected_reads
+        reads.gate.clear()
+        clock.advance(TARGET_CACHE_SECONDS)
+    # A caller that gives up does not cancel the read the others wait for.
+    gone = asyncio.ensure_future(cache.event(org_id=ORG, event="inquiry.done"))
+    staying = asyncio.ensure_future(cache.event(org_id=ORG, event="inquiry.done"))
+    await asyncio.sleep(0)
+    gone.cancel()
+    reads.gate.set()
+    assert [t.workflow.id for t in await staying] == [first]
+    assert reads.reads == 3
+
+
+async def test_a_call_after_a_forget_reads_again_rather_than_join_the_read_in_flight(
+    store: MemoryStore, clock: ManualClock
+) -> None:
+    workflow_id = await published(store, "w", None, T0)
+    reads = GatedReads(store.workflows)
+    cache = TargetCache(reads, clock=clock)  # type: ignore[arg-type]
+    before = asyncio.ensure_future(cache.workflow(org_id=ORG, workflow_id=workflow_id))
+    for _ in range(3):  # the call, then its read, reach the gate
+        await asyncio.sleep(0)
+    await store.workflows.set_archived(org_id=ORG, workflow_id=workflow_id, archived=True, now=T0)
+    cache.forget(ORG)  # archived through this process while the read was in flight
+    during = asyncio.ensure_future(cache.workflow(org_id=ORG, workflow_id=workflow_id))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    reads.gate.set()
+    assert (await before).workflow.status == "published"  # as it was when read
+    assert (await during).workflow.status == "archived"  # its own read, not the one in flight
+    assert reads.reads == 2
+    # The read begun before the forget was not kept over the one after it.
+    assert (await cache.workflow(org_id=ORG, workflow_id=workflow_id)).workflow.status == (
+        "archived"
+    )
+
+
+async def test_a_read_in_flight_at_a_forget_is_not_kept(
+    store: MemoryStore, clock: ManualClock
+) -> None:
+    workflow_id = await published(store, "w", None, T0)
+    reads = GatedReads(store.workflows)
+    cache = TargetCache(reads, clock=clock)  # type: ignore[arg-type]
+    before = asyncio.ensure_future(cache.workflow(org_id=ORG, workflow_id=workflow_id))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    await store.workflows.set_archived(org_id=ORG, workflow_id=workflow_id, archived=True, now=T0)
+    cache.forget(ORG)
+    reads.gate.set()
+    assert (await before).workflow.status == "published"
+    assert (await cache.workflow(org_id=ORG, workflow_id=workflow_id)).workflow.status == (
+        "archived"
+    )
+    assert reads.reads == 2
+
+
+async def test_a_shared_read_that_fails_fails_each_caller_and_is_not_kept(
+    store: MemoryStore, clock: ManualClock
+) -> None:
+    reads = GatedReads(store.workflows)
+    cache = TargetCache(reads, clock=clock)  # type: ignore[arg-type]
+    calls = [
+        asyncio.ensure_future(cache.workflow(org_id=ORG, workflow_id="wfl_missing"))
+        for _ in range(3)
+    ]
+    await asyncio.sleep(0)
+    reads.gate.set()
+    answers = await asyncio.gather(*calls, return_exceptions=True)
+    assert all(isinstance(answer, NotFoundError) for answer in answers)
+    assert reads.reads == 1
+    with pytest.raises(NotFoundError):
+        await cache.workflow(org_id=ORG, workflow_id="wfl_missing")
+    assert reads.reads == 2
