@@ -264,6 +264,9 @@ async def measured(
                 "raw",
                 "--rate",
                 "200",
+                # Only samples where the process holds the interpreter: shares of its
+                # CPU, not of its waits (docs/benchmarks.md's profiles are these).
+                "--gil",
                 "--output",
                 out,
                 stdout=asyncio.subprocess.DEVNULL,
@@ -450,7 +453,11 @@ def main() -> None:
         metavar="N",
         help="limit the receiver's host to N in flight (and a rate it never reaches)",
     )
-    parser.add_argument("--profile", metavar="DIR", help="record each callout process (py-spy)")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="record each callout process (py-spy, while it holds the interpreter)",
+    )
     args = parser.parse_args()
     if args.idle:
         asyncio.run(idle_latency(args))
