@@ -16,7 +16,10 @@ What it costs revocation, stated:
 - Unknown and revoked keys are remembered too (as long, in their own smaller
   bound), so a client repeating a bad key does not reach the database on each
   request; a flood of distinct bad keys cannot push out the good ones.
-- Requests arriving together with the same uncached key share one read.
+- Requests arriving together with the same uncached key share one read. A key
+  in use is read again in the background once its answer is half a second old,
+  so its requests do not all wait for a read each second; an answer is still
+  never used past its second.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ from callout.store.account_records import LAST_USED_EVERY, Caller
 
 KEY_CACHE_SECONDS = 1.0
 """The longest an answer about a key is used: how long a key revoked elsewhere may still pass."""
+
+REFRESH_AT = 0.5
+"""Past this share of its life an answer in use is read again, in the background."""
 
 MAX_KNOWN_KEYS = 10_000
 """Keys that sign someone in, remembered at most (the least recently used go first)."""
@@ -126,22 +132,32 @@ class KeyCache:
         return len(self._known) + len(self._unknown)
 
     async def caller(self, key: str) -> Caller | None:
-        """Return who `key` signs in as (None: unknown or revoked), from an answer under 1 s old."""
+        """Return who `key` signs in as (None: unknown or revoked), from an answer under 1 s old.
+
+        An answer past half its life is read again in the background while it is
+        still used, so a busy key's requests never wait for its next read.
+        """
         key_hash = hash_key(key)
         now = self._clock.now()
         for answers in (self._known, self._unknown):
             found = answers.get(key_hash)
             # A clock that went back must not stretch an answer's life.
             if found is not None and found.read_at <= now < found.read_at + self._lifetime:
+                if now >= found.read_at + self._lifetime * REFRESH_AT and (
+                    key_hash not in self._reading
+                ):
+                    self._start_read(key, key_hash, now)
                 return found.caller
-        reading = self._reading.get(key_hash)
-        if reading is None:
-            reading = asyncio.ensure_future(self._read(key, key_hash, now))
-            # When every waiter gave up, the read's error is nobody's to report.
-            reading.add_done_callback(lambda done: done.cancelled() or done.exception())
-            self._reading[key_hash] = reading
+        reading = self._reading.get(key_hash) or self._start_read(key, key_hash, now)
         # One caller giving up (a client gone) must not cancel the read the others wait for.
         return await asyncio.shield(reading)
+
+    def _start_read(self, key: str, key_hash: str, now: float) -> asyncio.Future[Caller | None]:
+        reading = asyncio.ensure_future(self._read(key, key_hash, now))
+        # When every waiter gave up (or none waits: a read ahead), its error is nobody's.
+        reading.add_done_callback(lambda done: done.cancelled() or done.exception())
+        self._reading[key_hash] = reading
+        return reading
 
     async def _read(self, key: str, key_hash: str, now: float) -> Caller | None:
         generation = self._generation

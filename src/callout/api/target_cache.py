@@ -6,7 +6,9 @@ most `TARGET_CACHE_SECONDS`, so a busy API reads them once a second, not once a
 call. Calls that find an entry missing or too old while it is being read wait
 for that one read: when an entry aged out under load, each of the calls in
 flight read it again, and the reads queued behind one another (every call
-arriving in that moment waited tens of milliseconds more). A publish, archive
+arriving in that moment waited tens of milliseconds more). An entry in use is
+read again in the background once it is half a second old, so calls find it
+fresh and wait for no read at all while triggers keep coming. A publish, archive
 or unarchive made through this process forgets the organization's entries at
 once, and a read begun before it is used by its callers but not kept; one made
 through another process is seen within a second. The idempotency key is then
@@ -26,6 +28,9 @@ from callout.store.workflow_records import RunTarget, TriggerCall, WorkflowRecor
 
 TARGET_CACHE_SECONDS = 1.0
 """Longest a publish, archive or unarchive in another process goes unseen by triggers here."""
+
+TARGET_REFRESH_AT = 0.5
+"""Past this share of its life an entry in use is read again, in the background."""
 
 TARGET_CACHE_SIZE = 10_000
 """Most workflows and events kept; the least recently used go first."""
@@ -58,6 +63,7 @@ class TargetCache:
         self._generation = 0
 
     def _fresh(self, key: tuple[str, str, str]) -> tuple[RunTarget, ...] | None:
+        """Return the entry's targets while they are young enough to use (else forget them)."""
         kept = self._kept.get(key)
         if kept is None:
             return None
@@ -67,6 +73,13 @@ class TargetCache:
             return None
         self._kept.move_to_end(key)
         return kept.targets
+
+    def _ageing(self, key: tuple[str, str, str]) -> bool:
+        """Whether a kept entry is past `TARGET_REFRESH_AT` of its life."""
+        kept = self._kept.get(key)
+        return kept is not None and (
+            self._clock.now() - kept.read_at >= self._seconds * TARGET_REFRESH_AT
+        )
 
     def _keep(
         self, key: tuple[str, str, str], read_at: float, targets: tuple[RunTarget, ...]
@@ -107,15 +120,23 @@ class TargetCache:
     ) -> tuple[RunTarget, ...]:
         found = self._fresh(key)
         if found is not None:
+            if key not in self._reading and self._ageing(key):
+                self._start_read(key, read)  # in the background: this call uses what is kept
             return found
-        reading = self._reading.get(key)
-        if reading is None:
-            reading = asyncio.ensure_future(self._read(key, read))
-            # When every waiter gave up, the read's error is nobody's to report.
-            reading.add_done_callback(lambda done: done.cancelled() or done.exception())
-            self._reading[key] = reading
+        reading = self._reading.get(key) or self._start_read(key, read)
         # One caller giving up (a client gone) must not cancel the read the others wait for.
         return await asyncio.shield(reading)
+
+    def _start_read(
+        self,
+        key: tuple[str, str, str],
+        read: Callable[[], Awaitable[tuple[RunTarget, ...]]],
+    ) -> asyncio.Future[tuple[RunTarget, ...]]:
+        reading = asyncio.ensure_future(self._read(key, read))
+        # When every waiter gave up (or none waits: a read ahead), its error is nobody's.
+        reading.add_done_callback(lambda done: done.cancelled() or done.exception())
+        self._reading[key] = reading
+        return reading
 
     async def _read(
         self,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from callout.api.key_cache import KEY_CACHE_SECONDS, KeyCache
+from callout.api.key_cache import KEY_CACHE_SECONDS, REFRESH_AT, KeyCache
 from callout.model.clock import ManualClock
 from callout.model.plans import Plan
 from callout.store.account_changes import AccountWatcher
@@ -106,6 +106,57 @@ async def test_a_key_revoked_elsewhere_passes_for_at_most_a_second(
     assert await elsewhere.caller(first.key) is not None  # the answer read before it
     clock.advance(KEY_CACHE_SECONDS / 2)
     assert await elsewhere.caller(first.key) is None
+
+
+async def test_an_answer_past_half_its_life_is_read_again_while_it_is_still_used(
+    store: MemoryStore, clock: ManualClock
+) -> None:
+    class Unwatched(CountedReads):  # another process: not told of the revocation
+        def watch(self, watcher: AccountWatcher) -> None:
+            pass
+
+    reads = Unwatched(store)
+    elsewhere = KeyCache(reads, clock=clock)
+    _org, first = await new_org(store)
+    assert await elsewhere.caller(first.key) is not None
+    await store.accounts.revoke_api_key(key_id=first.info.id, now=T0)
+    reads.gate.clear()  # the read ahead is slow
+    clock.advance(KEY_CACHE_SECONDS * REFRESH_AT)
+    # Answered at once from the answer it has, while that answer is read again.
+    assert await asyncio.wait_for(elsewhere.caller(first.key), 1) is not None
+    await asyncio.sleep(0)
+    assert reads.reads == 2
+    assert await asyncio.wait_for(elsewhere.caller(first.key), 1) is not None
+    assert reads.reads == 2  # one read ahead at a time
+    # Its second up, the answer is not used: the request waits for the read in flight.
+    clock.advance(KEY_CACHE_SECONDS * (1 - REFRESH_AT))
+    waiting = asyncio.ensure_future(elsewhere.caller(first.key))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert not waiting.done()
+    reads.gate.set()
+    assert await waiting is None
+    assert reads.reads == 2
+
+
+async def test_a_read_ahead_that_lands_in_time_is_used_before_the_second_is_up(
+    store: MemoryStore, clock: ManualClock
+) -> None:
+    class Unwatched(CountedReads):
+        def watch(self, watcher: AccountWatcher) -> None:
+            pass
+
+    reads = Unwatched(store)
+    elsewhere = KeyCache(reads, clock=clock)
+    _org, first = await new_org(store)
+    assert await elsewhere.caller(first.key) is not None
+    await store.accounts.revoke_api_key(key_id=first.info.id, now=T0)
+    clock.advance(KEY_CACHE_SECONDS * REFRESH_AT)
+    assert await elsewhere.caller(first.key) is not None  # the old answer, read again behind it
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert await elsewhere.caller(first.key) is None  # the new answer, before the second is up
+    assert reads.reads == 2
 
 
 async def test_a_plan_change_through_the_same_store_shows_at_once(

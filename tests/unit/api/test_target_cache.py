@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from callout.api.target_cache import TARGET_CACHE_SECONDS, TargetCache
+from callout.api.target_cache import TARGET_CACHE_SECONDS, TARGET_REFRESH_AT, TargetCache
 from callout.model.clock import ManualClock
 from callout.store.memory import MemoryStore
 from callout.store.protocol import NotFoundError
@@ -130,8 +130,8 @@ async def test_an_unknown_workflow_is_not_kept_and_a_clock_set_back_reads_again(
 class GatedReads(CountedReads):
     """Counted reads that wait for `gate`, so calls can arrive while one is in flight.
 
-    A workflow is read before the wait (what a slow answer from the database is): the
-    answer is of the moment the read began.
+    Each reads before the wait (what a slow answer from the database is): the answer
+    is of the moment the read began.
     """
 
     def __init__(self, records: WorkflowRecords) -> None:
@@ -151,10 +151,12 @@ class GatedReads(CountedReads):
     async def event_targets(
         self, *, org_id: str, event: str, idempotency_key: str | None
     ) -> TriggerCall | list[RunTarget]:
-        await self.gate.wait()
-        return await super().event_targets(
-            org_id=org_id, event=event, idempotency_key=idempotency_key
-        )
+        try:
+            return await super().event_targets(
+                org_id=org_id, event=event, idempotency_key=idempotency_key
+            )
+        finally:
+            await self.gate.wait()
 
 
 async def test_calls_arriving_while_an_entry_is_read_share_that_read(
@@ -243,4 +245,32 @@ async def test_a_shared_read_that_fails_fails_each_caller_and_is_not_kept(
     assert reads.reads == 1
     with pytest.raises(NotFoundError):
         await cache.workflow(org_id=ORG, workflow_id="wfl_missing")
+    assert reads.reads == 2
+
+
+async def test_an_entry_past_half_its_life_is_read_again_while_it_is_still_used(
+    store: MemoryStore, clock: ManualClock
+) -> None:
+    first = await published(store, "first", "inquiry.done", T0)
+    reads = GatedReads(store.workflows)
+    reads.gate.set()
+    cache = TargetCache(reads, clock=clock)  # type: ignore[arg-type]
+    assert len(await cache.event(org_id=ORG, event="inquiry.done")) == 1
+    second = await published(store, "second", "inquiry.done", T0)  # in another process
+    reads.gate.clear()  # the read ahead is slow
+    clock.advance(TARGET_CACHE_SECONDS * TARGET_REFRESH_AT)
+    found = await asyncio.wait_for(cache.event(org_id=ORG, event="inquiry.done"), 1)
+    assert [t.workflow.id for t in found] == [first]  # at once, from what is kept
+    await asyncio.sleep(0)
+    assert reads.reads == 2
+    await cache.event(org_id=ORG, event="inquiry.done")
+    assert reads.reads == 2  # one read ahead at a time
+    # Its second up, the entry is not used: the call waits for the read in flight.
+    clock.advance(TARGET_CACHE_SECONDS * (1 - TARGET_REFRESH_AT))
+    waiting = asyncio.ensure_future(cache.event(org_id=ORG, event="inquiry.done"))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert not waiting.done()
+    reads.gate.set()
+    assert sorted(t.workflow.id for t in await waiting) == sorted([first, second])
     assert reads.reads == 2
