@@ -133,9 +133,11 @@ def results_sql(decision: Decision, now: str) -> sa.TextClause:
     return prepared("WITH " + ", ".join(parts) + " " + answer, now)
 
 
-def record_results(
-    conn: sa.Connection, results: Sequence[tuple[Claim, FinishedAttempt]]
-) -> tuple[list[Refused | None], bool]:
+Results = Sequence[tuple[Claim, FinishedAttempt]]
+"""The results of one group commit, each with the claim it ends."""
+
+
+def record_results(conn: sa.Connection, results: Results) -> tuple[list[Refused | None], bool]:
     """Record `results` in `conn`'s transaction, each fenced by its lease.
 
     Returns, for each result in order, None (recorded) or `Refused` (its lease was
@@ -169,9 +171,7 @@ def record_results(
     return outcomes, woken
 
 
-def _by_decision(
-    results: Sequence[tuple[Claim, FinishedAttempt]],
-) -> dict[Decision, list[tuple[Claim, FinishedAttempt]]]:
+def _by_decision(results: Results) -> dict[Decision, list[tuple[Claim, FinishedAttempt]]]:
     grouped: dict[Decision, list[tuple[Claim, FinishedAttempt]]] = {}
     for result in results:
         grouped.setdefault(result[1].decision, []).append(result)
@@ -179,10 +179,7 @@ def _by_decision(
 
 
 def _in_one_statement(
-    conn: sa.Connection,
-    results: Sequence[tuple[Claim, FinishedAttempt]],
-    now: str,
-    bound: dict[str, Any],
+    conn: sa.Connection, results: Results, now: str, bound: dict[str, Any]
 ) -> set[str]:
     """PostgreSQL: one statement per decision; return the attempts whose lease held."""
     planned_generically(conn)
@@ -199,10 +196,7 @@ def _in_one_statement(
 
 
 def _fenced_one_by_one(
-    conn: sa.Connection,
-    results: Sequence[tuple[Claim, FinishedAttempt]],
-    now: str,
-    bound: dict[str, Any],
+    conn: sa.Connection, results: Results, now: str, bound: dict[str, Any]
 ) -> tuple[set[str], bool]:
     """SQLite: each fence alone, the rest per decision; the attempts recorded, and woken."""
     statements = result_statements(now)

@@ -37,6 +37,13 @@ class CountedReads:
         self.store.accounts.watch(watcher)
 
 
+class Unwatched(CountedReads):
+    """Another process's reads: a cache over the same records, not told of changes."""
+
+    def watch(self, watcher: AccountWatcher) -> None:
+        pass
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(T0)
@@ -93,11 +100,6 @@ async def test_a_key_revoked_through_the_same_store_is_refused_at_once(
 async def test_a_key_revoked_elsewhere_passes_for_at_most_a_second(
     store: MemoryStore, clock: ManualClock
 ) -> None:
-    # Another process: a cache over the same records that is not told of the change.
-    class Unwatched(CountedReads):
-        def watch(self, watcher: AccountWatcher) -> None:
-            pass
-
     elsewhere = KeyCache(Unwatched(store), clock=clock)
     _org, first = await new_org(store)
     assert await elsewhere.caller(first.key) is not None
@@ -108,29 +110,33 @@ async def test_a_key_revoked_elsewhere_passes_for_at_most_a_second(
     assert await elsewhere.caller(first.key) is None
 
 
-async def test_an_answer_past_half_its_life_is_read_again_while_it_is_still_used(
+async def revoked_elsewhere_at_half_life(
     store: MemoryStore, clock: ManualClock
-) -> None:
-    class Unwatched(CountedReads):  # another process: not told of the revocation
-        def watch(self, watcher: AccountWatcher) -> None:
-            pass
-
+) -> tuple[Unwatched, KeyCache, str]:
+    """A key read by another process's cache, revoked, and its answer half a second old."""
     reads = Unwatched(store)
     elsewhere = KeyCache(reads, clock=clock)
     _org, first = await new_org(store)
     assert await elsewhere.caller(first.key) is not None
     await store.accounts.revoke_api_key(key_id=first.info.id, now=T0)
-    reads.gate.clear()  # the read ahead is slow
     clock.advance(KEY_CACHE_SECONDS * REFRESH_AT)
+    return reads, elsewhere, first.key
+
+
+async def test_an_answer_past_half_its_life_is_read_again_while_it_is_still_used(
+    store: MemoryStore, clock: ManualClock
+) -> None:
+    reads, elsewhere, key = await revoked_elsewhere_at_half_life(store, clock)
+    reads.gate.clear()  # the read ahead is slow
     # Answered at once from the answer it has, while that answer is read again.
-    assert await asyncio.wait_for(elsewhere.caller(first.key), 1) is not None
+    assert await asyncio.wait_for(elsewhere.caller(key), 1) is not None
     await asyncio.sleep(0)
     assert reads.reads == 2
-    assert await asyncio.wait_for(elsewhere.caller(first.key), 1) is not None
+    assert await asyncio.wait_for(elsewhere.caller(key), 1) is not None
     assert reads.reads == 2  # one read ahead at a time
     # Its second up, the answer is not used: the request waits for the read in flight.
     clock.advance(KEY_CACHE_SECONDS * (1 - REFRESH_AT))
-    waiting = asyncio.ensure_future(elsewhere.caller(first.key))
+    waiting = asyncio.ensure_future(elsewhere.caller(key))
     for _ in range(3):
         await asyncio.sleep(0)
     assert not waiting.done()
@@ -142,20 +148,11 @@ async def test_an_answer_past_half_its_life_is_read_again_while_it_is_still_used
 async def test_a_read_ahead_that_lands_in_time_is_used_before_the_second_is_up(
     store: MemoryStore, clock: ManualClock
 ) -> None:
-    class Unwatched(CountedReads):
-        def watch(self, watcher: AccountWatcher) -> None:
-            pass
-
-    reads = Unwatched(store)
-    elsewhere = KeyCache(reads, clock=clock)
-    _org, first = await new_org(store)
-    assert await elsewhere.caller(first.key) is not None
-    await store.accounts.revoke_api_key(key_id=first.info.id, now=T0)
-    clock.advance(KEY_CACHE_SECONDS * REFRESH_AT)
-    assert await elsewhere.caller(first.key) is not None  # the old answer, read again behind it
+    reads, elsewhere, key = await revoked_elsewhere_at_half_life(store, clock)
+    assert await elsewhere.caller(key) is not None  # the old answer, read again behind it
     for _ in range(3):
         await asyncio.sleep(0)
-    assert await elsewhere.caller(first.key) is None  # the new answer, before the second is up
+    assert await elsewhere.caller(key) is None  # the new answer, before the second is up
     assert reads.reads == 2
 
 

@@ -186,41 +186,42 @@ async def test_calls_arriving_while_an_entry_is_read_share_that_read(
     assert reads.reads == 3
 
 
-async def test_a_call_after_a_forget_reads_again_rather_than_join_the_read_in_flight(
+async def settled() -> None:
+    """Let the calls just made run until they wait (a call, then its read, reach the gate)."""
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+async def archived_while_read(
     store: MemoryStore, clock: ManualClock
-) -> None:
+) -> tuple[GatedReads, TargetCache, str, asyncio.Future[RunTarget]]:
+    """A workflow asked of a new cache, archived through this process while it is read."""
     workflow_id = await published(store, "w", None, T0)
     reads = GatedReads(store.workflows)
     cache = TargetCache(reads, clock=clock)  # type: ignore[arg-type]
     before = asyncio.ensure_future(cache.workflow(org_id=ORG, workflow_id=workflow_id))
-    for _ in range(3):  # the call, then its read, reach the gate
-        await asyncio.sleep(0)
+    await settled()
     await store.workflows.set_archived(org_id=ORG, workflow_id=workflow_id, archived=True, now=T0)
-    cache.forget(ORG)  # archived through this process while the read was in flight
+    cache.forget(ORG)  # what the API does after archiving through this process
+    return reads, cache, workflow_id, before
+
+
+async def test_a_call_after_a_forget_reads_again_rather_than_join_the_read_in_flight(
+    store: MemoryStore, clock: ManualClock
+) -> None:
+    reads, cache, workflow_id, before = await archived_while_read(store, clock)
     during = asyncio.ensure_future(cache.workflow(org_id=ORG, workflow_id=workflow_id))
-    for _ in range(3):
-        await asyncio.sleep(0)
+    await settled()
     reads.gate.set()
     assert (await before).workflow.status == "published"  # as it was when read
     assert (await during).workflow.status == "archived"  # its own read, not the one in flight
     assert reads.reads == 2
-    # The read begun before the forget was not kept over the one after it.
-    assert (await cache.workflow(org_id=ORG, workflow_id=workflow_id)).workflow.status == (
-        "archived"
-    )
 
 
 async def test_a_read_in_flight_at_a_forget_is_not_kept(
     store: MemoryStore, clock: ManualClock
 ) -> None:
-    workflow_id = await published(store, "w", None, T0)
-    reads = GatedReads(store.workflows)
-    cache = TargetCache(reads, clock=clock)  # type: ignore[arg-type]
-    before = asyncio.ensure_future(cache.workflow(org_id=ORG, workflow_id=workflow_id))
-    for _ in range(3):
-        await asyncio.sleep(0)
-    await store.workflows.set_archived(org_id=ORG, workflow_id=workflow_id, archived=True, now=T0)
-    cache.forget(ORG)
+    reads, cache, workflow_id, before = await archived_while_read(store, clock)
     reads.gate.set()
     assert (await before).workflow.status == "published"
     assert (await cache.workflow(org_id=ORG, workflow_id=workflow_id)).workflow.status == (
@@ -268,8 +269,7 @@ async def test_an_entry_past_half_its_life_is_read_again_while_it_is_still_used(
     # Its second up, the entry is not used: the call waits for the read in flight.
     clock.advance(TARGET_CACHE_SECONDS * (1 - TARGET_REFRESH_AT))
     waiting = asyncio.ensure_future(cache.event(org_id=ORG, event="inquiry.done"))
-    for _ in range(3):
-        await asyncio.sleep(0)
+    await settled()
     assert not waiting.done()
     reads.gate.set()
     assert sorted(t.workflow.id for t in await waiting) == sorted([first, second])
