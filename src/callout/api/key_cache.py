@@ -24,11 +24,11 @@ What it costs revocation, stated:
 
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from callout.api.shared_reads import SharedReads
 from callout.model.clock import Clock
 from callout.store.account_changes import AccountChange, AccountWatcher
 from callout.store.account_keys import hash_key
@@ -122,7 +122,7 @@ class KeyCache:
         self._lifetime = lifetime
         self._known = _Answers(max_known)
         self._unknown = _Answers(max_unknown)
-        self._reading: dict[str, asyncio.Future[Caller | None]] = {}
+        self._reading: SharedReads[str, Caller | None] = SharedReads()
         # Bumped by every change: a read that began before one is used once, never kept.
         self._generation = 0
         accounts.watch(self)
@@ -146,26 +146,13 @@ class KeyCache:
                 if now >= found.read_at + self._lifetime * REFRESH_AT and (
                     key_hash not in self._reading
                 ):
-                    self._start_read(key, key_hash, now)
+                    self._reading.start(key_hash, lambda: self._read(key, key_hash, now))
                 return found.caller
-        reading = self._reading.get(key_hash) or self._start_read(key, key_hash, now)
-        # One caller giving up (a client gone) must not cancel the read the others wait for.
-        return await asyncio.shield(reading)
-
-    def _start_read(self, key: str, key_hash: str, now: float) -> asyncio.Future[Caller | None]:
-        reading = asyncio.ensure_future(self._read(key, key_hash, now))
-        # When every waiter gave up (or none waits: a read ahead), its error is nobody's.
-        reading.add_done_callback(lambda done: done.cancelled() or done.exception())
-        self._reading[key_hash] = reading
-        return reading
+        return await self._reading.joined(key_hash, lambda: self._read(key, key_hash, now))
 
     async def _read(self, key: str, key_hash: str, now: float) -> Caller | None:
         generation = self._generation
-        try:
-            caller = await self._accounts.caller_for_key(key=key)
-        finally:
-            if self._reading.get(key_hash) is asyncio.current_task():
-                del self._reading[key_hash]
+        caller = await self._accounts.caller_for_key(key=key)
         if generation == self._generation:
             self._known.pop(key_hash)
             self._unknown.pop(key_hash)
@@ -194,4 +181,4 @@ class KeyCache:
         self._generation += 1
         self._known.drop_where(change)
         # Reads in flight began before the change: their answers are used once, never kept.
-        self._reading.clear()
+        self._reading.let_go()

@@ -18,11 +18,11 @@ database round trip: its commit.
 
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from callout.api.shared_reads import SharedReads
 from callout.model.clock import Clock
 from callout.store.workflow_records import RunTarget, TriggerCall, WorkflowRecords
 
@@ -58,7 +58,7 @@ class TargetCache:
         self._seconds = seconds
         self._size = size
         self._kept: OrderedDict[tuple[str, str, str], _Kept] = OrderedDict()
-        self._reading: dict[tuple[str, str, str], asyncio.Future[tuple[RunTarget, ...]]] = {}
+        self._reading: SharedReads[tuple[str, str, str], tuple[RunTarget, ...]] = SharedReads()
         # Bumped by every `forget`: a read that began before one is used, never kept.
         self._generation = 0
 
@@ -121,22 +121,10 @@ class TargetCache:
         found = self._fresh(key)
         if found is not None:
             if key not in self._reading and self._ageing(key):
-                self._start_read(key, read)  # in the background: this call uses what is kept
+                # In the background: this call uses what is kept.
+                self._reading.start(key, lambda: self._read(key, read))
             return found
-        reading = self._reading.get(key) or self._start_read(key, read)
-        # One caller giving up (a client gone) must not cancel the read the others wait for.
-        return await asyncio.shield(reading)
-
-    def _start_read(
-        self,
-        key: tuple[str, str, str],
-        read: Callable[[], Awaitable[tuple[RunTarget, ...]]],
-    ) -> asyncio.Future[tuple[RunTarget, ...]]:
-        reading = asyncio.ensure_future(self._read(key, read))
-        # When every waiter gave up (or none waits: a read ahead), its error is nobody's.
-        reading.add_done_callback(lambda done: done.cancelled() or done.exception())
-        self._reading[key] = reading
-        return reading
+        return await self._reading.joined(key, lambda: self._read(key, read))
 
     async def _read(
         self,
@@ -145,11 +133,7 @@ class TargetCache:
     ) -> tuple[RunTarget, ...]:
         generation = self._generation
         read_at = self._clock.now()
-        try:
-            found = await read()
-        finally:
-            if self._reading.get(key) is asyncio.current_task():
-                del self._reading[key]
+        found = await read()
         if generation == self._generation:
             self._keep(key, read_at, found)
         return found
@@ -162,5 +146,4 @@ class TargetCache:
         self._generation += 1
         for key in [key for key in self._kept if key[0] == org_id]:
             del self._kept[key]
-        for key in [key for key in self._reading if key[0] == org_id]:
-            del self._reading[key]
+        self._reading.let_go(lambda key: key[0] == org_id)

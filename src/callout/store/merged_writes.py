@@ -6,8 +6,8 @@ round trip, with its parsing, binding and execution on both sides. A write
 queued as `Merged` names the call that makes many such writes at once
 (`trigger_calls.start_many`, `SyncSqlStore.finish_attempts`): the items of one
 batch with the same `merge` become one call of it, at the place of the first, and
-each caller gets its own item's result. Like a write without a savepoint, a merged call fails whole:
-every caller of it is told, and nothing of the batch commits. A member refused
+each caller gets its own item's result. Like a write without a savepoint, a merged
+call fails whole: every caller of it is told, and nothing of the batch commits. A member refused
 alone, having written nothing (a result whose lease was taken over), is answered
 `Refused`: its caller gets the error, the others their results.
 """
