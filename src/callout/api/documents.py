@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from callout.engine.plan_gate import PlanError, check_plan
 from callout.model.errors import DocumentError, Problem
 from callout.model.json_input import JsonInputError, check_json_value
+from callout.model.json_output import compact_json
 from callout.model.loading import MAX_DOCUMENT_BYTES, document_problem
 from callout.model.plans import Plan
 from callout.steps.validation import validate_workflow
@@ -27,10 +27,9 @@ def name_of(document: Mapping[str, Any]) -> str:
 
 def check_size(value: Any, what: str) -> int:
     """Return the size of `value` as JSON; DocumentError when over the 1 MiB limit."""
-    # surrogatepass: a lone surrogate counts its 3 bytes here instead of crashing; the
-    # JSON reader refuses it with its path (bodies are checked before routes run).
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    size = len(text.encode("utf-8", "surrogatepass"))
+    # A lone surrogate counts its 3 bytes here instead of crashing; the JSON reader
+    # refuses it with its path (bodies are checked before routes run).
+    size = len(compact_json(value))
     if size > MAX_DOCUMENT_BYTES:
         raise DocumentError([Problem(what, f"is {size} bytes; at most {MAX_DOCUMENT_BYTES}")])
     return size

@@ -20,6 +20,10 @@ class RequestMetrics:
     """The API's request counter and duration histogram, registered in `registry`."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        # Children by label values, kept here: `labels()` takes a lock and builds a
+        # tuple on every call. Bounded: route templates x methods x status classes.
+        self._counted: dict[tuple[str, str, str], Counter] = {}
+        self._timed: dict[str, Histogram] = {}
         self.requests = Counter(
             "callout_api_requests",
             "API and dashboard requests answered, by route template, method and status class.",
@@ -33,6 +37,18 @@ class RequestMetrics:
             buckets=DURATION_BUCKETS,
             registry=registry,
         )
+
+    def answered(self, route: str, method: str, status_class: str, seconds: float) -> None:
+        """Count one request answered and the time it took."""
+        labels = (route, method, status_class)
+        counted = self._counted.get(labels)
+        if counted is None:
+            counted = self._counted[labels] = self.requests.labels(*labels)
+        counted.inc()
+        timed = self._timed.get(route)
+        if timed is None:
+            timed = self._timed[route] = self.seconds.labels(route)
+        timed.observe(seconds)
 
 
 class CountedRequests:
@@ -62,5 +78,4 @@ class CountedRequests:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             method = scope["method"] if scope["method"] in METHODS else "other"
             status_class = f"{status // 100}xx" if 100 <= status <= 599 else "none"
-            self.metrics.requests.labels(route, method, status_class).inc()
-            self.metrics.seconds.labels(route).observe(time.perf_counter() - started)
+            self.metrics.answered(route, method, status_class, time.perf_counter() - started)

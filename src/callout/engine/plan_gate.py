@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from callout.model.errors import CalloutError, Problem
-from callout.model.plans import Plan, plan_names, plans_with
+from callout.model.plans import Plan, action_allowed, plan_names, plans_with
 from callout.steps.catalogue import find_action
 
 
@@ -41,7 +41,7 @@ def check_plan(document: Any, plan: Plan) -> None:
     refused: dict[str, list[Problem]] = {}
     for index, step in enumerate(steps):
         action = step.get("action") if isinstance(step, Mapping) else None
-        if isinstance(action, str) and plan not in plans_with(action):
+        if isinstance(action, str) and not action_allowed(action, plan):
             refused.setdefault(action, []).append(
                 Problem(f"steps[{index}].action", f"{action} is not on the {plan.value} plan")
             )

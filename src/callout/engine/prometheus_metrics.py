@@ -82,6 +82,7 @@ class PrometheusEngineMetrics:
         # Children by label values, kept here: `labels()` costs a lock and a few us a call,
         # and under serve each number is a write to a memory-mapped file as well.
         self._attempt_counts: dict[tuple[str, ...], Counter] = {}
+        self._slots_in_use: int | None = None
         self._slots_total: int | None = None
         self._hosts = BoundedLabel(MAX_HOSTS)
         self._error_types = BoundedLabel(MAX_ERROR_TYPES)
@@ -166,8 +167,14 @@ class PrometheusEngineMetrics:
             self.runs_started.inc(started)
 
     def slots(self, *, in_use: int, total: int) -> None:
-        """Set the slots in use and in all (the total only when it changes)."""
-        self.slots_in_use.set(in_use)
+        """Set the slots in use and in all, each only when it changes.
+
+        An attempt reports its slot twice (answered, then finished) with the same count
+        between: under `serve` each set is a write to a memory-mapped file.
+        """
+        if in_use != self._slots_in_use:
+            self._slots_in_use = in_use
+            self.slots_in_use.set(in_use)
         if total != self._slots_total:
             self._slots_total = total
             self.slots_total.set(total)

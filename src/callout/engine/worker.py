@@ -78,8 +78,7 @@ class Worker:
                 # the store is asked (work recorded just after it answered) is not lost.
                 self._wakeup.clear()
                 try:
-                    claimed = await self._claim()
-                    if claimed and self._free() > 0:
+                    if await self._claim() and self._free() > 0:
                         continue  # more may be due right now
                     await self._sleep(stopping)
                 except StoreUnavailable as exc:
@@ -96,10 +95,17 @@ class Worker:
     def _full(self) -> bool:
         return self._free() <= 0
 
-    async def _claim(self) -> int:
+    async def _claim(self) -> bool:
+        """Claim what is due, up to the free slots; say whether more may be due now.
+
+        Only a claim that filled every slot it asked for may have left due work behind:
+        one that came back short took all there was. Claiming again at once found
+        nothing, one query per wake-up spent (on PostgreSQL, each worker's, at every
+        commit that notified them).
+        """
         free = self._free()
         if free <= 0:
-            return 0
+            return False
         # Due and expired are the database's judgement: this worker's clock has no say.
         claims = await self.store.claim_due(lease_seconds=self.lease_margin, limit=free)
         self._store_answered()
@@ -108,7 +114,7 @@ class Worker:
         if claims:
             self.metrics.claimed(claims)
             self.metrics.slots(in_use=len(self._sending), total=self.concurrency)
-        return len(claims)
+        return len(claims) >= free
 
     def _start(self, claim: Claim) -> None:
         task: asyncio.Task[bool]

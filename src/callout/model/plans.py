@@ -34,7 +34,8 @@ def plans_with(action: str) -> tuple[Plan, ...]:
 
 def action_allowed(action: str, plan: Plan) -> bool:
     """Say whether an organization on `plan` may publish or run `action`."""
-    return plan in plans_with(action)
+    allowed = ACTION_PLANS.get(action)
+    return allowed is None or plan in allowed
 
 
 def plan_names(plans: tuple[Plan, ...]) -> str:

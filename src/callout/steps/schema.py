@@ -27,6 +27,7 @@ from typing import Any
 import jsonschema_rs
 
 from callout.model.errors import Problem
+from callout.model.json_output import compact_json
 from callout.steps.schema_cost import SchemaTooDeep, checks_per_path
 
 MAX_SCHEMA_PROBLEMS = 20
@@ -217,7 +218,7 @@ class CompiledSchema:
         Cheap checks run here; a check that could be dear runs in the helper process,
         and this call waits for it (at most `HELPER_TIMEOUT` seconds).
         """
-        text = json.dumps(instance, separators=(",", ":"))
+        text = compact_json(instance)
         if not self.checks_inline(len(text)):
             return self._in_helper(text, limit)
         if self._validator.is_valid(instance):
@@ -232,7 +233,7 @@ class CompiledSchema:
         """Like `problems`, without holding the event loop while the helper process works."""
         return await asyncio.to_thread(self.problems, instance, limit=limit)
 
-    def _in_helper(self, text: str, limit: int) -> list[str]:
+    def _in_helper(self, text: bytes, limit: int) -> list[str]:
         request = json.dumps(
             {"schema": self.schema, "limit": limit, "checks_per_path": self.checks_per_path},
             separators=(",", ":"),
@@ -240,7 +241,7 @@ class CompiledSchema:
         try:
             finished = subprocess.run(
                 [sys.executable, "-m", "callout.steps.schema_helper"],
-                input=f"{request}\n{text}".encode(),
+                input=request.encode() + b"\n" + text,
                 capture_output=True,
                 timeout=HELPER_TIMEOUT,
                 check=False,

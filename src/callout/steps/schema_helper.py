@@ -20,7 +20,7 @@ def main() -> None:
     request = json.loads(request_line)
     found = list_problems(
         request["schema"],
-        text.decode(),
+        text.decode("utf-8", "surrogatepass"),
         limit=int(request["limit"]),
         checks_per_path=int(request["checks_per_path"]),
     )

@@ -32,6 +32,7 @@ _LEASE = (
     "WHERE due_at <= :now{one_run} ORDER BY due_at LIMIT :limit{skip_locked}) "
     "RETURNING id, run_id, position, step_id, attempts_made, interruptions, due_at"
 )
+_UNTIL_DUE = "SELECT MIN(due_at) - :now FROM step_runs{one_run}"
 _INTERRUPTED = (
     "UPDATE attempts SET status = 'interrupted', ended_at = :now "
     "WHERE step_run_id IN :ids AND status = 'sending' RETURNING step_run_id"
@@ -69,6 +70,23 @@ def _lease(now: str, *, one_run: bool, postgres: bool) -> sa.TextClause:
         ),
         now,
     )
+
+
+@functools.cache
+def _until_due(now: str, *, one_run: bool) -> sa.TextClause:
+    return prepared(_UNTIL_DUE.format(one_run=" WHERE run_id = :run_id" if one_run else ""), now)
+
+
+def until_due(conn: sa.Connection, run_id: str | None) -> float | None:
+    """Return the seconds from the database's now to the earliest due time (of one run), or None.
+
+    Negative when something is overdue. Asked by every worker that finds less due than
+    it has room for, so prepared once, like the claim.
+    """
+    now, bound = now_parameters(conn)
+    statement = _until_due(now, one_run=run_id is not None)
+    value = execute(conn, statement, {**bound, "run_id": run_id}).scalar_one_or_none()
+    return None if value is None else float(value)
 
 
 def claim_due(  # noqa: PLR0913 - what a claim is asked for

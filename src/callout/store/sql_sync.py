@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from callout.model.clock import Clock
 from callout.model.delivery import Deferral
 from callout.model.records import AttemptStatus, RunStatus, StepStatus
-from callout.store.claims import claim_due
+from callout.store.claims import claim_due, until_due
 from callout.store.database_clock import database_now, keep_time_with
 from callout.store.deferrals import record_deferral
 from callout.store.driver_errors import unavailable
@@ -406,10 +406,7 @@ class SyncSqlStore:
         Measured on the database's clock: 0 when something is due now.
         """
         with self._reading() as conn:
-            query = sa.select(sa.func.min(step_runs.c.due_at) - database_now(conn))
-            if run_id is not None:
-                query = query.where(step_runs.c.run_id == run_id)
-            value = (conn.execute(query)).scalar_one_or_none()
+            value = until_due(conn, run_id)
         return max(0.0, float(value)) if value is not None else None
 
     def run_status(self, run_id: str) -> str:

@@ -349,3 +349,37 @@ async def test_an_attempt_that_makes_its_next_step_due_sends_the_worker_looking(
         "https://api.test/a",
         "https://api.test/b",
     ]
+
+
+async def test_a_claim_that_comes_back_short_is_not_followed_by_another_at_once(
+    db: ManualClock,
+) -> None:
+    store = MemoryStoreWithOutages(clock=db)
+    gate = Gate()
+    transport = MockTransport(gate)
+    async with asleep(store, transport) as worker:
+        slept_once = store.calls["claim_due"]
+        for _ in range(2):
+            await recorded(store)
+        worker.wake()
+        # Two runs due, four slots asked for: the claim took all there was, so the
+        # worker asks when work is next due and sleeps, without claiming again first.
+        await eventually(lambda: gate.holding == 2, "both attempts to be sent")
+        await eventually(lambda: store.calls["seconds_until_due"] == 2, "the worker to sleep")
+        claims = store.calls["claim_due"] - slept_once
+        gate.open.set()
+    assert claims == 1
+
+
+async def test_a_claim_that_fills_its_slots_claims_again_when_slots_came_free(
+    db: ManualClock,
+) -> None:
+    store = LimitsSeen(clock=db)
+    for _ in range(5):
+        await recorded(store)
+    transport = MockTransport(ok)
+    async with working(worker_over(store, transport, concurrency=2, poll_interval=MINUTE_POLL)):
+        # Each full claim may have left due work behind; with a minute-long poll, only
+        # looking again at once (or when a full worker frees a slot) drains all five.
+        await eventually(lambda: len(transport.requests) == 5, "all five to be sent", seconds=2)
+    assert store.limits[0] == 2

@@ -11,6 +11,7 @@ from callout.http.handshake_notes import (
     client_certificate_refusal,
     noting_handshakes,
     ssl_reason,
+    watch_handshakes,
 )
 
 WHERE = "api.test:443"
@@ -98,3 +99,13 @@ def test_notes_are_fresh_for_each_block() -> None:
         first.certificate_requested = True
     with noting_handshakes() as second:
         assert not second.certificate_requested
+
+
+def test_the_hook_is_set_unwrapped_and_reads_back_as_set() -> None:
+    # Set in the C slot under `ssl`'s wrapper (which made an enum of every number of
+    # every TLS record); `ssl` still reads it back as the function that was set.
+    context = ssl.create_default_context()
+    assert watch_handshakes(context)
+    hook = getattr(context, "_msg_callback")  # noqa: B009 - private: mypy does not know it
+    slot = getattr(super(ssl.SSLContext, ssl.SSLContext), "_msg_callback")  # noqa: B009
+    assert slot.__get__(context) is hook

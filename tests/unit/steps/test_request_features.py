@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import json
 from typing import Any
 
 import pytest
@@ -263,3 +264,17 @@ def test_a_resolved_url_whose_bracketed_host_does_not_parse_is_refused_before_se
     assert result.error.type == "request_rejected"
     assert "does not parse" in result.error.message
     assert transport.requests == []
+
+
+def test_a_json_body_is_compact_utf8_and_signed_as_sent() -> None:
+    trigger = {"name": "Zoë 😀", "n": 2.5, "big": 2**64 - 1, "tags": ["a", "b"], "none": None}
+    request = sent(trigger, body={"who": "{{ trigger.name }}", "all": "{{ trigger }}"})
+    expected = {"who": "Zoë 😀", "all": trigger}
+    assert request.body == json.dumps(expected, separators=(",", ":"), ensure_ascii=False).encode()
+    assert header(request, "Content-Type") == "application/json"
+
+
+async def test_a_json_body_with_a_lone_surrogate_is_refused_before_sending() -> None:
+    result = await attempt({"name": "\ud800"}, body={"who": "{{ trigger.name }}"})
+    assert result.error is not None
+    assert "resolved body" in result.error.message

@@ -186,3 +186,11 @@ def test_a_pattern_is_priced_by_the_size_of_its_program() -> None:
     assert small.pattern_ns_per_byte < large.pattern_ns_per_byte
     assert small.checks_inline(50_000)
     assert not large.checks_inline(50_000)
+
+
+def test_text_beyond_ascii_reaches_the_helper_process_as_it_is() -> None:
+    schema = compiled({"items": {"type": "string", "pattern": "^é[éb]{30}c$"}})
+    value = ["é😀" * 20] * 5000
+    assert not schema.checks_inline(len(json.dumps(value, ensure_ascii=False).encode()))
+    problems = schema.problems(value, limit=1)
+    assert problems[0] == f'$[0]: "{"é😀" * 20}" does not match "^é[éb]{{30}}c$"'
