@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeGuard
@@ -28,6 +27,7 @@ from callout.api.pages import CursorQuery, LimitQuery, PageInfo, page_of
 from callout.api.shortcuts import ShortcutRoute, shortcut
 from callout.engine.triggering import Refusal, prepare_run
 from callout.model.ids import new_id
+from callout.model.json_output import sorted_json
 from callout.model.timestamps import iso_utc
 from callout.store.account_records import Caller
 from callout.store.protocol import NewRun
@@ -143,8 +143,8 @@ def _error_of(refusal: Refusal) -> ErrorInfo:
 
 
 def _fingerprint(*parts: Any) -> str:
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    # The same bytes as every fingerprint stored before: a call replayed compares them.
+    return hashlib.sha256(sorted_json(parts)).hexdigest()
 
 
 async def _prepared(  # noqa: PLR0913 - the trigger and what it is checked with
