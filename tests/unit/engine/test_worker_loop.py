@@ -308,18 +308,22 @@ async def test_stop_cancels_an_attempt_that_outlives_the_grace(db: ManualClock) 
     assert again.interruptions == 1
 
 
-async def test_an_attempt_that_ends_its_run_does_not_send_the_worker_looking(
+async def test_a_short_claim_and_an_attempt_that_ends_its_run_send_the_worker_looking_no_more(
     db: ManualClock,
 ) -> None:
     store = MemoryStoreWithOutages(clock=db)
     gate = Gate()
     transport = MockTransport(gate)
     async with asleep(store, transport) as worker:
+        slept_once = store.calls["claim_due"]
         run_id = await recorded(store)
         worker.wake()
-        # Claimed and sent; the worker looked again, found nothing, and sleeps.
+        # Claimed and sent; the claim came back short of the slots asked for (it took
+        # all there was), so the worker asks when work is next due and sleeps, without
+        # a second claim that would find nothing.
         await eventually(lambda: store.calls["seconds_until_due"] == 2, "the worker to sleep")
         looked = (store.calls["claim_due"], store.calls["seconds_until_due"])
+        assert looked[0] == slept_once + 1
         gate.open.set()
         await eventually(status_is(store, run_id, "completed"), "the run to complete")
         for _ in range(100):  # ample turns of the loop for a woken worker to claim
@@ -351,27 +355,7 @@ async def test_an_attempt_that_makes_its_next_step_due_sends_the_worker_looking(
     ]
 
 
-async def test_a_claim_that_comes_back_short_is_not_followed_by_another_at_once(
-    db: ManualClock,
-) -> None:
-    store = MemoryStoreWithOutages(clock=db)
-    gate = Gate()
-    transport = MockTransport(gate)
-    async with asleep(store, transport) as worker:
-        slept_once = store.calls["claim_due"]
-        for _ in range(2):
-            await recorded(store)
-        worker.wake()
-        # Two runs due, four slots asked for: the claim took all there was, so the
-        # worker asks when work is next due and sleeps, without claiming again first.
-        await eventually(lambda: gate.holding == 2, "both attempts to be sent")
-        await eventually(lambda: store.calls["seconds_until_due"] == 2, "the worker to sleep")
-        claims = store.calls["claim_due"] - slept_once
-        gate.open.set()
-    assert claims == 1
-
-
-async def test_a_claim_that_fills_its_slots_claims_again_when_slots_came_free(
+async def test_a_full_worker_claims_again_as_its_slots_come_free(
     db: ManualClock,
 ) -> None:
     store = LimitsSeen(clock=db)
