@@ -184,14 +184,21 @@ def test_the_timeline_shows_attempts_the_wait_and_retry_after_on_hover_and_focus
     expect(bars).to_have_count(2)
     expect(bars.nth(0)).to_have_attribute("data-outcome", "failed")
     expect(bars.nth(1)).to_have_attribute("data-outcome", "succeeded")
-    first_bar = bars.nth(0).locator("rect").bounding_box()
-    second_bar = bars.nth(1).locator("rect").bounding_box()
-    wait = figure.locator(".tl-wait").bounding_box()
-    marker = figure.locator(".tl-retry-after").bounding_box()
-    assert first_bar is not None
-    assert second_bar is not None
-    assert wait is not None
-    assert marker is not None
+    # Measured together, in one task of the page: the plot is drawn again once its width
+    # is known (a ResizeObserver), and boxes read one call at a time could come from two
+    # drawings, or from an element the redraw had just replaced (no box at all).
+    first_bar, second_bar, wait, marker = figure.evaluate(
+        """figure => {
+            const box = (element) => {
+                const { x, width } = element.getBoundingClientRect();
+                return { x, width };
+            };
+            const [first, second] = figure.querySelectorAll(".tl-attempt rect");
+            const wait = figure.querySelector(".tl-wait");
+            const marker = figure.querySelector(".tl-retry-after");
+            return [box(first), box(second), box(wait), box(marker)];
+        }"""
+    )
     # Left to right: the failed attempt, the wait (2 s), then the attempt that succeeded;
     # the server's Retry-After (1 s) falls within the wait.
     # (a bar is drawn at least 4 px wide: a short attempt's bar may reach into its wait).

@@ -38,9 +38,9 @@ def sorted_json(value: Any) -> bytes:
     or a string like `e-mail`) is written again by the standard library.
     """
     try:
-        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        text: bytes | None = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
-        text = b"e-"
-    if b"e-" not in text:
+        text = None
+    if text is not None and b"e-" not in text:
         return text
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
