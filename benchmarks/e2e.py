@@ -370,7 +370,7 @@ async def limit_host(session: aiohttp.ClientSession, server: Server, in_flight: 
         assert answered.status == 200, await answered.text()
 
 
-async def throughput(args: argparse.Namespace, workers: int) -> None:
+async def throughput(args: argparse.Namespace, workers: int) -> float:
     """Raw, callout, raw: deliveries/s and the ratio, with trigger-call latency."""
     with https_server(args.delay) as server:
         async with deployment(args, server, workers) as (callout, session):
@@ -404,6 +404,7 @@ async def throughput(args: argparse.Namespace, workers: int) -> None:
         f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms"
     )
     print(f"  delivery: {exactly_once(arrived, args.events + 100)}")
+    return rate
 
 
 async def idle_latency(args: argparse.Namespace) -> None:
@@ -462,8 +463,10 @@ def main() -> None:
     if args.idle:
         asyncio.run(idle_latency(args))
     else:
-        for workers in args.workers if args.mode == "api" else [1]:
-            asyncio.run(throughput(args, workers))
+        counts = args.workers if args.mode == "api" else [1]
+        rates = [asyncio.run(throughput(args, workers)) for workers in counts]
+        for workers, rate in zip(counts[1:], rates[1:], strict=True):
+            print(f"{workers} workers against {counts[0]}: {rate / rates[0]:.2f}x deliveries/s")
     print("reproduce: .venv/bin/python benchmarks/e2e.py " + " ".join(sys.argv[1:]))
 
 
