@@ -384,7 +384,7 @@ async def throughput(args: argparse.Namespace, workers: int) -> float:
                 last = await delivered(server, 100, args.events, 600)
             after = await raw(server, args.raw, args.concurrency)
             arrived = await receiver_arrivals(server)
-    rate = args.events / (last - began)
+    rate: float = args.events / (last - began)
     baseline = statistics.mean([before, after])
     where = f"{args.mode} {args.database}" + (
         f", {workers} worker(s)" if args.mode == "api" else ""
