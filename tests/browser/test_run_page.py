@@ -243,10 +243,23 @@ def test_the_timeline_fits_a_narrow_window(page: Page, deployment: Deployment) -
     page.set_viewport_size({"width": 400, "height": 800})
     sign_in(page, deployment, key)
     page.goto(f"{deployment.base_url}/runs/{run_id}")
-    svg = page.locator("svg.tl-svg")
-    expect(svg).to_be_visible()
-    box = svg.bounding_box()
-    assert box is not None
-    assert box["x"] + box["width"] <= 400
-    assert page.evaluate("document.documentElement.scrollWidth") <= 400
+    expect(page.locator("svg.tl-svg")).to_be_visible()
+    # The plot is drawn at a guessed width, then again at its own (a ResizeObserver replaces
+    # the svg): wait for the drawing at the plot's own width, then measure in one task of the
+    # page, so the box read is the drawing's that is there.
+    page.wait_for_function(
+        """() => {
+            const plot = document.querySelector(".tl-plot");
+            const svg = plot?.querySelector("svg.tl-svg");
+            return svg && Math.abs(svg.width.baseVal.value - Math.max(280, plot.clientWidth)) <= 1;
+        }"""
+    )
+    right, scroll_width = page.evaluate(
+        """() => {
+            const { x, width } = document.querySelector("svg.tl-svg").getBoundingClientRect();
+            return [x + width, document.documentElement.scrollWidth];
+        }"""
+    )
+    assert right <= 400
+    assert scroll_width <= 400
     screenshot(page, "run-narrow")
