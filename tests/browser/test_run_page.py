@@ -246,7 +246,7 @@ def test_the_timeline_fits_a_narrow_window(page: Page, deployment: Deployment) -
     expect(page.locator("svg.tl-svg")).to_be_visible()
     # The plot is drawn at a guessed width, then again at its own (a ResizeObserver replaces
     # the svg): wait for the drawing at the plot's own width, then measure in one task of the
-    # page, so the box read is the drawing's that is there.
+    # page, so both figures come from the drawing in the page at that moment.
     page.wait_for_function(
         """() => {
             const plot = document.querySelector(".tl-plot");

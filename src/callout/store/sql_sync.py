@@ -407,7 +407,7 @@ class SyncSqlStore:
         """
         with self._reading() as conn:
             value = until_due(conn, run_id)
-        return max(0.0, float(value)) if value is not None else None
+        return None if value is None else max(0.0, value)
 
     def run_status(self, run_id: str) -> str:
         """Return a run's status."""
